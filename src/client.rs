@@ -1,0 +1,464 @@
+//! The async client of `macp.v1.MACPRuntimeService`.
+//!
+//! A [`Client`] owns one HTTP/2 channel (multiplexed, cheap to share between
+//! tasks and threads), the caller's bearer credential and the `Initialize`
+//! result negotiated when it connected. Every unary call gets the
+//! `authorization` header, the configured per-call deadline, and is cancelled
+//! when the client is shut down.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use macp_pb::pb;
+use tokio_util::sync::CancellationToken;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+use crate::config::ClientConfig;
+use crate::error::{Error, Result, Status};
+use crate::proto::macp_runtime_service_client::MacpRuntimeServiceClient;
+
+/// Largest message the client encodes or decodes (the runtime's own request
+/// ceiling is about 1 MiB; receipts and session listings can be larger).
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Longest caller-chosen `message_id` libmacp accepts, in bytes.
+pub const MAX_MESSAGE_ID_BYTES: usize = 128;
+
+/// The runtime's acknowledgement of an accepted message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ack {
+    pub message_id: String,
+    pub session_id: String,
+    /// The runtime had already accepted this `message_id`; nothing was reprocessed.
+    pub duplicate: bool,
+    /// `macp.v1.SessionState` after the message (`pb::SessionState as i32`).
+    pub session_state: i32,
+    pub accepted_at_unix_ms: i64,
+    /// Attempts `Send` made (1 when no retry was needed).
+    pub attempts: u32,
+}
+
+/// A connected, initialized MACP client. Cheap to share behind an `Arc`.
+pub struct Client {
+    stub: MacpRuntimeServiceClient<Channel>,
+    auth: Option<MetadataValue<Ascii>>,
+    config: ClientConfig,
+    init: pb::InitializeResponse,
+    shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("target", &self.config.target)
+            .field("protocol_version", &self.init.selected_protocol_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh UUID v4 in canonical lowercase form: a valid message or session id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+pub(crate) fn now_unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Check a caller-chosen message id: non-empty, at most
+/// [`MAX_MESSAGE_ID_BYTES`], and outside the runtime-reserved
+/// `implicit-accept:` namespace.
+pub fn validate_message_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_MESSAGE_ID_BYTES {
+        return Err(Error::invalid_argument(format!(
+            "message_id must be 1 to {MAX_MESSAGE_ID_BYTES} bytes"
+        )));
+    }
+    if id.starts_with("implicit-accept:") {
+        return Err(Error::invalid_argument(
+            "message_id must not use the runtime-reserved 'implicit-accept:' prefix",
+        ));
+    }
+    Ok(())
+}
+
+/// Check a session id against the acceptance rules (UUID v4/v7 lowercase, or
+/// base64url of 22 to 128 characters), as `macp-core` defines them.
+pub fn validate_session_id(id: &str) -> Result<()> {
+    macp_core::session::validate_session_id_for_acceptance(id).map_err(|_| {
+        Error::new(
+            Status::InvalidSessionId,
+            format!("session id '{id}' is not a lowercase UUID v4/v7 or a 22-128 character base64url token"),
+        )
+    })
+}
+
+impl Client {
+    /// Connect to the runtime and negotiate the protocol version with
+    /// `Initialize`; both must finish within the connect timeout.
+    pub async fn connect(config: ClientConfig) -> Result<Client> {
+        config.validate()?;
+        let (uri, tls) = config.endpoint_uri()?;
+        let mut endpoint = Endpoint::from_shared(uri.clone())
+            .map_err(|e| {
+                Error::invalid_argument(format!("target '{uri}' is not a valid URI: {e}"))
+            })?
+            .connect_timeout(config.connect_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(20));
+        if tls {
+            let mut t = ClientTlsConfig::new();
+            t = match &config.ca_pem {
+                Some(pem) => t.ca_certificate(Certificate::from_pem(pem)),
+                None => t.with_native_roots(),
+            };
+            if let Some(d) = &config.tls_domain {
+                t = t.domain_name(d.clone());
+            }
+            endpoint = endpoint
+                .tls_config(t)
+                .map_err(|e| Error::new(Status::Transport, format!("TLS configuration: {e}")))?;
+        }
+        let auth = match &config.bearer_token {
+            Some(token) => Some(
+                format!("Bearer {token}")
+                    .parse::<MetadataValue<Ascii>>()
+                    .map_err(|_| {
+                        Error::invalid_argument("bearer token is not a valid header value")
+                    })?,
+            ),
+            None => None,
+        };
+        let timeout = config.connect_timeout;
+        let connect = async {
+            let channel = endpoint.connect().await.map_err(|e| {
+                Error::new(
+                    Status::Transport,
+                    format!("cannot connect to {uri}: {}", error_chain(&e)),
+                )
+            })?;
+            let stub = MacpRuntimeServiceClient::new(channel)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES);
+            let mut client = Client {
+                stub,
+                auth,
+                config,
+                init: pb::InitializeResponse::default(),
+                shutdown: CancellationToken::new(),
+            };
+            client.init = client.initialize().await?;
+            Ok(client)
+        };
+        match tokio::time::timeout(timeout, connect).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(
+                Status::Timeout,
+                format!("connecting to {} took longer than {timeout:?}", uri),
+            )),
+        }
+    }
+
+    async fn initialize(&self) -> Result<pb::InitializeResponse> {
+        let req = pb::InitializeRequest {
+            supported_protocol_versions: self.config.protocol_versions.clone(),
+            client_info: Some(pb::ClientInfo {
+                name: self.config.client_name.clone(),
+                version: self.config.client_version.clone(),
+                ..Default::default()
+            }),
+            capabilities: Some(pb::Capabilities::default()),
+        };
+        let resp = self
+            .unary(req, |mut s, r| async move { s.initialize(r).await })
+            .await?;
+        if !self
+            .config
+            .protocol_versions
+            .contains(&resp.selected_protocol_version)
+        {
+            return Err(Error::new(
+                Status::UnsupportedProtocolVersion,
+                format!(
+                    "runtime selected protocol version '{}', not one of {:?}",
+                    resp.selected_protocol_version, self.config.protocol_versions
+                ),
+            ));
+        }
+        Ok(resp)
+    }
+
+    /// The configuration the client was built from.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The negotiated protocol version, used as every envelope's `macp_version`.
+    pub fn protocol_version(&self) -> &str {
+        &self.init.selected_protocol_version
+    }
+
+    /// The full `Initialize` response (runtime info, capabilities, modes).
+    pub fn initialize_response(&self) -> &pb::InitializeResponse {
+        &self.init
+    }
+
+    /// The runtime's advertised capabilities.
+    pub fn capabilities(&self) -> pb::Capabilities {
+        self.init.capabilities.clone().unwrap_or_default()
+    }
+
+    /// Cancel every call in flight and refuse new ones with `Cancelled`.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// A token cancelled when the client shuts down.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    fn request<T>(&self, msg: T) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(msg);
+        if let Some(auth) = &self.auth {
+            req.metadata_mut().insert("authorization", auth.clone());
+        }
+        // The deadline is enforced locally in `unary` (so it reports
+        // `Timeout`, not tonic's generic cancellation), not as `grpc-timeout`.
+        req
+    }
+
+    /// Run one unary RPC with auth, deadline and cancellation.
+    pub(crate) async fn unary<T, R, F, Fut>(&self, msg: T, call: F) -> Result<R>
+    where
+        F: FnOnce(MacpRuntimeServiceClient<Channel>, tonic::Request<T>) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<R>, tonic::Status>>,
+    {
+        if self.shutdown.is_cancelled() {
+            return Err(Error::new(Status::Cancelled, "the client was closed"));
+        }
+        let fut = call(self.stub.clone(), self.request(msg));
+        let timed = async {
+            match self.config.call_timeout {
+                Some(d) => tokio::time::timeout(d, fut).await.map_err(|_| {
+                    Error::new(
+                        Status::Timeout,
+                        format!("no answer from the runtime within {d:?}"),
+                    )
+                })?,
+                None => fut.await,
+            }
+            .map(tonic::Response::into_inner)
+            .map_err(|s| Error::from_grpc(&s))
+        };
+        tokio::select! {
+            r = timed => r,
+            _ = self.shutdown.cancelled() => Err(Error::new(Status::Cancelled, "the client was closed during the call")),
+        }
+    }
+
+    /// Build an envelope stamped with the negotiated version, a new UUID
+    /// `message_id` (unless one is given), the current time and, when
+    /// configured, the expected sender.
+    pub fn envelope(
+        &self,
+        mode: &str,
+        message_type: &str,
+        session_id: &str,
+        payload: Vec<u8>,
+        message_id: Option<String>,
+    ) -> pb::Envelope {
+        pb::Envelope {
+            macp_version: self.init.selected_protocol_version.clone(),
+            mode: mode.to_string(),
+            message_type: message_type.to_string(),
+            message_id: message_id.unwrap_or_else(new_id),
+            session_id: session_id.to_string(),
+            sender: self.config.expected_sender.clone().unwrap_or_default(),
+            timestamp_unix_ms: now_unix_ms(),
+            payload,
+        }
+    }
+
+    /// `Send` an envelope, retrying transient failures with capped exponential
+    /// backoff and the same `message_id`. An already-accepted id comes back as
+    /// success with `duplicate` set. A refusal becomes an [`Error`] carrying the
+    /// runtime's code, message, details and the envelope's ids.
+    pub async fn send(&self, envelope: pb::Envelope) -> Result<Ack> {
+        validate_message_id(&envelope.message_id)?;
+        if envelope.message_type.is_empty() {
+            return Err(Error::invalid_argument("message_type is empty"));
+        }
+        let policy = &self.config.retry;
+        let mut retries = 0u32;
+        loop {
+            let req = pb::SendRequest {
+                envelope: Some(envelope.clone()),
+            };
+            let result = self
+                .unary(req, |mut s, r| async move { s.send(r).await })
+                .await
+                .and_then(|resp| ack_result(resp.ack, retries > 0));
+            match result {
+                Ok(ack) => {
+                    return Ok(Ack {
+                        message_id: if ack.message_id.is_empty() {
+                            envelope.message_id.clone()
+                        } else {
+                            ack.message_id
+                        },
+                        session_id: if ack.session_id.is_empty() {
+                            envelope.session_id.clone()
+                        } else {
+                            ack.session_id
+                        },
+                        duplicate: ack.duplicate,
+                        session_state: ack.session_state,
+                        accepted_at_unix_ms: ack.accepted_at_unix_ms,
+                        attempts: retries + 1,
+                    })
+                }
+                Err(e) if e.status.is_transient() && retries < policy.max_retries => {
+                    let delay = policy.delay(retries);
+                    retries += 1;
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.shutdown.cancelled() => {
+                            return Err(Error::new(Status::Cancelled, "the client was closed during a retry")
+                                .with_ids(&envelope.session_id, &envelope.message_id));
+                        }
+                    }
+                }
+                Err(mut e) => {
+                    if retries > 0 {
+                        e.message = format!("{} (after {} attempts)", e.message, retries + 1);
+                    }
+                    return Err(e.with_ids(&envelope.session_id, &envelope.message_id));
+                }
+            }
+        }
+    }
+
+    /// `GetSession`: the session's metadata and state.
+    pub async fn get_session(&self, session_id: &str) -> Result<pb::SessionMetadata> {
+        if session_id.is_empty() {
+            return Err(Error::invalid_argument("session_id is empty"));
+        }
+        let req = pb::GetSessionRequest {
+            session_id: session_id.to_string(),
+        };
+        self.unary(req, |mut s, r| async move { s.get_session(r).await })
+            .await?
+            .metadata
+            .ok_or_else(|| Error::new(Status::Rpc, "GetSession answered without metadata"))
+    }
+
+    /// `CancelSession` (initiator only). Cancelling a terminal session is not
+    /// an error: the ack reports its current state.
+    pub async fn cancel_session(&self, session_id: &str, reason: &str) -> Result<Ack> {
+        if session_id.is_empty() {
+            return Err(Error::invalid_argument("session_id is empty"));
+        }
+        let req = pb::CancelSessionRequest {
+            session_id: session_id.to_string(),
+            reason: reason.to_string(),
+        };
+        let resp = self
+            .unary(req, |mut s, r| async move { s.cancel_session(r).await })
+            .await?;
+        let ack = ack_result(resp.ack, false).map_err(|e| e.with_ids(session_id, ""))?;
+        Ok(Ack {
+            message_id: ack.message_id,
+            session_id: session_id.to_string(),
+            duplicate: ack.duplicate,
+            session_state: ack.session_state,
+            accepted_at_unix_ms: ack.accepted_at_unix_ms,
+            attempts: 1,
+        })
+    }
+}
+
+/// An `Ack` as a result: `ok` (or, after a retry, `DUPLICATE_MESSAGE`, which
+/// means an earlier attempt was accepted) is success.
+fn ack_result(ack: Option<pb::Ack>, retried: bool) -> Result<pb::Ack> {
+    let ack = ack.ok_or_else(|| Error::new(Status::Rpc, "the runtime answered without an Ack"))?;
+    if ack.ok {
+        return Ok(ack);
+    }
+    match &ack.error {
+        Some(e) if retried && e.code == "DUPLICATE_MESSAGE" => Ok(pb::Ack {
+            ok: true,
+            duplicate: true,
+            ..ack
+        }),
+        Some(e) => Err(Error::from_macp_error(e)),
+        None => Err(Error::new(
+            Status::Rpc,
+            "the runtime refused the message without an error",
+        )),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        src = cause.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_ids_are_valid_session_and_message_ids() {
+        let id = new_id();
+        validate_session_id(&id).unwrap();
+        validate_message_id(&id).unwrap();
+        assert_ne!(id, new_id());
+    }
+
+    #[test]
+    fn message_id_rules() {
+        assert!(validate_message_id("").is_err());
+        assert!(validate_message_id(&"x".repeat(129)).is_err());
+        assert!(validate_message_id(&"x".repeat(128)).is_ok());
+        assert!(validate_message_id("implicit-accept:h1").is_err());
+        assert!(validate_message_id("Implicit-Accept:h1").is_ok());
+    }
+
+    #[test]
+    fn session_id_rules_come_from_macp_core() {
+        assert!(validate_session_id("not-a-uuid").is_err());
+        assert!(validate_session_id(&new_id().to_uppercase()).is_err());
+        assert!(validate_session_id("abcdefghijklmnopqrstuv").is_ok());
+        assert_eq!(
+            validate_session_id("short").unwrap_err().status,
+            Status::InvalidSessionId
+        );
+    }
+
+    #[test]
+    fn duplicate_message_after_retry_is_success() {
+        let refused = pb::Ack {
+            ok: false,
+            error: Some(pb::MacpError {
+                code: "DUPLICATE_MESSAGE".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(ack_result(Some(refused.clone()), false).is_err());
+        let ok = ack_result(Some(refused), true).unwrap();
+        assert!(ok.duplicate);
+    }
+}

@@ -1,0 +1,238 @@
+//! Client configuration and the retry policy.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// How `Send` retries transient failures (transport errors, timeouts,
+/// `RATE_LIMITED`, `INTERNAL_ERROR`). Every retry reuses the `message_id`, so
+/// the runtime deduplicates a message that was in fact accepted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 disables retrying).
+    pub max_retries: u32,
+    /// Delay before the first retry; doubled for each further one.
+    pub base_delay: Duration,
+    /// Upper bound of any one delay.
+    pub max_delay: Duration,
+    /// Spread each delay uniformly over `[delay/2, delay]` so many clients do
+    /// not retry in lock step.
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    /// The MACP SDK parity defaults: 3 retries, 100 ms base, 2 s cap; jitter on.
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Largest accepted `max_retries`.
+    pub const MAX_RETRIES: u32 = 100;
+
+    /// The delay before retry number `retry` (0-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        let d = self
+            .base_delay
+            .checked_mul(factor)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay);
+        if self.jitter && !d.is_zero() {
+            let half = d / 2;
+            half + d.mul_f64(fastrand::f64() * 0.5)
+        } else {
+            d
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.max_retries > Self::MAX_RETRIES {
+            return Err(Error::invalid_argument(format!(
+                "max_retries must be at most {}",
+                Self::MAX_RETRIES
+            )));
+        }
+        if self.base_delay > self.max_delay {
+            return Err(Error::invalid_argument(
+                "retry base delay must not exceed the max delay",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Everything a [`crate::Client`] needs to connect.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `host:port`, `https://host:port` or (with `allow_insecure`) `http://host:port`.
+    pub target: String,
+    /// Sent on every call as `authorization: Bearer <token>`.
+    pub bearer_token: Option<String>,
+    /// Permit plaintext HTTP/2. Off by default: a scheme-less target then uses TLS.
+    pub allow_insecure: bool,
+    /// PEM CA bundle to trust instead of the system roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// TLS server name to verify, when it differs from the target's host.
+    pub tls_domain: Option<String>,
+    /// Time allowed to establish the connection (and the `Initialize` call).
+    pub connect_timeout: Duration,
+    /// Per-attempt deadline of every unary call; `None` for no deadline.
+    pub call_timeout: Option<Duration>,
+    /// The identity the caller expects to be authenticated as. When set, every
+    /// envelope carries it as `sender`, so the runtime refuses the message
+    /// (`UNAUTHENTICATED`) instead of attributing it to another identity.
+    pub expected_sender: Option<String>,
+    /// Retry policy of `Send`.
+    pub retry: RetryPolicy,
+    /// `ClientInfo.name` / `.version` sent in `Initialize`.
+    pub client_name: String,
+    pub client_version: String,
+    /// Protocol versions offered in `Initialize`, most preferred first.
+    pub protocol_versions: Vec<String>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            target: String::new(),
+            bearer_token: None,
+            allow_insecure: false,
+            ca_pem: None,
+            tls_domain: None,
+            connect_timeout: Duration::from_secs(10),
+            call_timeout: Some(Duration::from_secs(30)),
+            expected_sender: None,
+            retry: RetryPolicy::default(),
+            client_name: "libmacp".to_string(),
+            client_version: env!("CARGO_PKG_VERSION").to_string(),
+            protocol_versions: vec![macp_core::MACP_VERSION.to_string()],
+        }
+    }
+}
+
+impl ClientConfig {
+    pub fn new(target: impl Into<String>) -> Self {
+        ClientConfig {
+            target: target.into(),
+            ..Default::default()
+        }
+    }
+
+    /// The URI to dial and whether it uses TLS, after checking the target
+    /// against `allow_insecure`.
+    pub(crate) fn endpoint_uri(&self) -> Result<(String, bool)> {
+        let t = self.target.trim();
+        if t.is_empty() {
+            return Err(Error::invalid_argument("target is empty"));
+        }
+        if let Some(rest) = t.strip_prefix("https://") {
+            Ok((format!("https://{rest}"), true))
+        } else if let Some(rest) = t.strip_prefix("http://") {
+            if !self.allow_insecure {
+                return Err(Error::invalid_argument(format!(
+                    "target '{t}' is plaintext; allow insecure connections explicitly to use it"
+                )));
+            }
+            Ok((format!("http://{rest}"), false))
+        } else if t.contains("://") {
+            Err(Error::invalid_argument(format!(
+                "target '{t}' has an unsupported scheme (use host:port, http:// or https://)"
+            )))
+        } else if self.allow_insecure {
+            Ok((format!("http://{t}"), false))
+        } else {
+            Ok((format!("https://{t}"), true))
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        self.endpoint_uri()?;
+        self.retry.validate()?;
+        if self.protocol_versions.is_empty() {
+            return Err(Error::invalid_argument("no protocol version to offer"));
+        }
+        if let Some(t) = &self.bearer_token {
+            if t.is_empty() || t.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+                return Err(Error::invalid_argument(
+                    "bearer token must be non-empty visible ASCII",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_less_target_is_tls_unless_insecure_allowed() {
+        let mut c = ClientConfig::new("127.0.0.1:1");
+        assert_eq!(
+            c.endpoint_uri().unwrap(),
+            ("https://127.0.0.1:1".into(), true)
+        );
+        c.allow_insecure = true;
+        assert_eq!(
+            c.endpoint_uri().unwrap(),
+            ("http://127.0.0.1:1".into(), false)
+        );
+    }
+
+    #[test]
+    fn plaintext_needs_explicit_permission() {
+        let mut c = ClientConfig::new("http://h:1");
+        assert_eq!(
+            c.endpoint_uri().unwrap_err().status,
+            crate::Status::InvalidArgument
+        );
+        c.allow_insecure = true;
+        assert!(c.endpoint_uri().is_ok());
+        assert!(ClientConfig::new("ftp://h:1").endpoint_uri().is_err());
+        assert!(ClientConfig::new(" ").endpoint_uri().is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = RetryPolicy {
+            jitter: false,
+            ..Default::default()
+        };
+        let ms: Vec<u128> = (0..6).map(|i| p.delay(i).as_millis()).collect();
+        assert_eq!(ms, vec![100, 200, 400, 800, 1600, 2000]);
+        assert_eq!(p.delay(u32::MAX).as_millis(), 2000);
+    }
+
+    #[test]
+    fn jitter_stays_within_half_to_full_delay() {
+        let p = RetryPolicy::default();
+        for i in 0..200 {
+            let d = p.delay(i % 5);
+            let full = RetryPolicy {
+                jitter: false,
+                ..p.clone()
+            }
+            .delay(i % 5);
+            assert!(d >= full / 2 && d <= full, "{d:?} vs {full:?}");
+        }
+    }
+
+    #[test]
+    fn bad_tokens_and_policies_are_refused() {
+        let mut c = ClientConfig::new("h:1");
+        c.bearer_token = Some("has space".into());
+        assert!(c.validate().is_err());
+        c.bearer_token = Some("alice".into());
+        assert!(c.validate().is_ok());
+        c.retry.base_delay = Duration::from_secs(5);
+        assert!(c.validate().is_err());
+    }
+}

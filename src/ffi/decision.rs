@@ -1,0 +1,150 @@
+//! `macp.mode.decision.v1` helpers: Proposal, Evaluation, Objection, Vote and
+//! the initiator's Commitment. Each sends one message and blocks for its
+//! acknowledgement; `ack` may be NULL.
+
+use std::ffi::c_char;
+
+use super::session::{fill_ack, macp_ack, macp_commitment, macp_session, session_of};
+use super::{arg_bytes, arg_nonempty, arg_opt_str, guard, macp_error};
+use crate::client::Ack;
+use crate::error::{Result, Status};
+use crate::rt::block_on;
+use crate::session::Session;
+
+fn run<F>(
+    session: *const macp_session,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+    f: F,
+) -> Status
+where
+    F: FnOnce(&Session) -> Result<Ack>,
+{
+    guard(error, || {
+        let s = session_of(session)?;
+        let a = f(&s.session)?;
+        fill_ack(ack, &a);
+        Ok(())
+    })
+}
+
+/// Propose option `option` under `proposal_id` (both required). `rationale`
+/// may be NULL; `supporting_data` is NULL or `supporting_data_len` bytes.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; buffers as described.
+#[no_mangle]
+pub unsafe extern "C" fn macp_decision_propose(
+    session: *const macp_session,
+    proposal_id: *const c_char,
+    option: *const c_char,
+    rationale: *const c_char,
+    supporting_data: *const u8,
+    supporting_data_len: usize,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    run(session, ack, error, |s| {
+        let pid = arg_nonempty(proposal_id, "proposal_id")?;
+        let opt = arg_nonempty(option, "option")?;
+        let why = arg_opt_str(rationale, "rationale")?.unwrap_or("");
+        let data = arg_bytes(supporting_data, supporting_data_len, "supporting_data")?;
+        block_on(s.propose(pid, opt, why, data))?
+    })
+}
+
+/// Evaluate a proposal: `recommendation` such as `"APPROVE"`, `"REVIEW"`,
+/// `"BLOCK"` or `"REJECT"`, with `confidence` in [0, 1]; `reason` may be NULL.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_decision_evaluate(
+    session: *const macp_session,
+    proposal_id: *const c_char,
+    recommendation: *const c_char,
+    confidence: f64,
+    reason: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    run(session, ack, error, |s| {
+        let pid = arg_nonempty(proposal_id, "proposal_id")?;
+        let rec = arg_nonempty(recommendation, "recommendation")?;
+        let why = arg_opt_str(reason, "reason")?.unwrap_or("");
+        block_on(s.evaluate(pid, rec, confidence, why))?
+    })
+}
+
+/// Object to a proposal; `severity` such as `"low"`, `"medium"`, `"high"`,
+/// `"critical"` (NULL: the mode's default). `reason` may be NULL.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_decision_object(
+    session: *const macp_session,
+    proposal_id: *const c_char,
+    reason: *const c_char,
+    severity: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    run(session, ack, error, |s| {
+        let pid = arg_nonempty(proposal_id, "proposal_id")?;
+        let why = arg_opt_str(reason, "reason")?.unwrap_or("");
+        let sev = arg_opt_str(severity, "severity")?.unwrap_or("");
+        block_on(s.object(pid, why, sev))?
+    })
+}
+
+/// Vote on a proposal: `vote` such as `"APPROVE"`, `"REJECT"`, `"ABSTAIN"`.
+/// The first vote of each participant counts. `reason` may be NULL.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_decision_vote(
+    session: *const macp_session,
+    proposal_id: *const c_char,
+    vote: *const c_char,
+    reason: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    run(session, ack, error, |s| {
+        let pid = arg_nonempty(proposal_id, "proposal_id")?;
+        let v = arg_nonempty(vote, "vote")?;
+        let why = arg_opt_str(reason, "reason")?.unwrap_or("");
+        block_on(s.vote(pid, v, why))?
+    })
+}
+
+/// Resolve the decision (initiator only): a Commitment with `action` (e.g.
+/// `"decision.selected"`, required), `authority_scope` and `reason` (may be
+/// NULL) and whether the outcome is positive. For a chosen commitment id or
+/// supersession use `macp_session_commit`.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_decision_commit(
+    session: *const macp_session,
+    action: *const c_char,
+    authority_scope: *const c_char,
+    reason: *const c_char,
+    outcome_positive: bool,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    let c = macp_commitment {
+        commitment_id: std::ptr::null(),
+        action,
+        authority_scope,
+        reason,
+        outcome_positive,
+        supersedes_session_id: std::ptr::null(),
+        supersedes_commitment_hash: std::ptr::null(),
+    };
+    super::session::macp_session_commit(session, &c, ack, error)
+}

@@ -1,0 +1,28 @@
+//! libmacp: the native client SDK for MACP, the Multi-Agent Coordination
+//! Protocol.
+//!
+//! An async Rust core ([`Client`], [`Session`], the mode helpers) speaks
+//! `macp.v1.MACPRuntimeService` over gRPC; [`ffi`] exposes it to C (and through
+//! C to Go and Swift) as opaque handles and blocking calls. The core knows
+//! nothing of C; the FFI layer only checks, converts and forwards.
+
+pub mod client;
+pub mod config;
+pub mod error;
+#[allow(non_camel_case_types)]
+pub mod ffi;
+pub mod modes;
+pub mod rt;
+pub mod session;
+
+/// Generated tonic client of `macp.v1.MACPRuntimeService` (messages come from `macp-pb`).
+#[allow(clippy::all, rustdoc::all)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/client/macp.v1.rs"));
+}
+
+pub use client::{Ack, Client};
+pub use config::{ClientConfig, RetryPolicy};
+pub use error::{Error, Result, Status};
+pub use macp_pb::pb;
+pub use session::{Session, StartOptions};

@@ -1,0 +1,83 @@
+//! `macp.mode.decision.v1` (RFC-MACP-0007): Proposal, Evaluation, Objection,
+//! Vote, then a Commitment by the initiator.
+
+use macp_pb::decision_pb;
+
+use crate::client::Ack;
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+fn required(name: &str, v: &str) -> Result<()> {
+    if v.is_empty() {
+        Err(Error::invalid_argument(format!("{name} is empty")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Decision-mode messages on a [`Session`].
+impl Session {
+    pub async fn propose(
+        &self,
+        proposal_id: &str,
+        option: &str,
+        rationale: &str,
+        supporting_data: &[u8],
+    ) -> Result<Ack> {
+        required("proposal_id", proposal_id)?;
+        required("option", option)?;
+        let p = decision_pb::ProposalPayload {
+            proposal_id: proposal_id.into(),
+            option: option.into(),
+            rationale: rationale.into(),
+            supporting_data: supporting_data.to_vec(),
+        };
+        self.send("Proposal", &p).await
+    }
+
+    /// `recommendation` is e.g. APPROVE, REVIEW, BLOCK, REJECT; `confidence`
+    /// must lie in `[0, 1]`.
+    pub async fn evaluate(
+        &self,
+        proposal_id: &str,
+        recommendation: &str,
+        confidence: f64,
+        reason: &str,
+    ) -> Result<Ack> {
+        required("proposal_id", proposal_id)?;
+        required("recommendation", recommendation)?;
+        if !(0.0..=1.0).contains(&confidence) {
+            return Err(Error::invalid_argument("confidence must be within [0, 1]"));
+        }
+        let p = decision_pb::EvaluationPayload {
+            proposal_id: proposal_id.into(),
+            recommendation: recommendation.into(),
+            confidence,
+            reason: reason.into(),
+        };
+        self.send("Evaluation", &p).await
+    }
+
+    /// `severity` is e.g. low, medium, high, critical (empty: the mode's default).
+    pub async fn object(&self, proposal_id: &str, reason: &str, severity: &str) -> Result<Ack> {
+        required("proposal_id", proposal_id)?;
+        let p = decision_pb::ObjectionPayload {
+            proposal_id: proposal_id.into(),
+            reason: reason.into(),
+            severity: severity.into(),
+        };
+        self.send("Objection", &p).await
+    }
+
+    /// `vote` is e.g. APPROVE, REJECT, ABSTAIN.
+    pub async fn vote(&self, proposal_id: &str, vote: &str, reason: &str) -> Result<Ack> {
+        required("proposal_id", proposal_id)?;
+        required("vote", vote)?;
+        let p = decision_pb::VotePayload {
+            proposal_id: proposal_id.into(),
+            vote: vote.into(),
+            reason: reason.into(),
+        };
+        self.send("Vote", &p).await
+    }
+}

@@ -1,0 +1,126 @@
+//! A fault-injecting gRPC proxy in front of a real runtime: it forwards
+//! `Initialize`, `Send` and `GetSession` upstream, and fails or delays chosen
+//! `Send` calls, before or after forwarding them. Everything else answers
+//! `UNIMPLEMENTED`.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use macp_pb::pb;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Channel, Server};
+use tonic::{Request, Response, Status};
+
+mod server {
+    include!(concat!(env!("OUT_DIR"), "/server/macp.v1.rs"));
+}
+use macp::proto::macp_runtime_service_client::MacpRuntimeServiceClient;
+use server::macp_runtime_service_server::{MacpRuntimeService, MacpRuntimeServiceServer};
+
+/// What the proxy does to the next `Send`.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status without forwarding.
+    Reject(Status),
+    /// Forward (the runtime accepts or refuses), then answer this status instead.
+    LoseAnswer(Status),
+    /// Wait this long, then forward.
+    Delay(Duration),
+}
+
+#[derive(Clone)]
+pub struct Proxy {
+    upstream: MacpRuntimeServiceClient<Channel>,
+    faults: Arc<Mutex<VecDeque<Fault>>>,
+    /// `message_id` of every `Send` the proxy received, in order.
+    pub sends: Arc<Mutex<Vec<String>>>,
+}
+
+fn forward<T>(req: Request<T>) -> Request<T> {
+    let auth = req.metadata().get("authorization").cloned();
+    let mut out = Request::new(req.into_inner());
+    if let Some(a) = auth {
+        out.metadata_mut().insert("authorization", a);
+    }
+    out
+}
+
+impl Proxy {
+    /// Start a proxy in front of `upstream` (`host:port`) on a free port.
+    pub async fn start(upstream: &str) -> (Proxy, SocketAddr) {
+        let channel = Channel::from_shared(format!("http://{upstream}"))
+            .unwrap()
+            .connect()
+            .await
+            .expect("proxy cannot reach the runtime");
+        let proxy = Proxy {
+            upstream: MacpRuntimeServiceClient::new(channel),
+            faults: Arc::default(),
+            sends: Arc::default(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let svc = MacpRuntimeServiceServer::new(proxy.clone());
+        tokio::spawn(async move {
+            let _ = Server::builder()
+                .add_service(svc)
+                .serve_with_incoming(TcpListenerStream::new(listener))
+                .await;
+        });
+        (proxy, addr)
+    }
+
+    pub fn push(&self, f: Fault) {
+        self.faults.lock().unwrap().push_back(f);
+    }
+
+    pub fn sends(&self) -> Vec<String> {
+        self.sends.lock().unwrap().clone()
+    }
+}
+
+#[tonic::async_trait]
+impl MacpRuntimeService for Proxy {
+    async fn initialize(
+        &self,
+        req: Request<pb::InitializeRequest>,
+    ) -> Result<Response<pb::InitializeResponse>, Status> {
+        self.upstream.clone().initialize(forward(req)).await
+    }
+
+    async fn get_session(
+        &self,
+        req: Request<pb::GetSessionRequest>,
+    ) -> Result<Response<pb::GetSessionResponse>, Status> {
+        self.upstream.clone().get_session(forward(req)).await
+    }
+
+    async fn send(
+        &self,
+        req: Request<pb::SendRequest>,
+    ) -> Result<Response<pb::SendResponse>, Status> {
+        let id = req
+            .get_ref()
+            .envelope
+            .as_ref()
+            .map(|e| e.message_id.clone())
+            .unwrap_or_default();
+        self.sends.lock().unwrap().push(id);
+        let fault = self.faults.lock().unwrap().pop_front();
+        match fault {
+            Some(Fault::Reject(s)) => Err(s),
+            Some(Fault::LoseAnswer(s)) => {
+                let _ = self.upstream.clone().send(forward(req)).await;
+                Err(s)
+            }
+            Some(Fault::Delay(d)) => {
+                tokio::time::sleep(d).await;
+                self.upstream.clone().send(forward(req)).await
+            }
+            None => self.upstream.clone().send(forward(req)).await,
+        }
+    }
+}
