@@ -496,6 +496,55 @@ macp_status macp_start_options_new(macp_start_options **out, macp_error **error)
 // Free start options. NULL and already-freed options are ignored.
 void macp_start_options_free(macp_start_options *opts);
 
+// The session id (a lowercase UUID v4/v7, or 22 to 128 base64url
+// characters). NULL restores a generated UUID v4.
+//
+// # Safety
+// `session_id` is NULL or NUL-terminated.
+macp_status macp_start_options_set_session_id(macp_start_options *opts,
+                                              const char *session_id,
+                                              macp_error **error);
+
+// The session's intent, a description for participants. NULL clears it.
+//
+// # Safety
+// `intent` is NULL or NUL-terminated.
+macp_status macp_start_options_set_intent(macp_start_options *opts,
+                                          const char *intent,
+                                          macp_error **error);
+
+// Mode version to bind (NULL: 1.0.0).
+//
+// # Safety
+// `mode_version` is NULL or NUL-terminated.
+macp_status macp_start_options_set_mode_version(macp_start_options *opts,
+                                                const char *mode_version,
+                                                macp_error **error);
+
+// Configuration version to bind (NULL: config.default).
+//
+// # Safety
+// `configuration_version` is NULL or NUL-terminated.
+macp_status macp_start_options_set_configuration_version(macp_start_options *opts,
+                                                         const char *configuration_version,
+                                                         macp_error **error);
+
+// Governance policy version to bind (NULL or empty: policy.default).
+//
+// # Safety
+// `policy_version` is NULL or NUL-terminated.
+macp_status macp_start_options_set_policy_version(macp_start_options *opts,
+                                                  const char *policy_version,
+                                                  macp_error **error);
+
+// Opaque reference to the context the session works within. NULL clears it.
+//
+// # Safety
+// `context_id` is NULL or NUL-terminated.
+macp_status macp_start_options_set_context_id(macp_start_options *opts,
+                                              const char *context_id,
+                                              macp_error **error);
+
 // Add a participant identity (non-empty; duplicates are ignored).
 //
 // # Safety

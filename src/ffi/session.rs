@@ -267,58 +267,126 @@ pub extern "C" fn macp_start_options_free(opts: *mut macp_start_options) {
     })
 }
 
-macro_rules! start_string_setter {
-    ($(#[$doc:meta])* $fn:ident, $arg:ident, |$o:ident, $v:ident| $body:expr) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// The string is NULL or NUL-terminated.
-        #[no_mangle]
-        pub unsafe extern "C" fn $fn(
-            opts: *mut macp_start_options,
-            $arg: *const c_char,
-            error: *mut *mut macp_error,
-        ) -> Status {
-            let v = arg_opt_str($arg, stringify!($arg)).map(|o| o.map(str::to_string));
-            with_start(opts, error, |$o| {
-                let $v = v?;
-                $body;
-                Ok(())
-            })
-        }
-    };
+/// Shared body of the optional-string setters of `macp_start_options`.
+///
+/// # Safety
+/// `value` is NULL or NUL-terminated.
+unsafe fn set_start_string(
+    opts: *mut macp_start_options,
+    value: *const c_char,
+    name: &str,
+    error: *mut *mut macp_error,
+    set: impl FnOnce(&mut StartOptions, Option<String>) -> Result<()>,
+) -> Status {
+    let v = arg_opt_str(value, name).map(|o| o.map(str::to_string));
+    with_start(opts, error, |o| set(o, v?))
 }
 
-start_string_setter!(
-    /// The session id (a lowercase UUID v4/v7, or 22 to 128 base64url
-    /// characters). NULL restores a generated UUID v4.
-    macp_start_options_set_session_id, session_id, |o, v| {
+/// The session id (a lowercase UUID v4/v7, or 22 to 128 base64url
+/// characters). NULL restores a generated UUID v4.
+///
+/// # Safety
+/// `session_id` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_start_options_set_session_id(
+    opts: *mut macp_start_options,
+    session_id: *const c_char,
+    error: *mut *mut macp_error,
+) -> Status {
+    set_start_string(opts, session_id, "session_id", error, |o, v| {
         if let Some(id) = &v {
             validate_session_id(id)?;
         }
-        o.session_id = v
-    }
-);
-start_string_setter!(
-    /// The session's intent, a description for participants. NULL clears it.
-    macp_start_options_set_intent, intent, |o, v| o.intent = v.unwrap_or_default()
-);
-start_string_setter!(
-    /// Mode version to bind (NULL: 1.0.0).
-    macp_start_options_set_mode_version, mode_version, |o, v| o.mode_version = v
-);
-start_string_setter!(
-    /// Configuration version to bind (NULL: config.default).
-    macp_start_options_set_configuration_version, configuration_version, |o, v| o.configuration_version = v
-);
-start_string_setter!(
-    /// Governance policy version to bind (NULL or empty: policy.default).
-    macp_start_options_set_policy_version, policy_version, |o, v| o.policy_version = v
-);
-start_string_setter!(
-    /// Opaque reference to the context the session works within. NULL clears it.
-    macp_start_options_set_context_id, context_id, |o, v| o.context_id = v.unwrap_or_default()
-);
+        o.session_id = v;
+        Ok(())
+    })
+}
+
+/// The session's intent, a description for participants. NULL clears it.
+///
+/// # Safety
+/// `intent` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_start_options_set_intent(
+    opts: *mut macp_start_options,
+    intent: *const c_char,
+    error: *mut *mut macp_error,
+) -> Status {
+    set_start_string(opts, intent, "intent", error, |o, v| {
+        o.intent = v.unwrap_or_default();
+        Ok(())
+    })
+}
+
+/// Mode version to bind (NULL: 1.0.0).
+///
+/// # Safety
+/// `mode_version` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_start_options_set_mode_version(
+    opts: *mut macp_start_options,
+    mode_version: *const c_char,
+    error: *mut *mut macp_error,
+) -> Status {
+    set_start_string(opts, mode_version, "mode_version", error, |o, v| {
+        o.mode_version = v;
+        Ok(())
+    })
+}
+
+/// Configuration version to bind (NULL: config.default).
+///
+/// # Safety
+/// `configuration_version` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_start_options_set_configuration_version(
+    opts: *mut macp_start_options,
+    configuration_version: *const c_char,
+    error: *mut *mut macp_error,
+) -> Status {
+    set_start_string(
+        opts,
+        configuration_version,
+        "configuration_version",
+        error,
+        |o, v| {
+            o.configuration_version = v;
+            Ok(())
+        },
+    )
+}
+
+/// Governance policy version to bind (NULL or empty: policy.default).
+///
+/// # Safety
+/// `policy_version` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_start_options_set_policy_version(
+    opts: *mut macp_start_options,
+    policy_version: *const c_char,
+    error: *mut *mut macp_error,
+) -> Status {
+    set_start_string(opts, policy_version, "policy_version", error, |o, v| {
+        o.policy_version = v;
+        Ok(())
+    })
+}
+
+/// Opaque reference to the context the session works within. NULL clears it.
+///
+/// # Safety
+/// `context_id` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_start_options_set_context_id(
+    opts: *mut macp_start_options,
+    context_id: *const c_char,
+    error: *mut *mut macp_error,
+) -> Status {
+    set_start_string(opts, context_id, "context_id", error, |o, v| {
+        o.context_id = v.unwrap_or_default();
+        Ok(())
+    })
+}
 
 /// Add a participant identity (non-empty; duplicates are ignored).
 ///

@@ -1,0 +1,114 @@
+/*
+ * A Decision session driven from C: a coordinator and two agents, each a
+ * client with its own identity, propose, evaluate, object, vote and commit
+ * against a MACP runtime.
+ *
+ *   decision [host:port]      (default: $MACP_TARGET, else 127.0.0.1:50051)
+ *
+ * The runtime must accept plaintext connections (MACP_ALLOW_INSECURE=1) and
+ * authenticate `Authorization: Bearer <name>` as <name> (its development
+ * mode, when no tokens are configured).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "macp.h"
+
+/* Print the failure, free it, and exit. */
+static void check(macp_status st, macp_error *err, const char *what) {
+    if (st == MACP_STATUS_OK) return;
+    fprintf(stderr, "%s failed: %s (%s)\n", what, macp_error_code(err), macp_error_message(err));
+    macp_error_free(err);
+    exit(1);
+}
+
+/* A client authenticated as `identity`. */
+static macp_client *connect_as(const char *target, const char *identity) {
+    macp_client_options *opts = NULL;
+    macp_client *client = NULL;
+    macp_error *err = NULL;
+    check(macp_client_options_new(&opts, &err), err, "macp_client_options_new");
+    check(macp_client_options_set_target(opts, target, &err), err, "set_target");
+    check(macp_client_options_set_allow_insecure(opts, true, &err), err, "set_allow_insecure");
+    check(macp_client_options_set_bearer_token(opts, identity, &err), err, "set_bearer_token");
+    check(macp_client_options_set_expected_sender(opts, identity, &err), err, "set_expected_sender");
+    check(macp_client_new(opts, &client, &err), err, "macp_client_new");
+    macp_client_options_free(opts);
+    printf("[%s] connected, protocol %s\n", identity, macp_client_protocol_version(client));
+    return client;
+}
+
+static void step(const char *who, const char *what, const macp_ack *ack) {
+    char tag[32];
+    snprintf(tag, sizeof tag, "[%s]", who);
+    printf("%-13s %-30s accepted: message %s, session %s\n", tag, what, ack->message_id,
+           macp_session_state_name(ack->session_state));
+}
+
+int main(int argc, char **argv) {
+    const char *target = argc > 1 ? argv[1] : getenv("MACP_TARGET");
+    if (!target) target = "127.0.0.1:50051";
+    printf("libmacp %s, runtime at %s\n", macp_version(), target);
+
+    macp_client *coordinator = connect_as(target, "coordinator");
+    macp_client *alice = connect_as(target, "alice");
+    macp_client *bob = connect_as(target, "bob");
+    macp_error *err = NULL;
+    macp_ack ack;
+
+    /* The coordinator starts a Decision with alice and bob. */
+    macp_start_options *start = NULL;
+    check(macp_start_options_new(&start, &err), err, "macp_start_options_new");
+    check(macp_start_options_set_intent(start, "choose the primary database", &err), err, "set_intent");
+    check(macp_start_options_add_participant(start, "alice", &err), err, "add_participant");
+    check(macp_start_options_add_participant(start, "bob", &err), err, "add_participant");
+    check(macp_start_options_set_ttl_ms(start, 60000, &err), err, "set_ttl_ms");
+    macp_session *s_coord = NULL;
+    check(macp_session_start(coordinator, MACP_MODE_DECISION, start, &s_coord, &ack, &err), err,
+          "macp_session_start");
+    macp_start_options_free(start);
+    const char *session_id = macp_session_id(s_coord);
+    printf("[coordinator] started %s session %s\n", MACP_MODE_DECISION, session_id);
+
+    /* Each agent opens its own handle on the session. */
+    macp_session *s_alice = NULL, *s_bob = NULL;
+    check(macp_session_open(alice, session_id, &s_alice, &err), err, "open (alice)");
+    check(macp_session_open(bob, session_id, &s_bob, &err), err, "open (bob)");
+
+    check(macp_decision_propose(s_alice, "p1", "postgres", "mature, we know it", NULL, 0, &ack, &err), err,
+          "propose");
+    step("alice", "Proposal p1: postgres", &ack);
+    check(macp_decision_propose(s_bob, "p2", "sqlite", "no server to run", NULL, 0, &ack, &err), err, "propose");
+    step("bob", "Proposal p2: sqlite", &ack);
+    check(macp_decision_evaluate(s_bob, "p1", "APPROVE", 0.8, "scales with us", &ack, &err), err, "evaluate");
+    step("bob", "Evaluation p1: APPROVE 0.8", &ack);
+    check(macp_decision_object(s_alice, "p2", "no concurrent writers", "medium", &ack, &err), err, "object");
+    step("alice", "Objection p2: medium", &ack);
+    check(macp_decision_vote(s_alice, "p1", "APPROVE", "best fit", &ack, &err), err, "vote");
+    step("alice", "Vote p1: APPROVE", &ack);
+    check(macp_decision_vote(s_bob, "p1", "APPROVE", "agreed", &ack, &err), err, "vote");
+    step("bob", "Vote p1: APPROVE", &ack);
+
+    check(macp_decision_commit(s_coord, "decision.selected", "storage", "p1 approved by all voters", true, &ack,
+                               &err),
+          err, "commit");
+    step("coordinator", "Commitment: decision.selected", &ack);
+
+    /* Every participant reads the same final state. */
+    macp_session_info *info = NULL;
+    check(macp_session_get_info(s_bob, &info, &err), err, "get_info");
+    printf("session %s: %s, initiator %s, %zu participants\n", info->session_id,
+           macp_session_state_name(info->state), info->initiator, info->participants_len);
+    for (size_t i = 0; i < info->activity_len; i++)
+        printf("  %-12s %u messages\n", info->activity[i].participant_id, info->activity[i].message_count);
+    int resolved = info->state == MACP_SESSION_STATE_RESOLVED;
+    macp_session_info_free(info);
+
+    macp_session_close(s_alice);
+    macp_session_close(s_bob);
+    macp_session_close(s_coord);
+    macp_client_free(alice);
+    macp_client_free(bob);
+    macp_client_free(coordinator);
+    return resolved ? 0 : 1;
+}

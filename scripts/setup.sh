@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install what libmacp needs to build, test and run its demo on a Debian
+# machine, skipping whatever is already present:
+#   protoc, a C compiler, valgrind, python3 (Debian packages), a Rust
+#   toolchain (must already exist: rustup), and the pinned reference runtime
+#   macp-runtime from crates.io.
+set -euo pipefail
+
+MACP_RUNTIME_VERSION=0.13.0
+
+need_apt=()
+command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
+command -v make >/dev/null || need_apt+=(make)
+command -v valgrind >/dev/null || need_apt+=(valgrind)
+command -v python3 >/dev/null || need_apt+=(python3)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || { echo "setup: a Rust toolchain (cargo) is required: https://rustup.rs" >&2; exit 1; }
+
+if ! cargo install --list | grep -qx "macp-runtime v$MACP_RUNTIME_VERSION:"; then
+  echo "setup: installing macp-runtime $MACP_RUNTIME_VERSION (a few minutes, once)"
+  # Pin the version, not the lock: the crate's lockfile names a dependency
+  # version the registry no longer serves.
+  cargo install --quiet macp-runtime --version "=$MACP_RUNTIME_VERSION" --bin macp-runtime
+fi
+echo "setup: ready"
