@@ -389,8 +389,9 @@ macp_status macp_decision_propose(const macp_session *session,
                                   macp_ack *ack,
                                   macp_error **error);
 
-// Evaluate a proposal: `recommendation` such as `"APPROVE"`, `"REVIEW"`,
-// `"BLOCK"` or `"REJECT"`, with `confidence` in [0, 1]; `reason` may be NULL.
+// Evaluate a proposal: an upper-case `recommendation` such as `"APPROVE"`,
+// `"REVIEW"`, `"BLOCK"` or `"REJECT"` (the runtime compares it exactly), with
+// `confidence` in [0, 1]; `reason` may be NULL.
 //
 // # Safety
 // Strings are NULL or NUL-terminated.
@@ -402,8 +403,8 @@ macp_status macp_decision_evaluate(const macp_session *session,
                                    macp_ack *ack,
                                    macp_error **error);
 
-// Object to a proposal; `severity` such as `"low"`, `"medium"`, `"high"`,
-// `"critical"` (NULL: the mode's default). `reason` may be NULL.
+// Object to a proposal with a lowercase `severity`: `"low"`, `"medium"`,
+// `"high"` or `"critical"` (required). `reason` may be NULL.
 //
 // # Safety
 // Strings are NULL or NUL-terminated.
@@ -414,7 +415,8 @@ macp_status macp_decision_object(const macp_session *session,
                                  macp_ack *ack,
                                  macp_error **error);
 
-// Vote on a proposal: `vote` such as `"APPROVE"`, `"REJECT"`, `"ABSTAIN"`.
+// Vote on a proposal: an upper-case `vote` such as `"APPROVE"`, `"REJECT"`
+// or `"ABSTAIN"` (the runtime compares it exactly).
 // The first vote of each participant counts. `reason` may be NULL.
 //
 // # Safety

@@ -53,8 +53,9 @@ pub unsafe extern "C" fn macp_decision_propose(
     })
 }
 
-/// Evaluate a proposal: `recommendation` such as `"APPROVE"`, `"REVIEW"`,
-/// `"BLOCK"` or `"REJECT"`, with `confidence` in [0, 1]; `reason` may be NULL.
+/// Evaluate a proposal: an upper-case `recommendation` such as `"APPROVE"`,
+/// `"REVIEW"`, `"BLOCK"` or `"REJECT"` (the runtime compares it exactly), with
+/// `confidence` in [0, 1]; `reason` may be NULL.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -76,8 +77,8 @@ pub unsafe extern "C" fn macp_decision_evaluate(
     })
 }
 
-/// Object to a proposal; `severity` such as `"low"`, `"medium"`, `"high"`,
-/// `"critical"` (NULL: the mode's default). `reason` may be NULL.
+/// Object to a proposal with a lowercase `severity`: `"low"`, `"medium"`,
+/// `"high"` or `"critical"` (required). `reason` may be NULL.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -93,12 +94,13 @@ pub unsafe extern "C" fn macp_decision_object(
     run(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let why = arg_opt_str(reason, "reason")?.unwrap_or("");
-        let sev = arg_opt_str(severity, "severity")?.unwrap_or("");
+        let sev = arg_nonempty(severity, "severity")?;
         block_on(s.object(pid, why, sev))?
     })
 }
 
-/// Vote on a proposal: `vote` such as `"APPROVE"`, `"REJECT"`, `"ABSTAIN"`.
+/// Vote on a proposal: an upper-case `vote` such as `"APPROVE"`, `"REJECT"`
+/// or `"ABSTAIN"` (the runtime compares it exactly).
 /// The first vote of each participant counts. `reason` may be NULL.
 ///
 /// # Safety

@@ -58,9 +58,10 @@ impl Session {
         self.send("Evaluation", &p).await
     }
 
-    /// `severity` is e.g. low, medium, high, critical (empty: the mode's default).
+    /// `severity` is lowercase: low, medium, high or critical.
     pub async fn object(&self, proposal_id: &str, reason: &str, severity: &str) -> Result<Ack> {
         required("proposal_id", proposal_id)?;
+        required("severity", severity)?;
         let p = decision_pb::ObjectionPayload {
             proposal_id: proposal_id.into(),
             reason: reason.into(),

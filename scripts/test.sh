@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up and run every libmacp test: formatting and lints, Rust unit and
+# integration tests (against real macp-runtime processes), the header drift
+# check, and the C ABI tests under valgrind against a real runtime. The
+# Swift package's tests run too when a Swift toolchain is on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export MACP_VECTORS_DIR="${MACP_VECTORS_DIR:-$PWD/../shared/vectors}"
+
+scripts/setup.sh
+
+echo "== format and lints"
+cargo fmt --check
+cargo clippy --quiet --all-targets -- -D warnings
+
+echo "== Rust tests (unit, integration against macp-runtime, header drift)"
+cargo test --quiet
+
+echo "== C ABI tests (gcc, static library, valgrind, real runtime)"
+cargo build --quiet
+mkdir -p build
+cc -std=c11 -Wall -Wextra -Werror -g -Iinclude tests/c/test_capi.c \
+   target/debug/libmacp.a -lpthread -ldl -lm -o build/test_capi
+scripts/with-runtime.sh valgrind -q --error-exitcode=99 --leak-check=full \
+   --show-leak-kinds=definite --errors-for-leak-kinds=definite build/test_capi
+
+if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
+  echo "== Swift package tests"
+  scripts/with-runtime.sh bash -c 'cd bindings/swift && swift test'
+fi
+echo "== all tests passed"

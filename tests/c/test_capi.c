@@ -1,0 +1,557 @@
+/*
+ * C ABI tests: compiled against include/macp.h and the built library, run
+ * against a real macp-runtime at $MACP_TARGET (scripts/with-runtime.sh starts
+ * one) and under valgrind by scripts/test.sh.
+ *
+ * Each test prints its name and result; the last line is "N passed, N failed".
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macp.h"
+
+static int failures_in_test;
+static const char *target;
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures_in_test++;                                              \
+        }                                                                    \
+    } while (0)
+
+/* Check that `st` equals `want` and that `err` is a matching error object;
+ * frees `err`. */
+static void expect_status(const char *where, int line, macp_status st, macp_error *err, macp_status want) {
+    if (st != want) {
+        fprintf(stderr, "  %s:%d: got %s (%s), want %s\n", where, line, macp_status_name(st),
+                err ? macp_error_message(err) : "no error object", macp_status_name(want));
+        failures_in_test++;
+    } else if (want != MACP_STATUS_OK) {
+        if (err == NULL || macp_error_status(err) != want || strlen(macp_error_message(err)) == 0) {
+            fprintf(stderr, "  %s:%d: error object missing or inconsistent\n", where, line);
+            failures_in_test++;
+        }
+    } else if (err != NULL) {
+        fprintf(stderr, "  %s:%d: error object set on success\n", where, line);
+        failures_in_test++;
+    }
+    macp_error_free(err);
+}
+#define EXPECT(want, call_with_err_arg)                                      \
+    do {                                                                     \
+        macp_error *err = NULL;                                              \
+        macp_status st_ = call_with_err_arg;                                 \
+        expect_status(__FILE__, __LINE__, st_, err, want);                   \
+    } while (0)
+/* In EXPECT, the call must pass `&err` as its error argument. */
+
+static macp_client *connect_as(const char *identity) {
+    macp_client_options *o = NULL;
+    macp_client *c = NULL;
+    EXPECT(MACP_STATUS_OK, macp_client_options_new(&o, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_target(o, target, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_allow_insecure(o, true, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_bearer_token(o, identity, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_call_timeout_ms(o, 10000, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_new(o, &c, &err));
+    macp_client_options_free(o);
+    return c;
+}
+
+/* A Decision session started by `coordinator` with alice and bob. */
+static macp_session *start_decision(macp_client *coordinator) {
+    macp_start_options *so = NULL;
+    macp_session *s = NULL;
+    macp_ack ack;
+    EXPECT(MACP_STATUS_OK, macp_start_options_new(&so, &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_set_intent(so, "test", &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_add_participant(so, "alice", &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_add_participant(so, "bob", &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_set_ttl_ms(so, 60000, &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_set_context_id(so, "ctx:test", &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_set_extension(so, "ext.test", (const uint8_t *)"{}", 2, &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_add_root(so, "file:///tmp", "tmp", &err));
+    EXPECT(MACP_STATUS_OK, macp_session_start(coordinator, MACP_MODE_DECISION, so, &s, &ack, &err));
+    macp_start_options_free(so);
+    CHECK(s != NULL);
+    CHECK(ack.session_state == MACP_SESSION_STATE_OPEN);
+    CHECK(ack.attempts == 1);
+    return s;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_decision_flow(void) {
+    macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice"), *bob = connect_as("bob");
+    CHECK(strcmp(macp_client_protocol_version(coord), "1.0") == 0);
+    macp_session *sc = start_decision(coord);
+    const char *id = macp_session_id(sc);
+    CHECK(strlen(id) == 36);
+    CHECK(strcmp(macp_session_mode(sc), MACP_MODE_DECISION) == 0);
+
+    macp_session *sa = NULL, *sb = NULL;
+    EXPECT(MACP_STATUS_OK, macp_session_open(alice, id, &sa, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_open(bob, id, &sb, &err));
+
+    macp_ack ack;
+    memset(&ack, 0xAB, sizeof ack);
+    const uint8_t data[] = {1, 2, 3};
+    EXPECT(MACP_STATUS_OK, macp_decision_propose(sa, "p1", "postgres", "mature", data, sizeof data, &ack, &err));
+    CHECK(strlen(ack.message_id) == 36);
+    CHECK(strcmp(ack.session_id, id) == 0);
+    CHECK(!ack.duplicate);
+    CHECK(ack.accepted_at_unix_ms > 0);
+    EXPECT(MACP_STATUS_OK, macp_decision_evaluate(sb, "p1", "APPROVE", 0.9, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_OK, macp_decision_object(sb, "p1", NULL, "low", NULL, &err));
+    EXPECT(MACP_STATUS_OK, macp_decision_vote(sa, "p1", "APPROVE", "yes", &ack, &err));
+    EXPECT(MACP_STATUS_OK, macp_decision_vote(sb, "p1", "APPROVE", NULL, &ack, &err));
+
+    /* Only the initiator commits. */
+    EXPECT(MACP_STATUS_FORBIDDEN, macp_decision_commit(sa, "decision.selected", NULL, NULL, true, NULL, &err));
+    macp_commitment c = {0};
+    c.commitment_id = "c-1";
+    c.action = "decision.selected";
+    c.authority_scope = "storage";
+    c.reason = "all approve";
+    c.outcome_positive = true;
+    EXPECT(MACP_STATUS_OK, macp_session_commit(sc, &c, &ack, &err));
+    CHECK(ack.session_state == MACP_SESSION_STATE_RESOLVED);
+
+    /* Every participant reads the same final state. */
+    macp_session_info *info = NULL;
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(sb, &info, &err));
+    CHECK(info != NULL);
+    if (info) {
+        CHECK(info->state == MACP_SESSION_STATE_RESOLVED);
+        CHECK(strcmp(info->session_id, id) == 0);
+        CHECK(strcmp(info->initiator, "coordinator") == 0);
+        CHECK(strcmp(info->mode, MACP_MODE_DECISION) == 0);
+        CHECK(strcmp(info->mode_version, "1.0.0") == 0);
+        CHECK(strcmp(info->context_id, "ctx:test") == 0);
+        CHECK(info->participants_len == 2);
+        CHECK(info->participants_len == 2 && strcmp(info->participants[0], "alice") == 0);
+        CHECK(info->extension_keys_len == 1 && strcmp(info->extension_keys[0], "ext.test") == 0);
+        CHECK(info->expires_at_unix_ms > info->started_at_unix_ms);
+        size_t total = 0;
+        for (size_t i = 0; i < info->activity_len; i++) total += info->activity[i].message_count;
+        CHECK(total == 6); /* proposal, evaluation, objection, 2 votes, commitment */
+    }
+    macp_session_info_free(info);
+    macp_session_info_free(info); /* double free is ignored */
+
+    macp_session_info *via_client = NULL;
+    EXPECT(MACP_STATUS_OK, macp_client_get_session(coord, id, &via_client, &err));
+    CHECK(via_client && via_client->state == MACP_SESSION_STATE_RESOLVED);
+    macp_session_info_free(via_client);
+
+    /* A resolved session takes no more messages. */
+    EXPECT(MACP_STATUS_SESSION_NOT_OPEN, macp_decision_vote(sa, "p1", "REJECT", NULL, NULL, &err));
+
+    macp_session_close(sa);
+    macp_session_close(sb);
+    macp_session_close(sc);
+    macp_client_free(alice);
+    macp_client_free(bob);
+    macp_client_free(coord);
+}
+
+static void test_runtime_errors(void) {
+    macp_client *coord = connect_as("coordinator"), *mallory = connect_as("mallory");
+    macp_session *sc = start_decision(coord), *sm = NULL;
+    char id[MACP_ID_BUFFER_LEN];
+    EXPECT(MACP_STATUS_OK, macp_new_id(id, sizeof id, &err));
+
+    /* Unknown session: code, message and gRPC status are reported. */
+    macp_error *err = NULL;
+    macp_status st = macp_session_open(coord, id, &sm, &err);
+    CHECK(st == MACP_STATUS_SESSION_NOT_FOUND);
+    CHECK(sm == NULL);
+    CHECK(strcmp(macp_error_code(err), "SESSION_NOT_FOUND") == 0);
+    CHECK(strlen(macp_error_message(err)) > 0);
+    CHECK(macp_error_grpc_code(err) == 5 /* NOT_FOUND */);
+    macp_error_free(err);
+
+    /* A non-participant may neither read nor write the session. */
+    EXPECT(MACP_STATUS_FORBIDDEN, macp_session_open(mallory, macp_session_id(sc), &sm, &err));
+    EXPECT(MACP_STATUS_FORBIDDEN, macp_client_cancel_session(mallory, macp_session_id(sc), "x", NULL, &err));
+
+    /* Same session id twice. */
+    macp_start_options *so = NULL;
+    macp_session *dup = NULL;
+    EXPECT(MACP_STATUS_OK, macp_start_options_new(&so, &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_add_participant(so, "alice", &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_set_ttl_ms(so, 1000, &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_set_session_id(so, macp_session_id(sc), &err));
+    EXPECT(MACP_STATUS_SESSION_ALREADY_EXISTS, macp_session_start(coord, MACP_MODE_DECISION, so, &dup, NULL, &err));
+    CHECK(dup == NULL);
+    /* No TTL set: refused before sending. */
+    macp_start_options_free(so);
+    EXPECT(MACP_STATUS_OK, macp_start_options_new(&so, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(coord, MACP_MODE_DECISION, so, &dup, NULL, &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_set_ttl_ms(so, 1000, &err));
+    EXPECT(MACP_STATUS_MODE_NOT_SUPPORTED, macp_session_start(coord, "ext.nope.v1", so, &dup, NULL, &err));
+    macp_start_options_free(so);
+
+    /* A failed send reports the message id it used; re-sending that id with
+     * the generic send is deduplicated. */
+    macp_client *alice = connect_as("alice");
+    macp_session *sa = NULL;
+    macp_ack ack;
+    EXPECT(MACP_STATUS_OK, macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    /* ProposalPayload{proposal_id: "px", option: "o"}, encoded by hand. */
+    const uint8_t proposal[] = {0x0a, 2, 'p', 'x', 0x12, 1, 'o'};
+    EXPECT(MACP_STATUS_OK, macp_session_send(sa, "Proposal", proposal, sizeof proposal, "fixed-id-1", &ack, &err));
+    CHECK(strcmp(ack.message_id, "fixed-id-1") == 0 && !ack.duplicate);
+    EXPECT(MACP_STATUS_OK, macp_session_send(sa, "Proposal", proposal, sizeof proposal, "fixed-id-1", &ack, &err));
+    CHECK(ack.duplicate);
+    err = NULL;
+    st = macp_decision_vote(sa, "no-such-proposal", "APPROVE", NULL, NULL, &err);
+    CHECK(st == MACP_STATUS_INVALID_ENVELOPE);
+    CHECK(strlen(macp_error_message_id(err)) == 36);
+    CHECK(strcmp(macp_error_session_id(err), macp_session_id(sc)) == 0);
+    macp_error_free(err);
+
+    /* Cancel by the initiator. */
+    EXPECT(MACP_STATUS_OK, macp_session_cancel(sc, "done", &ack, &err));
+    CHECK(ack.session_state == MACP_SESSION_STATE_CANCELLED);
+
+    macp_session_close(sa);
+    macp_session_close(sc);
+    macp_client_free(alice);
+    macp_client_free(mallory);
+    macp_client_free(coord);
+}
+
+static void test_connect_errors(void) {
+    macp_client_options *o = NULL;
+    macp_client *c = (macp_client *)0x1;
+    EXPECT(MACP_STATUS_OK, macp_client_options_new(&o, &err));
+    /* Plaintext needs explicit permission. */
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_target(o, "http://127.0.0.1:1", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(o, &c, &err));
+    CHECK(c == NULL);
+    /* Nothing listens on port 1. */
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_allow_insecure(o, true, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_connect_timeout_ms(o, 2000, &err));
+    EXPECT(MACP_STATUS_TRANSPORT, macp_client_new(o, &c, &err));
+    /* No target at all. */
+    macp_client_options_free(o);
+    EXPECT(MACP_STATUS_OK, macp_client_options_new(&o, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(o, &c, &err));
+    macp_client_options_free(o);
+}
+
+struct worker {
+    macp_session *session;
+    int index;
+    int ok;
+};
+
+static void *propose_many(void *arg) {
+    struct worker *w = arg;
+    for (int i = 0; i < 10; i++) {
+        char pid[32];
+        snprintf(pid, sizeof pid, "t%d-%d", w->index, i);
+        macp_ack ack;
+        if (macp_decision_propose(w->session, pid, "opt", NULL, NULL, 0, &ack, NULL) == MACP_STATUS_OK &&
+            !ack.duplicate)
+            w->ok++;
+    }
+    return NULL;
+}
+
+static void test_threads_share_a_client(void) {
+    macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
+    macp_session *sc = start_decision(coord), *sa = NULL;
+    EXPECT(MACP_STATUS_OK, macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    pthread_t t[4];
+    struct worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){sa, i, 0};
+        pthread_create(&t[i], NULL, propose_many, &w[i]);
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        total += w[i].ok;
+    }
+    CHECK(total == 40);
+    macp_session_info *info = NULL;
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(sc, &info, &err));
+    for (size_t i = 0; info && i < info->activity_len; i++)
+        if (strcmp(info->activity[i].participant_id, "alice") == 0) CHECK(info->activity[i].message_count == 40);
+    macp_session_info_free(info);
+    macp_session_close(sa);
+    macp_session_close(sc);
+    macp_client_free(alice);
+    macp_client_free(coord);
+}
+
+static void test_freed_client_cancels_sessions(void) {
+    macp_client *coord = connect_as("coordinator");
+    macp_session *sc = start_decision(coord);
+    macp_client_free(coord);
+    EXPECT(MACP_STATUS_CANCELLED, macp_session_cancel(sc, NULL, NULL, &err));
+    macp_session_info *info = NULL;
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session(coord, "x", &info, &err));
+    CHECK(info == NULL);
+    macp_session_close(sc);
+    macp_session_close(sc);
+}
+
+/* Bad input: NULL, invalid UTF-8, empty strings, wrong/closed handles and
+ * out-of-range numbers give a status and a message, never a crash. */
+static void test_bad_input(void) {
+    static const char bad_utf8[] = {(char)0xff, (char)0xfe, 0};
+    macp_client *client = connect_as("coordinator");
+    macp_session *session = start_decision(client);
+    macp_client_options *opts = NULL;
+    macp_start_options *so = NULL;
+    EXPECT(MACP_STATUS_OK, macp_client_options_new(&opts, &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_new(&so, &err));
+    macp_client_options *freed_opts = NULL;
+    EXPECT(MACP_STATUS_OK, macp_client_options_new(&freed_opts, &err));
+    macp_client_options_free(freed_opts);
+    macp_session *closed = start_decision(client);
+    macp_session_close(closed);
+    void *bogus = (void *)0x1234;
+    macp_ack ack;
+    macp_session_info *info = NULL;
+    macp_session *out_s = NULL;
+    macp_client *out_c = NULL;
+
+    /* Status helpers and static strings. */
+    CHECK(strcmp(macp_status_name(MACP_STATUS_TIMEOUT), "TIMEOUT") == 0);
+    CHECK(strcmp(macp_status_name(99999), "UNKNOWN") == 0);
+    CHECK(strcmp(macp_session_state_name(-1), "UNSPECIFIED") == 0);
+    CHECK(macp_status_is_transient(MACP_STATUS_RATE_LIMITED));
+    CHECK(!macp_status_is_transient(-5));
+    CHECK(strlen(macp_version()) > 0);
+    char small[8];
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_new_id(small, sizeof small, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_new_id(NULL, 64, &err));
+
+    /* Error objects: invalid handles read as harmless values. */
+    CHECK(macp_error_status(NULL) == MACP_STATUS_INVALID_HANDLE);
+    CHECK(macp_error_status(bogus) == MACP_STATUS_INVALID_HANDLE);
+    CHECK(strlen(macp_error_message(bogus)) > 0);
+    CHECK(macp_error_code(NULL) != NULL && macp_error_session_id(NULL) != NULL && macp_error_message_id(NULL) != NULL);
+    CHECK(macp_error_grpc_code(bogus) == 0);
+    const uint8_t *d = (const uint8_t *)1;
+    size_t dl = 7;
+    macp_error_details(bogus, &d, &dl);
+    CHECK(d == NULL && dl == 0);
+    macp_error_details(NULL, NULL, NULL);
+    macp_error_free(bogus);
+    macp_error_free(NULL);
+    /* A NULL error argument is allowed. */
+    CHECK(macp_client_options_set_target(NULL, "x", NULL) == MACP_STATUS_INVALID_HANDLE);
+
+    /* Client options. */
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_new(NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_target(NULL, "h:1", &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_target(freed_opts, "h:1", &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_target((macp_client_options *)client, "h:1", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_target(opts, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_target(opts, "", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_target(opts, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_bearer_token(opts, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_bearer_token(opts, "two words", &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_bearer_token(opts, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_allow_insecure(bogus, true, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_ca_pem(opts, NULL, 10, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_ca_pem(opts, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_ca_pem(NULL, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_tls_domain(opts, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_tls_domain(bogus, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_connect_timeout_ms(opts, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_connect_timeout_ms(opts, UINT64_MAX, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_connect_timeout_ms(NULL, 10, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_call_timeout_ms(opts, UINT64_MAX, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_call_timeout_ms(opts, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_call_timeout_ms(bogus, 10, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_expected_sender(opts, "", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_expected_sender(opts, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_expected_sender(NULL, "a", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_retry_policy(opts, 1000, 1, 2, true, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_retry_policy(opts, 3, 500, 100, true, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_retry_policy(opts, 3, 1, UINT64_MAX, true, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_retry_policy(opts, 0, 0, 0, false, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_retry_policy(bogus, 1, 1, 1, false, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_client_info(opts, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_client_info(opts, "n", bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_client_info(NULL, "n", NULL, &err));
+    macp_client_options_free(bogus);
+    macp_client_options_free(NULL);
+
+    /* Client. */
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_new(NULL, &out_c, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_new(freed_opts, &out_c, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(opts, NULL, &err));
+    CHECK(strcmp(macp_client_protocol_version(bogus), "") == 0);
+    CHECK(strcmp(macp_client_protocol_version(NULL), "") == 0);
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session(bogus, "x", &info, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session((macp_client *)session, "x", &info, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, NULL, &info, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, bad_utf8, &info, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, "x", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_cancel_session(NULL, "x", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_cancel_session(client, "", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_cancel_session(client, "x", bad_utf8, &ack, &err));
+    macp_client_free(bogus);
+    macp_client_free(NULL);
+    macp_session_info_free(bogus);
+    macp_session_info_free(NULL);
+
+    /* Start options. */
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_new(NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_SESSION_ID, macp_start_options_set_session_id(so, "not-a-valid-id", &err));
+    EXPECT(MACP_STATUS_INVALID_SESSION_ID, macp_start_options_set_session_id(so, "short", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_session_id(so, bad_utf8, &err));
+    EXPECT(MACP_STATUS_OK, macp_start_options_set_session_id(so, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_session_id(bogus, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_intent(so, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_intent(NULL, "i", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_mode_version(so, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_mode_version((macp_start_options *)opts, "1", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_configuration_version(so, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_configuration_version(bogus, "c", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_policy_version(so, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_policy_version(NULL, "p", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_context_id(so, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_context_id(bogus, "c", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_participant(so, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_participant(so, "", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_participant(so, bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_add_participant(NULL, "a", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_ttl_ms(so, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_ttl_ms(so, -5, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_ttl_ms(bogus, 5, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_max_suspend_ms(so, -1, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_max_suspend_ms(NULL, 1, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_extension(so, NULL, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_extension(so, "k", NULL, 3, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_extension(bogus, "k", NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_root(so, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_root(so, "u", bad_utf8, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_add_root(NULL, "u", NULL, &err));
+    macp_start_options_free(bogus);
+    macp_start_options_free(NULL);
+
+    /* Sessions. */
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(bogus, MACP_MODE_DECISION, so, &out_s, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(client, MACP_MODE_DECISION, bogus, &out_s, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, NULL, so, &out_s, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, bad_utf8, so, &out_s, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, MACP_MODE_DECISION, so, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_open(NULL, "x", &out_s, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, NULL, &out_s, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, bad_utf8, &out_s, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, "x", NULL, &err));
+    CHECK(strcmp(macp_session_id(closed), "") == 0);
+    CHECK(strcmp(macp_session_mode(bogus), "") == 0);
+    CHECK(strcmp(macp_session_id(NULL), "") == 0);
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send(closed, "Proposal", NULL, 0, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send((macp_session *)client, "Proposal", NULL, 0, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, NULL, NULL, 0, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, bad_utf8, NULL, 0, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 5, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, "", &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, "implicit-accept:x", &ack, &err));
+    char long_id[200];
+    memset(long_id, 'x', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = 0;
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, long_id, &ack, &err));
+    macp_commitment c = {0};
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, &c, &ack, &err)); /* no action */
+    c.action = bad_utf8;
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, &c, &ack, &err));
+    c.action = "decision.selected";
+    c.supersedes_session_id = "x";
+    c.supersedes_commitment_hash = "sha256:nothex";
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, &c, &ack, &err));
+    c.supersedes_session_id = NULL;
+    c.supersedes_commitment_hash = NULL;
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_commit(closed, &c, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_get_info(bogus, &info, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_get_info(session, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_cancel(closed, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, bad_utf8, &ack, &err));
+    macp_session_close(bogus);
+    macp_session_close(NULL);
+
+    /* Decision helpers. */
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_propose(closed, "p", "o", NULL, NULL, 0, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, NULL, "o", NULL, NULL, 0, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "", NULL, NULL, 0, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "o", bad_utf8, NULL, 0, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "o", NULL, NULL, 9, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_evaluate(bogus, "p", "APPROVE", 0.5, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", NULL, 0.5, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", 1.5, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", -0.1, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", NAN, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, bad_utf8, "APPROVE", 0.5, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_object(NULL, "p", NULL, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_object(session, "", NULL, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_object(session, "p", NULL, bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_object(session, "p", NULL, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_vote(closed, "p", "APPROVE", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_vote(session, "p", NULL, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_vote(session, "p", "APPROVE", bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_commit(bogus, "a", NULL, NULL, true, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_commit(session, NULL, NULL, NULL, true, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_commit(session, "a", bad_utf8, NULL, true, &ack, &err));
+
+    /* The session is untouched by all of the above. */
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(session, &info, &err));
+    CHECK(info && info->state == MACP_SESSION_STATE_OPEN);
+    macp_session_info_free(info);
+
+    macp_start_options_free(so);
+    macp_client_options_free(opts);
+    macp_session_close(session);
+    macp_client_free(client);
+}
+
+/* ---------------------------------------------------------------- main */
+
+struct test {
+    const char *name;
+    void (*fn)(void);
+};
+
+int main(void) {
+    target = getenv("MACP_TARGET");
+    if (!target) {
+        fprintf(stderr, "MACP_TARGET is not set (run through scripts/with-runtime.sh)\n");
+        return 2;
+    }
+    const struct test tests[] = {
+        {"decision_flow", test_decision_flow},
+        {"runtime_errors", test_runtime_errors},
+        {"connect_errors", test_connect_errors},
+        {"threads_share_a_client", test_threads_share_a_client},
+        {"freed_client_cancels_sessions", test_freed_client_cancels_sessions},
+        {"bad_input", test_bad_input},
+    };
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        failures_in_test = 0;
+        tests[i].fn();
+        printf("c-abi %s: %s\n", tests[i].name, failures_in_test ? "FAILED" : "ok");
+        if (failures_in_test)
+            failed++;
+        else
+            passed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
