@@ -122,6 +122,49 @@ typedef enum {
   MACP_SESSION_STATE_CANCELLED = 5,
 } macp_session_state;
 
+// What a `macp_event` reports.
+typedef enum {
+  // Session stream: an accepted envelope (`envelope`, `sequence`, `raw`).
+  MACP_EVENT_ENVELOPE = 1,
+  // Session stream: the runtime refused an envelope sent on the stream;
+  // `status`, `code`, `message` and `message_id` say which and why.
+  MACP_EVENT_STREAM_ERROR = 2,
+  // Session lifecycle (`session_event`, `session`, `reconciled`, `raw`).
+  MACP_EVENT_SESSION = 3,
+  // Ambient signal (`envelope`, `sender_authenticated`, `raw`).
+  MACP_EVENT_SIGNAL = 4,
+  // The policy registry changed (`raw`: a WatchPoliciesResponse).
+  MACP_EVENT_POLICIES = 5,
+  // The mode registry changed (`registry`, `raw`: a RegistryChanged).
+  MACP_EVENT_MODE_REGISTRY = 6,
+  // The roots changed (`raw`: a RootsChanged).
+  MACP_EVENT_ROOTS = 7,
+  // The stream broke (`status`, `code`, `message`); reconnecting after
+  // `delay_ms`, attempt number `attempt`.
+  MACP_EVENT_RECONNECTING = 8,
+  // The stream is open again; a session stream resumes after `sequence`.
+  // Other streams may have missed events while disconnected.
+  MACP_EVENT_RESUMED = 9,
+  // Session stream: ordinals `sequence` to `gap_end` (inclusive) were
+  // compacted away by the runtime and are skipped (`status` is
+  // `MACP_STATUS_HISTORY_UNAVAILABLE`).
+  MACP_EVENT_GAP = 10,
+  // The watcher has ended (`status`, `code`, `message` say why); nothing
+  // follows. The handle must still be closed.
+  MACP_EVENT_CLOSED = 11,
+} macp_event_kind;
+
+// Session lifecycle transition, as `macp.v1.SessionLifecycleEvent.EventType`.
+typedef enum {
+  MACP_SESSION_EVENT_UNSPECIFIED = 0,
+  MACP_SESSION_EVENT_CREATED = 1,
+  MACP_SESSION_EVENT_RESOLVED = 2,
+  MACP_SESSION_EVENT_EXPIRED = 3,
+  MACP_SESSION_EVENT_SUSPENDED = 4,
+  MACP_SESSION_EVENT_RESUMED = 5,
+  MACP_SESSION_EVENT_CANCELLED = 6,
+} macp_session_event_type;
+
 // A connected MACP client with one identity. Safe to share between threads:
 // every call may be made from any thread, concurrently. Created with
 // `macp_client_new`, freed with `macp_client_free`.
@@ -146,6 +189,10 @@ typedef struct macp_session macp_session;
 // Parameters of a new session, for `macp_session_start`. Created with
 // `macp_start_options_new`, freed with `macp_start_options_free`.
 typedef struct macp_start_options macp_start_options;
+
+// A running watcher. Created by `macp_session_watch` or a
+// `macp_client_watch_*` function; closed with `macp_watcher_close`.
+typedef struct macp_watcher macp_watcher;
 
 // One participant's activity in a session.
 typedef struct {
@@ -211,6 +258,87 @@ typedef struct {
   const char *supersedes_session_id;
   const char *supersedes_commitment_hash;
 } macp_commitment;
+
+// Reconnect and buffering settings of a watcher. Get the defaults from
+// `macp_watch_options_default` and change what you need.
+typedef struct {
+  // Reconnect after transient failures (default true).
+  bool reconnect;
+  // Consecutive failed reconnects before giving up; 0 = never (default).
+  uint32_t max_reconnect_attempts;
+  // First reconnect delay, doubled per consecutive failure (default 100).
+  uint64_t backoff_base_ms;
+  // Longest reconnect delay, at most one hour (default 5000).
+  uint64_t backoff_max_ms;
+  // Events buffered between the stream and the callback, 1 to 1048576
+  // (default 256). A callback slower than the stream fills it; the runtime
+  // then reports lag and the watcher resumes.
+  uint32_t queue_capacity;
+} macp_watch_options;
+
+// An envelope as the runtime delivered it. Borrowed: valid only during the
+// callback that received it.
+typedef struct {
+  const char *macp_version;
+  const char *mode;
+  const char *message_type;
+  const char *message_id;
+  const char *session_id;
+  const char *sender;
+  int64_t timestamp_unix_ms;
+  // The protobuf-encoded payload (NULL when empty).
+  const uint8_t *payload;
+  size_t payload_len;
+} macp_envelope;
+
+// One event of a watcher, passed to its callback. Everything it points to
+// is borrowed and valid only until the callback returns: copy what you keep.
+// Fields that do not apply to `kind` are zero, NULL or `""`.
+typedef struct {
+  macp_event_kind kind;
+  // ENVELOPE: the envelope's 1-based ordinal in the session's accepted
+  // history. RESUMED: delivery resumes after this ordinal (0 for streams
+  // without positions). GAP: the first ordinal skipped.
+  uint64_t sequence;
+  // GAP: the last ordinal skipped.
+  uint64_t gap_end;
+  // ENVELOPE and SIGNAL: the envelope.
+  macp_envelope envelope;
+  // SIGNAL: whether the runtime verified the sender's credential. Do not
+  // let an unauthenticated signal influence operational decisions.
+  bool sender_authenticated;
+  // SESSION: the transition.
+  macp_session_event_type session_event;
+  // SESSION: the session's metadata after the transition (NULL when the
+  // runtime had already evicted it).
+  const macp_session_info *session;
+  // SESSION: derived from `ListSessions` after a reconnect, for a
+  // transition that happened while the watcher was disconnected.
+  bool reconciled;
+  // SESSION, POLICIES, MODE_REGISTRY, ROOTS: when the runtime observed it.
+  int64_t observed_at_unix_ms;
+  // MODE_REGISTRY: which registry changed.
+  const char *registry;
+  // STREAM_ERROR, RECONNECTING, GAP, CLOSED: the cause.
+  macp_status status;
+  const char *code;
+  const char *message;
+  // STREAM_ERROR: the refused envelope's message id.
+  const char *message_id;
+  // RECONNECTING: consecutive attempt number (from 1) and the wait before it.
+  uint32_t attempt;
+  uint64_t delay_ms;
+  // The event's protobuf message, for bindings and projections: ENVELOPE
+  // and SIGNAL an `Envelope`, SESSION a `SessionLifecycleEvent`, POLICIES a
+  // `WatchPoliciesResponse`, MODE_REGISTRY a `RegistryChanged`, ROOTS a
+  // `RootsChanged`; NULL otherwise.
+  const uint8_t *raw;
+  size_t raw_len;
+} macp_event;
+
+// A watcher's callback. Runs on the watcher's own library thread; `event` and
+// everything it points to are valid only during the call.
+typedef void (*macp_event_callback)(const macp_event *event, void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -669,6 +797,122 @@ macp_status macp_session_cancel(const macp_session *session,
                                 const char *reason,
                                 macp_ack *ack,
                                 macp_error **error);
+
+// The default watch options.
+macp_watch_options macp_watch_options_default(void);
+
+// Subscribe to a session's accepted envelopes, replayed from after
+// `after_sequence` (0: from the first) and then live, each delivered to
+// `callback` as a `MACP_EVENT_ENVELOPE` with its ordinal. Across broken
+// streams, lag and runtime restarts the watcher reconnects (per `options`;
+// NULL for defaults), resumes after the last ordinal it delivered and skips
+// redelivered envelopes, reporting RECONNECTING and RESUMED (and GAP if the
+// runtime compacted history meanwhile). Envelopes can also be sent on the
+// stream with `macp_watcher_send`.
+//
+// `callback` runs on the watcher's own thread with `user_data`; see
+// `macp_watcher_close` for when it stops. Close with `macp_watcher_close`.
+//
+// # Safety
+// `options` is NULL or valid; `out` is NULL or writable; `user_data` must
+// stay valid for the callback until `macp_watcher_close` returns.
+macp_status macp_session_watch(const macp_session *session,
+                               uint64_t after_sequence,
+                               const macp_watch_options *options,
+                               macp_event_callback callback,
+                               void *user_data,
+                               macp_watcher **out,
+                               macp_error **error);
+
+// Watch session lifecycle across the runtime (`WatchSessions`): first one
+// CREATED event per registered session, then each transition as a
+// `MACP_EVENT_SESSION`. After a reconnect, transitions missed meanwhile are
+// reported with `reconciled` set (from `ListSessions`). Fails with
+// `MACP_STATUS_UNSUPPORTED` if the runtime does not advertise it.
+//
+// # Safety
+// As `macp_session_watch`.
+macp_status macp_client_watch_sessions(const macp_client *client,
+                                       const macp_watch_options *options,
+                                       macp_event_callback callback,
+                                       void *user_data,
+                                       macp_watcher **out,
+                                       macp_error **error);
+
+// Watch ambient signals (`WatchSignals`) as `MACP_EVENT_SIGNAL`s.
+//
+// # Safety
+// As `macp_session_watch`.
+macp_status macp_client_watch_signals(const macp_client *client,
+                                      const macp_watch_options *options,
+                                      macp_event_callback callback,
+                                      void *user_data,
+                                      macp_watcher **out,
+                                      macp_error **error);
+
+// Watch policy registry changes (`WatchPolicies`) as `MACP_EVENT_POLICIES`.
+//
+// # Safety
+// As `macp_session_watch`.
+macp_status macp_client_watch_policies(const macp_client *client,
+                                       const macp_watch_options *options,
+                                       macp_event_callback callback,
+                                       void *user_data,
+                                       macp_watcher **out,
+                                       macp_error **error);
+
+// Watch mode registry changes (`WatchModeRegistry`) as
+// `MACP_EVENT_MODE_REGISTRY`.
+//
+// # Safety
+// As `macp_session_watch`.
+macp_status macp_client_watch_mode_registry(const macp_client *client,
+                                            const macp_watch_options *options,
+                                            macp_event_callback callback,
+                                            void *user_data,
+                                            macp_watcher **out,
+                                            macp_error **error);
+
+// Watch root changes (`WatchRoots`) as `MACP_EVENT_ROOTS`.
+//
+// # Safety
+// As `macp_session_watch`.
+macp_status macp_client_watch_roots(const macp_client *client,
+                                    const macp_watch_options *options,
+                                    macp_event_callback callback,
+                                    void *user_data,
+                                    macp_watcher **out,
+                                    macp_error **error);
+
+// Send an envelope on a session watcher's stream (`StreamSession`) without
+// waiting: its acceptance arrives as a `MACP_EVENT_ENVELOPE`, a refusal as a
+// `MACP_EVENT_STREAM_ERROR` carrying its message id. If the stream breaks
+// first, it is re-sent with the same message id after resuming. `payload` is
+// the protobuf-encoded payload (NULL with length 0 for none); `message_id`
+// NULL generates one. `message_id_out` (NULL, or `MACP_ID_BUFFER_LEN` bytes)
+// receives the id used. Fails with `MACP_STATUS_INVALID_STATE` for a
+// runtime-wide watcher, an ended watcher, or a full send queue.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `payload` is NULL or `payload_len`
+// bytes; `message_id_out` is NULL or `MACP_ID_BUFFER_LEN` writable bytes.
+macp_status macp_watcher_send(const macp_watcher *watcher,
+                              const char *message_type,
+                              const uint8_t *payload,
+                              size_t payload_len,
+                              const char *message_id,
+                              char *message_id_out,
+                              macp_error **error);
+
+// Stop a watcher and free it. After this returns, its callback is not
+// running and will not run again, and `user_data` is not touched. It may be
+// called from inside the watcher's own callback (the callback then finishes
+// normally and is the last). NULL and already-closed watchers are ignored.
+void macp_watcher_close(macp_watcher *watcher);
+
+// Name of an event kind (`"ENVELOPE"`, `"RECONNECTING"`, ...). Static
+// string; `"UNKNOWN"` for any other value.
+const char *macp_event_kind_name(int32_t kind);
 
 #ifdef __cplusplus
 }  // extern "C"

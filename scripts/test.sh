@@ -19,10 +19,13 @@ cargo test --quiet
 echo "== C ABI tests (gcc, static library, valgrind, real runtime)"
 cargo build --quiet
 mkdir -p build
-cc -std=c11 -Wall -Wextra -Werror -g -Iinclude tests/c/test_capi.c \
-   target/debug/libmacp.a -lpthread -ldl -lm -o build/test_capi
-scripts/with-runtime.sh valgrind -q --error-exitcode=99 --leak-check=full \
-   --show-leak-kinds=definite --errors-for-leak-kinds=definite build/test_capi
+for src in tests/c/test_*.c; do
+  bin="build/$(basename "$src" .c)"
+  cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -Iinclude "$src" \
+     target/debug/libmacp.a -lpthread -ldl -lm -o "$bin"
+  scripts/with-runtime.sh valgrind -q --error-exitcode=99 --leak-check=full \
+     --show-leak-kinds=definite --errors-for-leak-kinds=definite "$bin"
+done
 
 if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
   echo "== Swift package tests"

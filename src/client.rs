@@ -223,7 +223,13 @@ impl Client {
         &self.shutdown
     }
 
-    fn request<T>(&self, msg: T) -> tonic::Request<T> {
+    /// A clone of the generated stub (cheap: it shares the channel).
+    pub(crate) fn stub(&self) -> MacpRuntimeServiceClient<Channel> {
+        self.stub.clone()
+    }
+
+    /// A request carrying the client's credential.
+    pub(crate) fn request<T>(&self, msg: T) -> tonic::Request<T> {
         let mut req = tonic::Request::new(msg);
         if let Some(auth) = &self.auth {
             req.metadata_mut().insert("authorization", auth.clone());

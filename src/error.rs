@@ -302,7 +302,7 @@ impl Error {
 fn is_transport_failure(s: &tonic::Status) -> bool {
     let mut src = std::error::Error::source(s);
     while let Some(e) = src {
-        if e.is::<tonic::transport::Error>() || e.is::<std::io::Error>() {
+        if e.is::<tonic::transport::Error>() || e.is::<std::io::Error>() || e.is::<h2::Error>() {
             return true;
         }
         src = e.source();

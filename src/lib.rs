@@ -19,6 +19,7 @@ pub mod ffi;
 pub mod modes;
 pub mod rt;
 pub mod session;
+pub mod watch;
 
 /// Generated tonic client of `macp.v1.MACPRuntimeService` (messages come from `macp-pb`).
 #[allow(clippy::all, rustdoc::all)]

@@ -28,6 +28,7 @@ pub mod client;
 pub mod decision;
 pub mod error;
 pub mod session;
+pub mod watch;
 
 pub use error::macp_error;
 

@@ -4,7 +4,7 @@
 pub mod proxy;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub struct Runtime {
     child: Child,
     pub addr: SocketAddr,
+    env: Vec<(String, String)>,
 }
 
 /// The runtime binary: `$MACP_RUNTIME_BIN`, else `macp-runtime` from
@@ -45,43 +46,47 @@ impl Runtime {
         Runtime::start_with(&[])
     }
 
+    /// Start a runtime with extra (or overriding) environment settings.
     pub fn start_with(env: &[(&str, &str)]) -> Runtime {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         for _ in 0..5 {
-            let port = free_port();
-            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            let mut cmd = Command::new(runtime_bin());
-            cmd.env("MACP_BIND_ADDR", addr.to_string())
-                .env("MACP_ALLOW_INSECURE", "1")
-                .env("MACP_MEMORY_ONLY", "1")
-                .env("MACP_MESSAGE_LIMIT_PER_MINUTE", "1000000")
-                .env("MACP_SESSION_START_LIMIT_PER_MINUTE", "1000000")
-                .env("RUST_LOG", "error")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            for (k, v) in env {
-                cmd.env(k, v);
+            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+            if let Some(child) = spawn(addr, &env) {
+                return Runtime { child, addr, env };
             }
-            let mut child = cmd.spawn().unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {:?}: {e} (run scripts/setup.sh)",
-                    runtime_bin()
-                )
-            });
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // exited: port taken, try another
-                }
-                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                    return Runtime { child, addr };
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
         }
         panic!("macp-runtime did not start listening");
+    }
+
+    /// Start a runtime that persists sessions to files under `dir`, so they
+    /// survive [`Runtime::restart`].
+    pub fn start_persistent(dir: &Path) -> Runtime {
+        Runtime::start_with(&[
+            ("MACP_MEMORY_ONLY", "0"),
+            ("MACP_DATA_DIR", dir.to_str().unwrap()),
+        ])
+    }
+
+    /// Kill the process, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start the runtime again on the same address with the same settings.
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(child) = spawn(self.addr, &self.env) {
+                self.child = child;
+                return;
+            }
+        }
+        panic!("macp-runtime did not restart on {}", self.addr);
     }
 
     /// `host:port` of the runtime.
@@ -90,9 +95,70 @@ impl Runtime {
     }
 }
 
+/// Start a runtime on `addr`: `None` if it exits (e.g. the port is taken) or
+/// does not accept connections within 30 s.
+fn spawn(addr: SocketAddr, env: &[(String, String)]) -> Option<Child> {
+    let mut cmd = Command::new(runtime_bin());
+    cmd.env("MACP_BIND_ADDR", addr.to_string())
+        .env("MACP_ALLOW_INSECURE", "1")
+        .env("MACP_MEMORY_ONLY", "1")
+        .env("MACP_MESSAGE_LIMIT_PER_MINUTE", "1000000")
+        .env("MACP_SESSION_START_LIMIT_PER_MINUTE", "1000000")
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    if !env.iter().any(|(k, _)| k == "MACP_DATA_DIR") {
+        // Keep any file a runtime writes out of the working tree.
+        cmd.current_dir(std::env::temp_dir());
+    }
+    let mut child = cmd.spawn().unwrap_or_else(|e| {
+        panic!(
+            "cannot start {:?}: {e} (run scripts/setup.sh)",
+            runtime_bin()
+        )
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Some(child);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
+    }
+}
+
+/// A fresh empty directory under the system temp dir, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "libmacp-{tag}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

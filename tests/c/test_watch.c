@@ -1,0 +1,391 @@
+/*
+ * C watcher tests against a real macp-runtime at $MACP_TARGET, run under
+ * valgrind by scripts/test.sh: ordered delivery from a library thread, close
+ * while events flow, close from inside the callback, freeing the client with
+ * watchers open, sending on the stream, and bad input.
+ *
+ * The last line is "N passed, N failed".
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "macp.h"
+
+static int failures_in_test;
+static const char *target;
+
+#define CHECK(cond)                                                                      \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+            failures_in_test++;                                                          \
+        }                                                                                \
+    } while (0)
+
+#define OK(call)                                                                         \
+    do {                                                                                 \
+        macp_error *err = NULL;                                                          \
+        macp_status st_ = (call);                                                        \
+        if (st_ != MACP_STATUS_OK) {                                                     \
+            fprintf(stderr, "  %s:%d: %s: %s\n", __FILE__, __LINE__, macp_status_name(st_), \
+                    macp_error_message(err));                                            \
+            failures_in_test++;                                                          \
+        }                                                                                \
+        macp_error_free(err);                                                            \
+    } while (0)
+
+#define FAILS(want, call)                                                                \
+    do {                                                                                 \
+        macp_error *err = NULL;                                                          \
+        macp_status st_ = (call);                                                        \
+        if (st_ != (want) || err == NULL || macp_error_status(err) != (want)) {          \
+            fprintf(stderr, "  %s:%d: got %s, want %s\n", __FILE__, __LINE__, macp_status_name(st_), \
+                    macp_status_name(want));                                             \
+            failures_in_test++;                                                          \
+        }                                                                                \
+        macp_error_free(err);                                                            \
+    } while (0)
+
+#define MAX_EVENTS 4096
+
+/* What a callback records, shared with the test thread. */
+struct record {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t seq[MAX_EVENTS];
+    char ids[MAX_EVENTS][MACP_ID_BUFFER_LEN];
+    int envelopes;
+    int closed_events;
+    macp_status closed_status;
+    int other;
+    /* Set by the test; the callback must never run once it is true. */
+    int after_close;
+    int calls_after_close;
+    /* Close from inside the callback after this many envelopes (0: never). */
+    int close_at;
+    macp_watcher *self;
+    pthread_t callback_thread;
+    int callback_thread_set;
+    int callback_thread_changed;
+};
+
+static void record_init(struct record *r) {
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+}
+
+static void record_destroy(struct record *r) {
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+}
+
+static void on_event(const macp_event *ev, void *user_data) {
+    struct record *r = user_data;
+    pthread_mutex_lock(&r->mu);
+    if (r->after_close) r->calls_after_close++;
+    if (!r->callback_thread_set) {
+        r->callback_thread = pthread_self();
+        r->callback_thread_set = 1;
+    } else if (!pthread_equal(r->callback_thread, pthread_self())) {
+        r->callback_thread_changed = 1;
+    }
+    macp_watcher *close_self = NULL;
+    if (ev->kind == MACP_EVENT_ENVELOPE && r->envelopes < MAX_EVENTS) {
+        r->seq[r->envelopes] = ev->sequence;
+        snprintf(r->ids[r->envelopes], MACP_ID_BUFFER_LEN, "%s", ev->envelope.message_id);
+        r->envelopes++;
+        if (r->close_at && r->envelopes == r->close_at) close_self = r->self;
+    } else if (ev->kind == MACP_EVENT_CLOSED) {
+        r->closed_events++;
+        r->closed_status = ev->status;
+    } else {
+        r->other++;
+    }
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    if (close_self) macp_watcher_close(close_self); /* must not deadlock */
+}
+
+/* Wait until `cond` holds (re-checked on every event), up to 60 s. */
+#define WAIT_FOR(r, cond)                                                  \
+    do {                                                                   \
+        struct timespec dl_;                                               \
+        clock_gettime(CLOCK_REALTIME, &dl_);                               \
+        dl_.tv_sec += 60;                                                  \
+        pthread_mutex_lock(&(r)->mu);                                      \
+        while (!(cond)) {                                                  \
+            if (pthread_cond_timedwait(&(r)->cv, &(r)->mu, &dl_) == ETIMEDOUT) break; \
+        }                                                                  \
+        CHECK(cond);                                                       \
+        pthread_mutex_unlock(&(r)->mu);                                    \
+    } while (0)
+
+static macp_client *connect_as(const char *identity) {
+    macp_client_options *o = NULL;
+    macp_client *c = NULL;
+    OK(macp_client_options_new(&o, &err));
+    OK(macp_client_options_set_target(o, target, &err));
+    OK(macp_client_options_set_allow_insecure(o, true, &err));
+    OK(macp_client_options_set_bearer_token(o, identity, &err));
+    OK(macp_client_new(o, &c, &err));
+    macp_client_options_free(o);
+    return c;
+}
+
+static macp_session *start_decision(macp_client *c) {
+    macp_start_options *so = NULL;
+    macp_session *s = NULL;
+    OK(macp_start_options_new(&so, &err));
+    OK(macp_start_options_add_participant(so, "alice", &err));
+    OK(macp_start_options_set_ttl_ms(so, 600000, &err));
+    OK(macp_session_start(c, MACP_MODE_DECISION, so, &s, NULL, &err));
+    macp_start_options_free(so);
+    return s;
+}
+
+static void propose_range(macp_session *s, int from, int to) {
+    for (int i = from; i < to; i++) {
+        char pid[32];
+        snprintf(pid, sizeof pid, "p%d", i);
+        OK(macp_decision_propose(s, pid, "x", NULL, NULL, 0, NULL, &err));
+    }
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_ordered_delivery(void) {
+    macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
+    macp_session *sc = start_decision(coord), *sa = NULL;
+    OK(macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    propose_range(sa, 0, 100);
+
+    struct record a, b;
+    record_init(&a);
+    record_init(&b);
+    macp_watcher *wa = NULL, *wb = NULL;
+    macp_watch_options opts = macp_watch_options_default();
+    opts.queue_capacity = 16;
+    OK(macp_session_watch(sc, 0, &opts, on_event, &a, &wa, &err));
+    OK(macp_session_watch(sa, 50, NULL, on_event, &b, &wb, &err));
+    propose_range(sa, 100, 300);
+
+    WAIT_FOR(&a, a.envelopes >= 301);
+    WAIT_FOR(&b, b.envelopes >= 251);
+    macp_watcher_close(wa);
+    macp_watcher_close(wb);
+    CHECK(a.envelopes == 301 && b.envelopes == 251);
+    for (int i = 0; i < a.envelopes; i++) CHECK(a.seq[i] == (uint64_t)i + 1);
+    for (int i = 0; i < b.envelopes; i++) {
+        CHECK(b.seq[i] == (uint64_t)i + 51);
+        CHECK(strcmp(b.ids[i], a.ids[i + 50]) == 0);
+    }
+    CHECK(!a.callback_thread_changed && !b.callback_thread_changed);
+    CHECK(a.callback_thread_set && !pthread_equal(a.callback_thread, pthread_self()));
+    CHECK(a.closed_events == 0); /* closed by the caller: no CLOSED event */
+    record_destroy(&a);
+    record_destroy(&b);
+    macp_session_close(sa);
+    macp_session_close(sc);
+    macp_client_free(alice);
+    macp_client_free(coord);
+}
+
+struct sender {
+    macp_session *s;
+    int from, to;
+};
+
+static void *send_range(void *arg) {
+    struct sender *x = arg;
+    propose_range(x->s, x->from, x->to);
+    return NULL;
+}
+
+static void test_close_while_events_flow(void) {
+    macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
+    macp_session *sc = start_decision(coord), *sa = NULL;
+    OK(macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    struct record r;
+    record_init(&r);
+    macp_watcher *w = NULL;
+    OK(macp_session_watch(sc, 0, NULL, on_event, &r, &w, &err));
+    struct sender x = {sa, 0, 200};
+    pthread_t t;
+    pthread_create(&t, NULL, send_range, &x);
+    WAIT_FOR(&r, r.envelopes >= 20);
+    macp_watcher_close(w);
+    pthread_mutex_lock(&r.mu);
+    r.after_close = 1;
+    pthread_mutex_unlock(&r.mu);
+    pthread_join(t, NULL); /* events keep being accepted after the close */
+    pthread_mutex_lock(&r.mu);
+    CHECK(r.calls_after_close == 0);
+    pthread_mutex_unlock(&r.mu);
+    macp_watcher_close(w); /* second close: ignored */
+    record_destroy(&r);
+    macp_session_close(sa);
+    macp_session_close(sc);
+    macp_client_free(alice);
+    macp_client_free(coord);
+}
+
+static void test_close_from_inside_the_callback(void) {
+    macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
+    macp_session *sc = start_decision(coord), *sa = NULL;
+    OK(macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    propose_range(sa, 0, 30);
+    struct record r;
+    record_init(&r);
+    macp_watcher *w = NULL;
+    pthread_mutex_lock(&r.mu); /* the callback waits until `self` is set */
+    r.close_at = 5;
+    OK(macp_session_watch(sc, 0, NULL, on_event, &r, &w, &err));
+    r.self = w;
+    pthread_mutex_unlock(&r.mu);
+    WAIT_FOR(&r, r.envelopes >= 5);
+    /* More events were available; none may follow the close. Closing the
+     * already-closed handle from here must be harmless. */
+    propose_range(sa, 30, 40);
+    macp_watcher_close(w);
+    pthread_mutex_lock(&r.mu);
+    CHECK(r.envelopes == 5);
+    pthread_mutex_unlock(&r.mu);
+    record_destroy(&r);
+    macp_session_close(sa);
+    macp_session_close(sc);
+    macp_client_free(alice);
+    macp_client_free(coord);
+}
+
+static void test_free_client_with_watchers_open(void) {
+    macp_client *coord = connect_as("coordinator");
+    macp_session *sc = start_decision(coord);
+    struct record r1, r2;
+    record_init(&r1);
+    record_init(&r2);
+    macp_watcher *w1 = NULL, *w2 = NULL;
+    OK(macp_session_watch(sc, 0, NULL, on_event, &r1, &w1, &err));
+    OK(macp_client_watch_sessions(coord, NULL, on_event, &r2, &w2, &err));
+    WAIT_FOR(&r1, r1.envelopes >= 1);
+    WAIT_FOR(&r2, r2.other >= 1); /* the initial sync */
+    macp_client_free(coord);
+    WAIT_FOR(&r1, r1.closed_events == 1);
+    WAIT_FOR(&r2, r2.closed_events == 1);
+    CHECK(r1.closed_status == MACP_STATUS_CANCELLED);
+    macp_watcher_close(w1);
+    macp_watcher_close(w2);
+    record_destroy(&r1);
+    record_destroy(&r2);
+    macp_session_close(sc);
+}
+
+static void test_send_on_the_stream(void) {
+    macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
+    macp_session *sc = start_decision(coord), *sa = NULL;
+    OK(macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    struct record r;
+    record_init(&r);
+    macp_watcher *w = NULL;
+    OK(macp_session_watch(sa, 0, NULL, on_event, &r, &w, &err));
+    const uint8_t proposal[] = {0x0a, 2, 'q', '1', 0x12, 1, 'o'};
+    char used[MACP_ID_BUFFER_LEN];
+    OK(macp_watcher_send(w, "Proposal", proposal, sizeof proposal, NULL, used, &err));
+    WAIT_FOR(&r, r.envelopes >= 2);
+    pthread_mutex_lock(&r.mu);
+    CHECK(strcmp(r.ids[1], used) == 0);
+    pthread_mutex_unlock(&r.mu);
+    macp_watcher_close(w);
+    FAILS(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(w, "Proposal", NULL, 0, NULL, NULL, &err));
+    record_destroy(&r);
+    macp_session_close(sa);
+    macp_session_close(sc);
+    macp_client_free(alice);
+    macp_client_free(coord);
+}
+
+static void test_bad_input(void) {
+    static const char bad_utf8[] = {(char)0xff, 0};
+    macp_client *c = connect_as("coordinator");
+    macp_session *s = start_decision(c);
+    struct record r;
+    record_init(&r);
+    macp_watcher *w = NULL, *sessions = NULL;
+    void *bogus = (void *)0x1234;
+    macp_watch_options bad = macp_watch_options_default();
+    bad.queue_capacity = 0;
+    macp_watch_options bad2 = macp_watch_options_default();
+    bad2.backoff_base_ms = 10000;
+    bad2.backoff_max_ms = 10;
+
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, NULL, &r, &w, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, on_event, &r, NULL, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad, on_event, &r, &w, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad2, on_event, &r, &w, &err));
+    FAILS(MACP_STATUS_INVALID_HANDLE, macp_session_watch(bogus, 0, NULL, on_event, &r, &w, &err));
+    FAILS(MACP_STATUS_INVALID_HANDLE, macp_session_watch((macp_session *)c, 0, NULL, on_event, &r, &w, &err));
+    CHECK(w == NULL);
+    FAILS(MACP_STATUS_INVALID_HANDLE, macp_client_watch_sessions(NULL, NULL, on_event, &r, &w, &err));
+    FAILS(MACP_STATUS_INVALID_HANDLE, macp_client_watch_signals(bogus, NULL, on_event, &r, &w, &err));
+    FAILS(MACP_STATUS_INVALID_HANDLE, macp_client_watch_policies((macp_client *)s, NULL, on_event, &r, &w, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_mode_registry(c, NULL, NULL, &r, &w, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_roots(c, &bad, on_event, &r, &w, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_roots(c, NULL, on_event, &r, NULL, &err));
+
+    OK(macp_client_watch_sessions(c, NULL, on_event, &r, &sessions, &err));
+    FAILS(MACP_STATUS_INVALID_STATE, macp_watcher_send(sessions, "Proposal", NULL, 0, NULL, NULL, &err));
+    FAILS(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(NULL, "Proposal", NULL, 0, NULL, NULL, &err));
+    FAILS(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(bogus, "Proposal", NULL, 0, NULL, NULL, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, NULL, NULL, 0, NULL, NULL, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, bad_utf8, NULL, 0, NULL, NULL, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 4, NULL, NULL, &err));
+    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 0, bad_utf8, NULL, &err));
+    macp_watcher_close(sessions);
+    macp_watcher_close(bogus);
+    macp_watcher_close(NULL);
+    CHECK(strcmp(macp_event_kind_name(MACP_EVENT_GAP), "GAP") == 0);
+    CHECK(strcmp(macp_event_kind_name(0), "UNKNOWN") == 0);
+    macp_watch_options d = macp_watch_options_default();
+    CHECK(d.reconnect && d.queue_capacity > 0 && d.backoff_base_ms <= d.backoff_max_ms);
+
+    record_destroy(&r);
+    macp_session_close(s);
+    macp_client_free(c);
+}
+
+struct test {
+    const char *name;
+    void (*fn)(void);
+};
+
+int main(void) {
+    target = getenv("MACP_TARGET");
+    if (!target) {
+        fprintf(stderr, "MACP_TARGET is not set (run through scripts/with-runtime.sh)\n");
+        return 2;
+    }
+    const struct test tests[] = {
+        {"ordered_delivery", test_ordered_delivery},
+        {"close_while_events_flow", test_close_while_events_flow},
+        {"close_from_inside_the_callback", test_close_from_inside_the_callback},
+        {"free_client_with_watchers_open", test_free_client_with_watchers_open},
+        {"send_on_the_stream", test_send_on_the_stream},
+        {"bad_input", test_bad_input},
+    };
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        failures_in_test = 0;
+        tests[i].fn();
+        printf("c-watch %s: %s\n", tests[i].name, failures_in_test ? "FAILED" : "ok");
+        if (failures_in_test)
+            failed++;
+        else
+            passed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
