@@ -374,3 +374,97 @@ async fn reconnect_can_be_turned_off() {
         ev => panic!("unexpected {ev:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_lifecycle_watch_reconciles_transitions_missed_while_disconnected() {
+    let dir = TempDir::new("reconcile");
+    let mut rt = Runtime::start_persistent(&dir.0);
+    let coord = client(&rt.target(), "coordinator").await;
+    // A fixed, long reconnect delay: the transition below happens while the
+    // watcher is known to be waiting to reconnect.
+    let opts = WatchOptions {
+        backoff_base: Duration::from_secs(4),
+        backoff_max: Duration::from_secs(4),
+        ..Default::default()
+    };
+    let mut w = coord.watch(WatchKind::Sessions, opts).unwrap();
+    let start = StartOptions {
+        participants: vec!["alice".into()],
+        ttl_ms: 600_000,
+        ..Default::default()
+    };
+    let (watched, _) = Session::start(coord.clone(), DECISION, start)
+        .await
+        .unwrap();
+    loop {
+        if let Event::Session { event, .. } = next(&mut w).await {
+            if event.session.is_some_and(|m| m.session_id == watched.id()) {
+                break;
+            }
+        }
+    }
+    rt.kill();
+    loop {
+        match next(&mut w).await {
+            Event::Reconnecting { .. } => break,
+            ev => panic!("unexpected {ev:?}"),
+        }
+    }
+    rt.restart();
+    let cancelled = loop {
+        match watched.cancel("while the watcher was away").await {
+            Ok(a) => break a,
+            Err(e) if e.status == Status::Transport => continue,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(cancelled.session_state, pb::SessionState::Cancelled as i32);
+    loop {
+        match next(&mut w).await {
+            Event::Session { event, reconciled } => {
+                let meta = event.session.clone().unwrap();
+                if meta.session_id != watched.id() {
+                    continue;
+                }
+                assert!(
+                    reconciled,
+                    "the missed transition was not reconciled: {event:?}"
+                );
+                assert_eq!(
+                    event.event_type,
+                    pb::session_lifecycle_event::EventType::Cancelled as i32
+                );
+                assert_eq!(meta.state, pb::SessionState::Cancelled as i32);
+                break;
+            }
+            Event::Reconnecting { .. } | Event::Resumed { .. } => {}
+            ev => panic!("unexpected {ev:?}"),
+        }
+    }
+    // The re-sent initial sync does not repeat the session: everything up to
+    // a session created now (live events follow the sync) skips it.
+    let (later, _) = Session::start(
+        coord.clone(),
+        DECISION,
+        StartOptions {
+            participants: vec!["alice".into()],
+            ttl_ms: 600_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    loop {
+        match next(&mut w).await {
+            Event::Session { event, .. } => {
+                let id = event.session.map(|m| m.session_id).unwrap_or_default();
+                assert_ne!(id, watched.id(), "the session was reported again");
+                if id == later.id() {
+                    break;
+                }
+            }
+            Event::Resumed { .. } => {}
+            ev => panic!("unexpected {ev:?}"),
+        }
+    }
+}
