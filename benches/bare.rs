@@ -1,0 +1,149 @@
+//! The floor: a bare tonic client of `macp.v1.MACPRuntimeService` with no SDK
+//! around it (no handles, no retries, no validation, no C boundary). Run by
+//! benches/run.sh against a local runtime at $MACP_TARGET; prints one JSON
+//! object on stdout.
+//!
+//!   bare latency N          sequential sends: p50/p99 in microseconds
+//!   bare throughput T N     one channel, T concurrent tasks each sending N
+//!                           messages into its own session: messages/second
+
+use std::time::Instant;
+
+use macp::pb;
+use macp::proto::macp_runtime_service_client::MacpRuntimeServiceClient;
+use prost::Message;
+use tonic::transport::Channel;
+
+type Stub = MacpRuntimeServiceClient<Channel>;
+
+fn request<T>(msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", "Bearer bench".parse().unwrap());
+    r
+}
+
+fn envelope(message_type: &str, session_id: &str, payload: Vec<u8>) -> pb::Envelope {
+    pb::Envelope {
+        macp_version: "1.0".into(),
+        mode: "macp.mode.decision.v1".into(),
+        message_type: message_type.into(),
+        message_id: uuid::Uuid::new_v4().to_string(),
+        session_id: session_id.into(),
+        sender: String::new(),
+        timestamp_unix_ms: 0,
+        payload,
+    }
+}
+
+async fn send(stub: &mut Stub, env: pb::Envelope) {
+    let ack = stub
+        .send(request(pb::SendRequest {
+            envelope: Some(env),
+        }))
+        .await
+        .expect("send")
+        .into_inner()
+        .ack
+        .expect("ack");
+    assert!(ack.ok, "refused: {:?}", ack.error);
+}
+
+async fn start(stub: &mut Stub) -> String {
+    let id = uuid::Uuid::new_v4().to_string();
+    let p = pb::SessionStartPayload {
+        participants: vec!["bench".into()],
+        mode_version: "1.0.0".into(),
+        configuration_version: "config.default".into(),
+        ttl_ms: 3_600_000,
+        ..Default::default()
+    };
+    send(stub, envelope("SessionStart", &id, p.encode_to_vec())).await;
+    id
+}
+
+fn proposal(id: &str) -> Vec<u8> {
+    macp_pb::decision_pb::ProposalPayload {
+        proposal_id: id.into(),
+        option: "x".into(),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let target = std::env::var("MACP_TARGET").expect("MACP_TARGET");
+    let channel = Channel::from_shared(format!("http://{target}"))
+        .unwrap()
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .expect("connect");
+    let mut stub = MacpRuntimeServiceClient::new(channel);
+    let arg = |i: usize, d: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+    match args.first().map(String::as_str) {
+        Some("latency") => {
+            let n = arg(1, 2000);
+            let sid = start(&mut stub).await;
+            for i in 0..200 {
+                send(
+                    &mut stub,
+                    envelope("Proposal", &sid, proposal(&format!("w{i}"))),
+                )
+                .await;
+            }
+            let mut lat = Vec::with_capacity(n);
+            for i in 0..n {
+                let env = envelope("Proposal", &sid, proposal(&format!("p{i}")));
+                let t0 = Instant::now();
+                send(&mut stub, env).await;
+                lat.push(t0.elapsed().as_secs_f64() * 1e6);
+            }
+            lat.sort_by(f64::total_cmp);
+            println!(
+                "{{\"p50_us\": {:.1}, \"p99_us\": {:.1}, \"n\": {n}}}",
+                lat[n / 2],
+                lat[(n as f64 * 0.99) as usize]
+            );
+        }
+        Some("throughput") => {
+            let (tasks, n) = (arg(1, 8), arg(2, 500));
+            let mut sessions = Vec::new();
+            for _ in 0..tasks {
+                sessions.push(start(&mut stub).await);
+            }
+            let t0 = Instant::now();
+            let mut handles = Vec::new();
+            for (t, sid) in sessions.into_iter().enumerate() {
+                let mut s = stub.clone();
+                handles.push(tokio::spawn(async move {
+                    for i in 0..n {
+                        send(
+                            &mut s,
+                            envelope("Proposal", &sid, proposal(&format!("t{t}-{i}"))),
+                        )
+                        .await;
+                    }
+                }));
+            }
+            for h in handles {
+                h.await.unwrap();
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            println!(
+                "{{\"msgs_per_sec\": {:.1}, \"threads\": {tasks}, \"n\": {}}}",
+                (tasks * n) as f64 / secs,
+                tasks * n
+            );
+        }
+        _ => {
+            eprintln!("usage: MACP_TARGET=host:port bare (latency N | throughput T N)");
+            std::process::exit(2);
+        }
+    }
+}

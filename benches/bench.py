@@ -1,0 +1,131 @@
+"""Runs the benchmark programs against the runtime at $MACP_TARGET and
+reports ratios. Invoked by benches/run.sh; writes benches/results.json.
+
+Each latency and throughput figure is the median of ROUNDS runs, with the
+alternatives interleaved round by round so drift on a noisy machine hits
+them alike.
+"""
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+N_LAT = int(os.environ.get("BENCH_LATENCY_N", "2000"))
+THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+N_PER_THREAD = int(os.environ.get("BENCH_THROUGHPUT_N", "500"))
+N_PY = int(os.environ.get("BENCH_PYTHON_N", "1000"))
+N_WATCH = int(os.environ.get("BENCH_WATCH_N", "2000"))
+
+
+def run(cmd):
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def capi(*args):
+    return run([os.path.join(ROOT, "build/capi_bench"), *map(str, args)])
+
+
+def bare(*args):
+    return run(["cargo", "bench", "--quiet", "--bench", "bare", "--", *map(str, args)])
+
+
+def python(*args):
+    py = os.path.join(ROOT, ".venv/bin/python")
+    if not os.path.exists(py):
+        return None
+    return run([py, os.path.join(ROOT, "benches/python_bench.py"), *map(str, args)])
+
+
+def median_of(samples, key):
+    return statistics.median(s[key] for s in samples)
+
+
+def stripped_size(path):
+    with tempfile.TemporaryDirectory() as d:
+        copy = os.path.join(d, os.path.basename(path))
+        shutil.copy(path, copy)
+        subprocess.run(["strip", copy], check=True)
+        return os.path.getsize(copy)
+
+
+def main():
+    lat = {"bare": [], "capi": [], "python": []}
+    thr = {"bare": [], "capi": []}
+    for r in range(ROUNDS):
+        print(f"bench: round {r + 1}/{ROUNDS}", file=sys.stderr)
+        lat["bare"].append(bare("latency", N_LAT))
+        lat["capi"].append(capi("latency", N_LAT))
+        py = python(N_PY)
+        if py:
+            lat["python"].append(py)
+        thr["bare"].append(bare("throughput", THREADS, N_PER_THREAD))
+        thr["capi"].append(capi("throughput", THREADS, N_PER_THREAD))
+
+    res = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rounds": ROUNDS}
+    res["send_latency_us"] = {
+        k: {"p50": median_of(v, "p50_us"), "p99": median_of(v, "p99_us")} for k, v in lat.items() if v
+    }
+    res["throughput_msgs_per_sec"] = {k: median_of(v, "msgs_per_sec") for k, v in thr.items()}
+    if lat["python"]:
+        res["throughput_msgs_per_sec"]["python_sequential"] = median_of(lat["python"], "msgs_per_sec")
+    res["watch"] = capi("watch", N_WATCH)
+    res["idle_client"] = capi("idle")
+    res["watchers_100"] = capi("watchers", 100)
+    res["first_call"] = capi("first_call")
+    so = os.path.join(ROOT, "target/release/libmacp.so")
+    a = os.path.join(ROOT, "target/release/libmacp.a")
+    res["sizes_bytes"] = {"so_stripped": stripped_size(so), "a": os.path.getsize(a)}
+
+    l, t = res["send_latency_us"], res["throughput_msgs_per_sec"]
+    ratios = {
+        "capi_over_bare_p50": l["capi"]["p50"] / l["bare"]["p50"],
+        "capi_over_bare_p99": l["capi"]["p99"] / l["bare"]["p99"],
+        "capi_throughput_over_bare": t["capi"] / t["bare"],
+    }
+    if "python_sequential" in t:
+        ratios["capi_throughput_over_python_sequential"] = t["capi"] / t["python_sequential"]
+        ratios["python_over_bare_p50"] = l["python"]["p50"] / l["bare"]["p50"]
+    res["ratios"] = ratios
+    res["targets"] = {
+        "capi_p50_within_5pct_of_bare": ratios["capi_over_bare_p50"] <= 1.05,
+        "capi_throughput_at_least_10x_python": ratios.get("capi_throughput_over_python_sequential", 0) >= 10,
+        "capi_throughput_within_10pct_of_bare": ratios["capi_throughput_over_bare"] >= 0.90,
+        "idle_client_under_5_mib": res["idle_client"]["client_kib"] < 5 * 1024,
+        "so_stripped_under_8_mib": res["sizes_bytes"]["so_stripped"] < 8 * 1024 * 1024,
+    }
+    with open(os.path.join(ROOT, "benches/results.json"), "w") as f:
+        json.dump(res, f, indent=2)
+        f.write("\n")
+
+    print(f"Send latency (us)          p50       p99")
+    for k, v in l.items():
+        print(f"  {k:22} {v['p50']:9.1f} {v['p99']:9.1f}")
+    print("Throughput (msgs/s)")
+    for k, v in t.items():
+        print(f"  {k:22} {v:9.1f}")
+    print(f"Watcher: {res['watch']['events_per_sec']:.0f} events/s, "
+          f"send->callback {res['watch']['send_to_callback_us']:.0f} us")
+    print(f"Idle client: {res['idle_client']['client_kib']} KiB RSS; "
+          f"100 watchers: {res['watchers_100']['rss_after_kib'] - res['watchers_100']['rss_before_kib']} KiB RSS")
+    print(f"First call: connect {res['first_call']['connect_us'] / 1000:.1f} ms, "
+          f"first ack {res['first_call']['first_ack_us'] / 1000:.1f} ms")
+    print(f"Sizes: stripped .so {res['sizes_bytes']['so_stripped'] / 2**20:.2f} MiB, "
+          f".a {res['sizes_bytes']['a'] / 2**20:.2f} MiB")
+    print("Ratios")
+    for k, v in ratios.items():
+        print(f"  {k:40} {v:.3f}")
+    print("Targets")
+    for k, v in res["targets"].items():
+        print(f"  {k:40} {'met' if v else 'MISSED'}")
+    print("wrote benches/results.json")
+
+
+if __name__ == "__main__":
+    main()

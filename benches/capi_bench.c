@@ -1,0 +1,288 @@
+/*
+ * libmacp benchmark, C ABI side. Run by benches/run.sh against a local
+ * runtime at $MACP_TARGET; prints one JSON object on stdout.
+ *
+ *   capi_bench latency N            sequential sends: p50/p99 in microseconds
+ *   capi_bench throughput T N       one client, T threads each sending N messages
+ *                                   into its own session: messages/second
+ *   capi_bench watch N              session watcher: send->callback latency of N
+ *                                   live envelopes, then events/second replaying
+ *                                   them into a callback
+ *   capi_bench idle                 RSS before and after one connected client
+ *   capi_bench watchers N           RSS with N open watchers
+ *   capi_bench first_call           time from process start of the library to
+ *                                   the first acknowledged message
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "macp.h"
+
+static const char *target;
+
+static double now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static long rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0) kib = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kib;
+}
+
+static void die(macp_status st, macp_error *err, const char *what) {
+    if (st == MACP_STATUS_OK) return;
+    fprintf(stderr, "%s: %s: %s\n", what, macp_status_name(st), macp_error_message(err));
+    exit(1);
+}
+
+static macp_client *connect_as(const char *identity) {
+    macp_client_options *o = NULL;
+    macp_client *c = NULL;
+    macp_error *err = NULL;
+    die(macp_client_options_new(&o, &err), err, "options");
+    die(macp_client_options_set_target(o, target, &err), err, "target");
+    die(macp_client_options_set_allow_insecure(o, true, &err), err, "insecure");
+    die(macp_client_options_set_bearer_token(o, identity, &err), err, "token");
+    die(macp_client_new(o, &c, &err), err, "connect");
+    macp_client_options_free(o);
+    return c;
+}
+
+static macp_session *start(macp_client *c) {
+    macp_start_options *so = NULL;
+    macp_session *s = NULL;
+    macp_error *err = NULL;
+    die(macp_start_options_new(&so, &err), err, "start options");
+    die(macp_start_options_add_participant(so, "bench", &err), err, "participant");
+    die(macp_start_options_set_ttl_ms(so, 3600000, &err), err, "ttl");
+    die(macp_session_start(c, MACP_MODE_DECISION, so, &s, NULL, &err), err, "start");
+    macp_start_options_free(so);
+    return s;
+}
+
+/* A Decision ProposalPayload {proposal_id, option: "x"}, encoded by hand:
+ * the same bytes the bare tonic benchmark sends. */
+static size_t proposal(uint8_t *buf, const char *id) {
+    size_t n = strlen(id), k = 0;
+    buf[k++] = 0x0a;
+    buf[k++] = (uint8_t)n;
+    memcpy(buf + k, id, n);
+    k += n;
+    buf[k++] = 0x12;
+    buf[k++] = 1;
+    buf[k++] = 'x';
+    return k;
+}
+
+static void send_proposal(macp_session *s, const char *id) {
+    uint8_t buf[160];
+    size_t len = proposal(buf, id);
+    macp_error *err = NULL;
+    die(macp_session_send(s, "Proposal", buf, len, NULL, NULL, &err), err, "send");
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void latency(int n) {
+    macp_client *c = connect_as("bench");
+    macp_session *s = start(c);
+    char id[64];
+    for (int i = 0; i < 200; i++) { /* warm-up */
+        snprintf(id, sizeof id, "w%d", i);
+        send_proposal(s, id);
+    }
+    double *lat = malloc(sizeof(double) * n);
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "p%d", i);
+        double t0 = now_us();
+        send_proposal(s, id);
+        lat[i] = now_us() - t0;
+    }
+    qsort(lat, n, sizeof(double), cmp_double);
+    printf("{\"p50_us\": %.1f, \"p99_us\": %.1f, \"n\": %d}\n", lat[n / 2], lat[(int)(n * 0.99)], n);
+    free(lat);
+    macp_session_close(s);
+    macp_client_free(c);
+}
+
+struct worker {
+    macp_session *s;
+    int index, n;
+};
+
+static void *worker_main(void *arg) {
+    struct worker *w = arg;
+    char id[64];
+    for (int i = 0; i < w->n; i++) {
+        snprintf(id, sizeof id, "t%d-%d", w->index, i);
+        send_proposal(w->s, id);
+    }
+    return NULL;
+}
+
+/* One client shared by `threads` threads, each sending into its own
+ * session (the runtime orders messages within a session). */
+static void throughput(int threads, int n) {
+    macp_client *c = connect_as("bench");
+    pthread_t *t = malloc(sizeof(pthread_t) * threads);
+    struct worker *w = malloc(sizeof(struct worker) * threads);
+    for (int i = 0; i < threads; i++) w[i] = (struct worker){start(c), i, n};
+    double t0 = now_us();
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, worker_main, &w[i]);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    double secs = (now_us() - t0) / 1e6;
+    printf("{\"msgs_per_sec\": %.1f, \"threads\": %d, \"n\": %d}\n", threads * n / secs, threads, threads * n);
+    for (int i = 0; i < threads; i++) macp_session_close(w[i].s);
+    free(t);
+    free(w);
+    macp_client_free(c);
+}
+
+struct watch_state {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int received;
+    int target;
+    double *sent_at; /* indexed by sequence */
+    double lat_sum;
+    double first, last;
+};
+
+static void on_event(const macp_event *ev, void *user_data) {
+    struct watch_state *st = user_data;
+    if (ev->kind != MACP_EVENT_ENVELOPE) return;
+    double t = now_us();
+    pthread_mutex_lock(&st->mu);
+    if (st->received == 0) st->first = t;
+    st->last = t;
+    if (ev->sequence < (uint64_t)st->target + 2 && st->sent_at[ev->sequence] > 0)
+        st->lat_sum += t - st->sent_at[ev->sequence];
+    st->received++;
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void wait_for(struct watch_state *st, int n) {
+    pthread_mutex_lock(&st->mu);
+    while (st->received < n) pthread_cond_wait(&st->cv, &st->mu);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* Phase 1, live: send N messages one by one into a watched session and
+ * average the time from send to callback. Phase 2, delivery rate: a second
+ * watcher replays the same N envelopes from the start as fast as the stream
+ * and the callback thread carry them. */
+static void watch_bench(int n) {
+    macp_client *c = connect_as("bench");
+    macp_session *s = start(c);
+    struct watch_state live = {.target = n}, replay = {.target = n};
+    pthread_mutex_init(&live.mu, NULL);
+    pthread_cond_init(&live.cv, NULL);
+    pthread_mutex_init(&replay.mu, NULL);
+    pthread_cond_init(&replay.cv, NULL);
+    live.sent_at = calloc(n + 2, sizeof(double));
+    replay.sent_at = calloc(n + 2, sizeof(double));
+    macp_watcher *w = NULL, *r = NULL;
+    macp_error *err = NULL;
+    macp_watch_options opts = macp_watch_options_default();
+    opts.queue_capacity = 4096;
+    die(macp_session_watch(s, 1 /* skip SessionStart */, &opts, on_event, &live, &w, &err), err, "watch");
+    char id[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "p%d", i);
+        pthread_mutex_lock(&live.mu);
+        live.sent_at[i + 2] = now_us(); /* ordinal 1 is SessionStart */
+        pthread_mutex_unlock(&live.mu);
+        send_proposal(s, id);
+        wait_for(&live, i + 1);
+    }
+    double t0 = now_us();
+    die(macp_session_watch(s, 1, &opts, on_event, &replay, &r, &err), err, "watch");
+    wait_for(&replay, n);
+    double secs = (now_us() - t0) / 1e6;
+    printf("{\"events_per_sec\": %.1f, \"send_to_callback_us\": %.1f, \"n\": %d}\n", n / secs,
+           live.lat_sum / n, n);
+    macp_watcher_close(w);
+    macp_watcher_close(r);
+    free(live.sent_at);
+    free(replay.sent_at);
+    macp_session_close(s);
+    macp_client_free(c);
+}
+
+static void idle(void) {
+    long before = rss_kib();
+    macp_client *c = connect_as("bench");
+    long after = rss_kib();
+    printf("{\"rss_before_kib\": %ld, \"rss_after_kib\": %ld, \"client_kib\": %ld}\n", before, after,
+           after - before);
+    macp_client_free(c);
+}
+
+static void noop(const macp_event *ev, void *user_data) {
+    (void)ev;
+    (void)user_data;
+}
+
+static void watchers(int n) {
+    macp_client *c = connect_as("bench");
+    macp_session *s = start(c);
+    long before = rss_kib();
+    macp_watcher **w = calloc(n, sizeof *w);
+    macp_error *err = NULL;
+    for (int i = 0; i < n; i++) die(macp_session_watch(s, 0, NULL, noop, NULL, &w[i], &err), err, "watch");
+    send_proposal(s, "after-watchers");
+    long after = rss_kib();
+    printf("{\"watchers\": %d, \"rss_before_kib\": %ld, \"rss_after_kib\": %ld, \"per_watcher_kib\": %.1f}\n", n,
+           before, after, (after - before) / (double)n);
+    for (int i = 0; i < n; i++) macp_watcher_close(w[i]);
+    free(w);
+    macp_session_close(s);
+    macp_client_free(c);
+}
+
+static void first_call(void) {
+    double t0 = now_us();
+    macp_client *c = connect_as("bench");
+    double t1 = now_us();
+    macp_session *s = start(c);
+    double t2 = now_us();
+    printf("{\"connect_us\": %.1f, \"first_ack_us\": %.1f}\n", t1 - t0, t2 - t0);
+    macp_session_close(s);
+    macp_client_free(c);
+}
+
+int main(int argc, char **argv) {
+    target = getenv("MACP_TARGET");
+    if (!target || argc < 2) {
+        fprintf(stderr, "usage: MACP_TARGET=host:port capi_bench MODE [ARGS]\n");
+        return 2;
+    }
+    const char *mode = argv[1];
+    int a = argc > 2 ? atoi(argv[2]) : 0, b = argc > 3 ? atoi(argv[3]) : 0;
+    if (strcmp(mode, "latency") == 0) latency(a > 0 ? a : 2000);
+    else if (strcmp(mode, "throughput") == 0) throughput(a > 0 ? a : 8, b > 0 ? b : 500);
+    else if (strcmp(mode, "watch") == 0) watch_bench(a > 0 ? a : 2000);
+    else if (strcmp(mode, "idle") == 0) idle();
+    else if (strcmp(mode, "watchers") == 0) watchers(a > 0 ? a : 100);
+    else if (strcmp(mode, "first_call") == 0) first_call();
+    else {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
+    }
+    return 0;
+}
