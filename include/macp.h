@@ -181,6 +181,10 @@ typedef struct macp_client_options macp_client_options;
 // buffer read from it is borrowed and stays valid until that free.
 typedef struct macp_error macp_error;
 
+// A projection of one session of one mode. Created with
+// `macp_projection_new`, freed with `macp_projection_free`.
+typedef struct macp_projection macp_projection;
+
 // One participant's handle on one session. Created by `macp_session_start`
 // or `macp_session_open`, freed with `macp_session_close` (which ends nothing
 // on the runtime: use `macp_session_cancel` for that). Thread-safe.
@@ -608,6 +612,294 @@ int32_t macp_error_grpc_code(const macp_error *err);
 // Strings borrowed from `err` must not be used afterwards.
 void macp_error_free(macp_error *err);
 
+// Offer responsibility for `scope` to `target_participant` under a new
+// `handoff_id` (both required). `scope` and `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_handoff_offer(const macp_session *session,
+                               const char *handoff_id,
+                               const char *target_participant,
+                               const char *scope,
+                               const char *reason,
+                               macp_ack *ack,
+                               macp_error **error);
+
+// Attach `context` (NULL or `context_len` bytes) of media type
+// `content_type` (may be NULL) to an offer.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `context` as described.
+macp_status macp_handoff_context(const macp_session *session,
+                                 const char *handoff_id,
+                                 const char *content_type,
+                                 const uint8_t *context,
+                                 size_t context_len,
+                                 macp_ack *ack,
+                                 macp_error **error);
+
+// Accept an offer made to this participant (an explicit accept).
+// `accepted_by` (NULL: the authenticated sender) and `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_handoff_accept(const macp_session *session,
+                                const char *handoff_id,
+                                const char *accepted_by,
+                                const char *reason,
+                                macp_ack *ack,
+                                macp_error **error);
+
+// Decline an offer made to this participant. `declined_by` (NULL: the
+// authenticated sender) and `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_handoff_decline(const macp_session *session,
+                                 const char *handoff_id,
+                                 const char *declined_by,
+                                 const char *reason,
+                                 macp_ack *ack,
+                                 macp_error **error);
+
+// Contribute `value` (required, non-empty; compared for equality only),
+// sent in its canonical protobuf encoding. A participant may contribute
+// again; its latest value counts. `ack` may be NULL.
+//
+// # Safety
+// `value` is NULL or NUL-terminated.
+macp_status macp_multi_round_contribute(const macp_session *session,
+                                        const char *value,
+                                        macp_ack *ack,
+                                        macp_error **error);
+
+// Create an empty projection for `mode` (one of the `MACP_MODE_*`
+// identifiers). Free `*out` with `macp_projection_free`.
+//
+// # Safety
+// `mode` is NULL or NUL-terminated; `out` is NULL or writable.
+macp_status macp_projection_new(const char *mode, macp_projection **out, macp_error **error);
+
+// Free a projection. NULL and already-freed projections are ignored.
+void macp_projection_free(macp_projection *projection);
+
+// Apply one accepted envelope, protobuf-encoded (`len` bytes at
+// `envelope`, borrowed for the call). An envelope whose message id was
+// already applied is ignored (success). Fails with
+// `MACP_STATUS_INVALID_ARGUMENT`, changing nothing, when the bytes are not
+// an envelope, the envelope is of another mode than the projection's or of
+// another session than the envelopes applied before, or its payload does
+// not decode (the same message id may then be applied again).
+//
+// # Safety
+// `envelope` is NULL or `len` readable bytes.
+macp_status macp_projection_apply(const macp_projection *projection,
+                                  const uint8_t *envelope,
+                                  size_t len,
+                                  macp_error **error);
+
+// A JSON snapshot of the projection. Every mode has `mode`, `session_id`,
+// `initiator`, `participants`, `phase`, `applied` (envelopes applied),
+// `commitment` (null until one is applied) and `anomalies` (each with
+// `kind`, `mode`, `message_type`, `message_id`, `sender`, `subject_id`,
+// `detail`), plus, by mode:
+// - Decision: `proposals`, `evaluations`, `objections`, `votes` (proposal id
+//   → sender → `vote`, `reason`), `tallies` (proposal id → `approve`,
+//   `reject`, `abstain`);
+// - Proposal: `proposals` (with `proposer`, `disposition` Live/Withdrawn and
+//   `status` open/rejected/withdrawn), `accepts` (sender → proposal id),
+//   `rejections`, `agreed_proposal`;
+// - Task: `tasks` (with `status`, `progress`, `assignee`), `active_assignee`,
+//   `updates`, `rejections`, `reports`;
+// - Handoff: `offers` (with `disposition` Offered/Accepted/Declined,
+//   `settled_by`, `implicit`, `contexts`);
+// - Quorum: `requests`, `ballots` (request id → sender → `vote`
+//   approve/reject/abstain), `tallies` (request id → `approve`, `reject`,
+//   `abstain`, `required`, `reached`, `unreachable`);
+// - Multi-round: `contributions` (sender → latest value), `rounds`,
+//   `converged`.
+//
+// `*out` is a new NUL-terminated UTF-8 string owned by the caller: free it
+// with `macp_string_free`.
+//
+// # Safety
+// `out` is NULL or writable.
+macp_status macp_projection_state_json(const macp_projection *projection,
+                                       char **out,
+                                       macp_error **error);
+
+// The counted votes on a Decision proposal: each participant's first
+// APPROVE, REJECT or ABSTAIN. A proposal without votes, or not seen by this
+// projection, counts zero. Each output may be NULL. Fails with
+// `MACP_STATUS_INVALID_ARGUMENT` for a projection of another mode.
+//
+// # Safety
+// `proposal_id` is NULL or NUL-terminated; outputs are NULL or writable.
+macp_status macp_decision_tally(const macp_projection *projection,
+                                const char *proposal_id,
+                                uint32_t *approve,
+                                uint32_t *reject,
+                                uint32_t *abstain,
+                                macp_error **error);
+
+// The ballots on a Quorum request (`request_id`, or NULL for the session's
+// one request): approvals, rejections, abstentions, the request's
+// `required_approvals`, and whether the approvals reach it. All zero/false
+// before the request is seen. Each output may be NULL. Fails with
+// `MACP_STATUS_INVALID_ARGUMENT` for a projection of another mode.
+//
+// # Safety
+// `request_id` is NULL or NUL-terminated; outputs are NULL or writable.
+macp_status macp_quorum_tally(const macp_projection *projection,
+                              const char *request_id,
+                              uint32_t *approve,
+                              uint32_t *reject,
+                              uint32_t *abstain,
+                              uint32_t *required,
+                              bool *reached,
+                              macp_error **error);
+
+// Encode an envelope (protobuf), e.g. to feed a projection envelopes
+// obtained elsewhere, or to build test input. `mode`, `message_type` and
+// `session_id` are required; `sender` may be NULL; `message_id` NULL
+// generates a UUID v4; `payload` is NULL or `payload_len` bytes of encoded
+// payload. `macp_version` is "1.0" and the timestamp is now.
+//
+// `*out_len` (required) receives the encoded size. With `buf` NULL (and
+// `buf_len` 0) nothing else is written: a size query. Otherwise the envelope
+// is written to `buf`, or, when `buf_len` is smaller than the size,
+// `MACP_STATUS_INVALID_ARGUMENT` is returned and nothing is written.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `payload` is NULL or `payload_len`
+// readable bytes; `buf` is NULL or `buf_len` writable bytes; `out_len` is
+// NULL or writable.
+macp_status macp_envelope_encode(const char *mode,
+                                 const char *message_type,
+                                 const char *session_id,
+                                 const char *sender,
+                                 const char *message_id,
+                                 const uint8_t *payload,
+                                 size_t payload_len,
+                                 uint8_t *buf,
+                                 size_t buf_len,
+                                 size_t *out_len,
+                                 macp_error **error);
+
+// Submit an offer under `proposal_id` (required, unique in the session),
+// with `title` and `summary` (may be NULL), `details` (NULL or `details_len`
+// bytes) and `tags_len` tags (non-empty strings; `tags` NULL when 0).
+//
+// # Safety
+// Strings are NULL or NUL-terminated; buffers and arrays as described.
+macp_status macp_proposal_propose(const macp_session *session,
+                                  const char *proposal_id,
+                                  const char *title,
+                                  const char *summary,
+                                  const uint8_t *details,
+                                  size_t details_len,
+                                  const char *const *tags,
+                                  size_t tags_len,
+                                  macp_ack *ack,
+                                  macp_error **error);
+
+// Submit counteroffer `proposal_id` meant to replace
+// `supersedes_proposal_id` (both required; the original stays live).
+// `title` and `summary` may be NULL; `details` is NULL or `details_len`
+// bytes.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `details` as described.
+macp_status macp_proposal_counter_propose(const macp_session *session,
+                                          const char *proposal_id,
+                                          const char *supersedes_proposal_id,
+                                          const char *title,
+                                          const char *summary,
+                                          const uint8_t *details,
+                                          size_t details_len,
+                                          macp_ack *ack,
+                                          macp_error **error);
+
+// Accept a live proposal; a participant's later Accept replaces its
+// earlier one. `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_proposal_accept(const macp_session *session,
+                                 const char *proposal_id,
+                                 const char *reason,
+                                 macp_ack *ack,
+                                 macp_error **error);
+
+// Reject a proposal. A `terminal` rejection makes the session eligible for
+// a negative Commitment. `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_proposal_reject(const macp_session *session,
+                                 const char *proposal_id,
+                                 bool terminal,
+                                 const char *reason,
+                                 macp_ack *ack,
+                                 macp_error **error);
+
+// Withdraw a proposal this participant authored. `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_proposal_withdraw(const macp_session *session,
+                                   const char *proposal_id,
+                                   const char *reason,
+                                   macp_ack *ack,
+                                   macp_error **error);
+
+// Open the session's one approval request: `request_id` (required), the
+// `action` and `summary` (may be NULL), `details` (NULL or `details_len`
+// bytes) and `required_approvals` (1 to the number of participants).
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `details` as described.
+macp_status macp_quorum_request_approval(const macp_session *session,
+                                         const char *request_id,
+                                         const char *action,
+                                         const char *summary,
+                                         const uint8_t *details,
+                                         size_t details_len,
+                                         uint32_t required_approvals,
+                                         macp_ack *ack,
+                                         macp_error **error);
+
+// Approve the request (this participant's one ballot). `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_quorum_approve(const macp_session *session,
+                                const char *request_id,
+                                const char *reason,
+                                macp_ack *ack,
+                                macp_error **error);
+
+// Reject the request (this participant's one ballot). `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_quorum_reject(const macp_session *session,
+                               const char *request_id,
+                               const char *reason,
+                               macp_ack *ack,
+                               macp_error **error);
+
+// Abstain (this participant's one ballot; neither approval nor rejection).
+// `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_quorum_abstain(const macp_session *session,
+                                const char *request_id,
+                                const char *reason,
+                                macp_ack *ack,
+                                macp_error **error);
+
 // Name of a session state (`"OPEN"`, `"RESOLVED"`, ...). Static string;
 // `"UNSPECIFIED"` for any other value.
 const char *macp_session_state_name(int32_t state);
@@ -797,6 +1089,97 @@ macp_status macp_session_cancel(const macp_session *session,
                                 const char *reason,
                                 macp_ack *ack,
                                 macp_error **error);
+
+// Free a string libmacp returned to you (e.g. by
+// `macp_projection_state_json`). NULL, already-freed and foreign pointers
+// are ignored.
+void macp_string_free(char *s);
+
+// Open the session's task: `task_id` (required), `title`, `instructions`,
+// `requested_assignee` (NULL: any eligible participant may accept), `input`
+// (NULL or `input_len` bytes) and a requested deadline in Unix ms (0 for
+// none; negative is refused).
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `input` as described.
+macp_status macp_task_request(const macp_session *session,
+                              const char *task_id,
+                              const char *title,
+                              const char *instructions,
+                              const char *requested_assignee,
+                              const uint8_t *input,
+                              size_t input_len,
+                              int64_t deadline_unix_ms,
+                              macp_ack *ack,
+                              macp_error **error);
+
+// Take the task; the first accepted TaskAccept makes its sender the
+// session's one assignee. `assignee` and `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_task_accept(const macp_session *session,
+                             const char *task_id,
+                             const char *assignee,
+                             const char *reason,
+                             macp_ack *ack,
+                             macp_error **error);
+
+// Decline the task (or, under a reassignment policy, give it back).
+// `assignee` and `reason` may be NULL.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_task_reject(const macp_session *session,
+                             const char *task_id,
+                             const char *assignee,
+                             const char *reason,
+                             macp_ack *ack,
+                             macp_error **error);
+
+// Report progress: a free-form `status` and `message` (may be NULL),
+// `progress` as a fraction in [0, 1], and `partial_output` (NULL or
+// `partial_output_len` bytes).
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `partial_output` as described.
+macp_status macp_task_update(const macp_session *session,
+                             const char *task_id,
+                             const char *status,
+                             double progress,
+                             const char *message,
+                             const uint8_t *partial_output,
+                             size_t partial_output_len,
+                             macp_ack *ack,
+                             macp_error **error);
+
+// Report success with `output` (NULL or `output_len` bytes) and a `summary`
+// (may be NULL). The session stays open until the initiator commits.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `output` as described.
+macp_status macp_task_complete(const macp_session *session,
+                               const char *task_id,
+                               const char *assignee,
+                               const uint8_t *output,
+                               size_t output_len,
+                               const char *summary,
+                               macp_ack *ack,
+                               macp_error **error);
+
+// Report a bounded failure: a machine-readable `error_code` and a `reason`
+// (both may be NULL), and whether a retry may succeed.
+//
+// # Safety
+// Strings are NULL or NUL-terminated.
+macp_status macp_task_fail(const macp_session *session,
+                           const char *task_id,
+                           const char *assignee,
+                           const char *error_code,
+                           const char *reason,
+                           bool retryable,
+                           macp_ack *ack,
+                           macp_error **error);
 
 // The default watch options.
 macp_watch_options macp_watch_options_default(void);

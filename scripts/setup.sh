@@ -3,10 +3,12 @@
 # machine, skipping whatever is already present:
 #   protoc, a C compiler, valgrind, python3 (Debian packages), a Rust
 #   toolchain (must already exist: rustup), and the pinned reference runtime
-#   macp-runtime from crates.io.
+#   macp-runtime from crates.io; and a virtualenv .venv with the pinned Python
+#   SDK macp-sdk-python (the second client of the interop tests).
 set -euo pipefail
 
 MACP_RUNTIME_VERSION=0.13.0
+MACP_SDK_PYTHON_VERSION=0.22.0
 
 need_apt=()
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
@@ -14,6 +16,7 @@ command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
 command -v make >/dev/null || need_apt+=(make)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v python3 >/dev/null || need_apt+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
@@ -29,5 +32,12 @@ if ! cargo install --list | grep -qx "macp-runtime v$MACP_RUNTIME_VERSION:"; the
   # Pin the version, not the lock: the crate's lockfile names a dependency
   # version the registry no longer serves.
   cargo install --quiet macp-runtime --version "=$MACP_RUNTIME_VERSION" --bin macp-runtime
+fi
+
+venv="$(cd "$(dirname "$0")/.." && pwd)/.venv"
+if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('macp-sdk-python') != '$MACP_SDK_PYTHON_VERSION')" 2>/dev/null; then
+  echo "setup: creating .venv with macp-sdk-python $MACP_SDK_PYTHON_VERSION"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "macp-sdk-python==$MACP_SDK_PYTHON_VERSION"
 fi
 echo "setup: ready"

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MACP_VECTORS_DIR="${MACP_VECTORS_DIR:-$PWD/../shared/vectors}"
+# The interop tests fail (instead of skipping) without the Python SDK's .venv.
+export MACP_REQUIRE_INTEROP=1
 
 scripts/setup.sh
 

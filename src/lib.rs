@@ -17,6 +17,7 @@ pub mod error;
 #[allow(non_camel_case_types)]
 pub mod ffi;
 pub mod modes;
+pub mod projection;
 pub mod rt;
 pub mod session;
 pub mod watch;

@@ -4,29 +4,10 @@
 
 use std::ffi::c_char;
 
-use super::session::{fill_ack, macp_ack, macp_commitment, macp_session, session_of};
-use super::{arg_bytes, arg_nonempty, arg_opt_str, guard, macp_error};
-use crate::client::Ack;
-use crate::error::{Result, Status};
+use super::session::{macp_ack, macp_commitment, macp_session, opt, send_with};
+use super::{arg_bytes, arg_nonempty, macp_error};
+use crate::error::Status;
 use crate::rt::block_on;
-use crate::session::Session;
-
-fn run<F>(
-    session: *const macp_session,
-    ack: *mut macp_ack,
-    error: *mut *mut macp_error,
-    f: F,
-) -> Status
-where
-    F: FnOnce(&Session) -> Result<Ack>,
-{
-    guard(error, || {
-        let s = session_of(session)?;
-        let a = f(&s.session)?;
-        fill_ack(ack, &a);
-        Ok(())
-    })
-}
 
 /// Propose option `option` under `proposal_id` (both required). `rationale`
 /// may be NULL; `supporting_data` is NULL or `supporting_data_len` bytes.
@@ -44,12 +25,12 @@ pub unsafe extern "C" fn macp_decision_propose(
     ack: *mut macp_ack,
     error: *mut *mut macp_error,
 ) -> Status {
-    run(session, ack, error, |s| {
+    send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
-        let opt = arg_nonempty(option, "option")?;
-        let why = arg_opt_str(rationale, "rationale")?.unwrap_or("");
+        let choice = arg_nonempty(option, "option")?;
+        let why = opt(rationale, "rationale")?;
         let data = arg_bytes(supporting_data, supporting_data_len, "supporting_data")?;
-        block_on(s.propose(pid, opt, why, data))?
+        block_on(s.propose(pid, choice, why, data))?
     })
 }
 
@@ -69,10 +50,10 @@ pub unsafe extern "C" fn macp_decision_evaluate(
     ack: *mut macp_ack,
     error: *mut *mut macp_error,
 ) -> Status {
-    run(session, ack, error, |s| {
+    send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let rec = arg_nonempty(recommendation, "recommendation")?;
-        let why = arg_opt_str(reason, "reason")?.unwrap_or("");
+        let why = opt(reason, "reason")?;
         block_on(s.evaluate(pid, rec, confidence, why))?
     })
 }
@@ -91,9 +72,9 @@ pub unsafe extern "C" fn macp_decision_object(
     ack: *mut macp_ack,
     error: *mut *mut macp_error,
 ) -> Status {
-    run(session, ack, error, |s| {
+    send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
-        let why = arg_opt_str(reason, "reason")?.unwrap_or("");
+        let why = opt(reason, "reason")?;
         let sev = arg_nonempty(severity, "severity")?;
         block_on(s.object(pid, why, sev))?
     })
@@ -114,10 +95,10 @@ pub unsafe extern "C" fn macp_decision_vote(
     ack: *mut macp_ack,
     error: *mut *mut macp_error,
 ) -> Status {
-    run(session, ack, error, |s| {
+    send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let v = arg_nonempty(vote, "vote")?;
-        let why = arg_opt_str(reason, "reason")?.unwrap_or("");
+        let why = opt(reason, "reason")?;
         block_on(s.vote(pid, v, why))?
     })
 }

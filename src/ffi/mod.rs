@@ -27,7 +27,14 @@ use crate::error::{Error, Result, Status};
 pub mod client;
 pub mod decision;
 pub mod error;
+pub mod handoff;
+pub mod multi_round;
+pub mod projection;
+pub mod proposal;
+pub mod quorum;
 pub mod session;
+pub mod strings;
+pub mod task;
 pub mod watch;
 
 pub use error::macp_error;

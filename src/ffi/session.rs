@@ -733,3 +733,29 @@ pub unsafe extern "C" fn macp_session_cancel(
         Ok(())
     })
 }
+
+/// Run a mode helper: check the session handle, send, fill `ack`.
+pub(crate) fn send_with<F>(
+    session: *const macp_session,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+    f: F,
+) -> Status
+where
+    F: FnOnce(&Session) -> Result<Ack>,
+{
+    guard(error, || {
+        let s = session_of(session)?;
+        let a = f(&s.session)?;
+        fill_ack(ack, &a);
+        Ok(())
+    })
+}
+
+/// An optional string argument, `""` when NULL.
+///
+/// # Safety
+/// `p` is NULL or NUL-terminated.
+pub(crate) unsafe fn opt<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+    Ok(arg_opt_str(p, name)?.unwrap_or(""))
+}

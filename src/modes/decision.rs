@@ -3,17 +3,10 @@
 
 use macp_pb::decision_pb;
 
+use super::required;
 use crate::client::Ack;
 use crate::error::{Error, Result};
 use crate::session::Session;
-
-fn required(name: &str, v: &str) -> Result<()> {
-    if v.is_empty() {
-        Err(Error::invalid_argument(format!("{name} is empty")))
-    } else {
-        Ok(())
-    }
-}
 
 /// Decision-mode messages on a [`Session`].
 impl Session {

@@ -177,6 +177,11 @@ pub(crate) fn queue_envelope(
     envelope: pb::Envelope,
 ) -> crate::Result<()> {
     crate::client::validate_message_id(&envelope.message_id)?;
+    crate::modes::handoff::check_client_payload(
+        &envelope.mode,
+        &envelope.message_type,
+        &envelope.payload,
+    )?;
     tx.try_send(envelope).map_err(|e| match e {
         mpsc::error::TrySendError::Full(_) => Error::new(
             Status::InvalidState,

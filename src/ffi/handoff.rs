@@ -1,0 +1,106 @@
+//! `macp.mode.handoff.v1` helpers: HandoffOffer and HandoffContext (the
+//! owner), HandoffAccept and HandoffDecline (the offer's target). Each sends
+//! one message and blocks for its acknowledgement; `ack` may be NULL. Resolve
+//! the session with `macp_session_commit` (e.g. `"handoff.accepted"`).
+//!
+//! There is no way to send an implicit accept: that is the runtime's own
+//! record of an offer that timed out.
+
+use std::ffi::c_char;
+
+use super::session::{macp_ack, macp_session};
+use super::session::{opt, send_with};
+use super::{arg_bytes, arg_nonempty, macp_error};
+use crate::error::Status;
+use crate::rt::block_on;
+
+/// Offer responsibility for `scope` to `target_participant` under a new
+/// `handoff_id` (both required). `scope` and `reason` may be NULL.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_handoff_offer(
+    session: *const macp_session,
+    handoff_id: *const c_char,
+    target_participant: *const c_char,
+    scope: *const c_char,
+    reason: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    send_with(session, ack, error, |s| {
+        let id = arg_nonempty(handoff_id, "handoff_id")?;
+        let target = arg_nonempty(target_participant, "target_participant")?;
+        let scope = opt(scope, "scope")?;
+        let why = opt(reason, "reason")?;
+        block_on(s.offer_handoff(id, target, scope, why))?
+    })
+}
+
+/// Attach `context` (NULL or `context_len` bytes) of media type
+/// `content_type` (may be NULL) to an offer.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `context` as described.
+#[no_mangle]
+pub unsafe extern "C" fn macp_handoff_context(
+    session: *const macp_session,
+    handoff_id: *const c_char,
+    content_type: *const c_char,
+    context: *const u8,
+    context_len: usize,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    send_with(session, ack, error, |s| {
+        let id = arg_nonempty(handoff_id, "handoff_id")?;
+        let ct = opt(content_type, "content_type")?;
+        let bytes = arg_bytes(context, context_len, "context")?;
+        block_on(s.add_handoff_context(id, ct, bytes))?
+    })
+}
+
+/// Accept an offer made to this participant (an explicit accept).
+/// `accepted_by` (NULL: the authenticated sender) and `reason` may be NULL.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_handoff_accept(
+    session: *const macp_session,
+    handoff_id: *const c_char,
+    accepted_by: *const c_char,
+    reason: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    send_with(session, ack, error, |s| {
+        let id = arg_nonempty(handoff_id, "handoff_id")?;
+        let by = opt(accepted_by, "accepted_by")?;
+        let why = opt(reason, "reason")?;
+        block_on(s.accept_handoff(id, by, why))?
+    })
+}
+
+/// Decline an offer made to this participant. `declined_by` (NULL: the
+/// authenticated sender) and `reason` may be NULL.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_handoff_decline(
+    session: *const macp_session,
+    handoff_id: *const c_char,
+    declined_by: *const c_char,
+    reason: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    send_with(session, ack, error, |s| {
+        let id = arg_nonempty(handoff_id, "handoff_id")?;
+        let by = opt(declined_by, "declined_by")?;
+        let why = opt(reason, "reason")?;
+        block_on(s.decline_handoff(id, by, why))?
+    })
+}

@@ -1,0 +1,154 @@
+//! `macp.mode.proposal.v1` helpers: Proposal, CounterProposal, Accept,
+//! Reject and Withdraw. Each sends one message and blocks for its
+//! acknowledgement; `ack` may be NULL. Resolve the session with
+//! `macp_session_commit` (e.g. action `"proposal.accepted"`).
+
+use std::ffi::c_char;
+
+use super::session::{macp_ack, macp_session, opt, send_with};
+use super::{arg_bytes, arg_nonempty, macp_error};
+use crate::error::{Error, Result, Status};
+use crate::rt::block_on;
+
+/// An array of `len` non-empty strings (NULL allowed with `len` 0).
+///
+/// # Safety
+/// `p` is NULL or points to `len` pointers, each NULL or NUL-terminated.
+unsafe fn arg_str_array(p: *const *const c_char, len: usize, name: &str) -> Result<Vec<String>> {
+    if p.is_null() {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        return Err(Error::invalid_argument(format!(
+            "{name} is NULL but its length is {len}"
+        )));
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
+        return Err(Error::invalid_argument(format!(
+            "{name} length is out of range"
+        )));
+    }
+    std::slice::from_raw_parts(p, len)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| arg_nonempty(*s, &format!("{name}[{i}]")).map(str::to_string))
+        .collect()
+}
+
+/// Submit an offer under `proposal_id` (required, unique in the session),
+/// with `title` and `summary` (may be NULL), `details` (NULL or `details_len`
+/// bytes) and `tags_len` tags (non-empty strings; `tags` NULL when 0).
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; buffers and arrays as described.
+#[no_mangle]
+pub unsafe extern "C" fn macp_proposal_propose(
+    session: *const macp_session,
+    proposal_id: *const c_char,
+    title: *const c_char,
+    summary: *const c_char,
+    details: *const u8,
+    details_len: usize,
+    tags: *const *const c_char,
+    tags_len: usize,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    send_with(session, ack, error, |s| {
+        let pid = arg_nonempty(proposal_id, "proposal_id")?;
+        let title = opt(title, "title")?;
+        let summary = opt(summary, "summary")?;
+        let details = arg_bytes(details, details_len, "details")?;
+        let tags = arg_str_array(tags, tags_len, "tags")?;
+        block_on(s.submit_proposal(pid, title, summary, details, &tags))?
+    })
+}
+
+/// Submit counteroffer `proposal_id` meant to replace
+/// `supersedes_proposal_id` (both required; the original stays live).
+/// `title` and `summary` may be NULL; `details` is NULL or `details_len`
+/// bytes.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `details` as described.
+#[no_mangle]
+pub unsafe extern "C" fn macp_proposal_counter_propose(
+    session: *const macp_session,
+    proposal_id: *const c_char,
+    supersedes_proposal_id: *const c_char,
+    title: *const c_char,
+    summary: *const c_char,
+    details: *const u8,
+    details_len: usize,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    send_with(session, ack, error, |s| {
+        let pid = arg_nonempty(proposal_id, "proposal_id")?;
+        let sup = arg_nonempty(supersedes_proposal_id, "supersedes_proposal_id")?;
+        let title = opt(title, "title")?;
+        let summary = opt(summary, "summary")?;
+        let details = arg_bytes(details, details_len, "details")?;
+        block_on(s.counter_propose(pid, sup, title, summary, details))?
+    })
+}
+
+/// Accept a live proposal; a participant's later Accept replaces its
+/// earlier one. `reason` may be NULL.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_proposal_accept(
+    session: *const macp_session,
+    proposal_id: *const c_char,
+    reason: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    send_with(session, ack, error, |s| {
+        let pid = arg_nonempty(proposal_id, "proposal_id")?;
+        let why = opt(reason, "reason")?;
+        block_on(s.accept_proposal(pid, why))?
+    })
+}
+
+/// Reject a proposal. A `terminal` rejection makes the session eligible for
+/// a negative Commitment. `reason` may be NULL.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_proposal_reject(
+    session: *const macp_session,
+    proposal_id: *const c_char,
+    terminal: bool,
+    reason: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    send_with(session, ack, error, |s| {
+        let pid = arg_nonempty(proposal_id, "proposal_id")?;
+        let why = opt(reason, "reason")?;
+        block_on(s.reject_proposal(pid, terminal, why))?
+    })
+}
+
+/// Withdraw a proposal this participant authored. `reason` may be NULL.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn macp_proposal_withdraw(
+    session: *const macp_session,
+    proposal_id: *const c_char,
+    reason: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    send_with(session, ack, error, |s| {
+        let pid = arg_nonempty(proposal_id, "proposal_id")?;
+        let why = opt(reason, "reason")?;
+        block_on(s.withdraw_proposal(pid, why))?
+    })
+}
