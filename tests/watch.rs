@@ -466,3 +466,57 @@ async fn a_lifecycle_watch_reconciles_transitions_missed_while_disconnected() {
         }
     }
 }
+
+#[tokio::test]
+async fn compacted_history_is_reported_as_a_gap_and_skipped() {
+    // Ended sessions are compacted to a checkpoint (the runtime's default).
+    let dir = TempDir::new("compact");
+    let rt = Runtime::start_persistent(&dir.0);
+    let (coord, alice) = decision(&rt.target()).await;
+    propose_many(&alice, 0, 5, b"").await;
+    coord
+        .commit(pb::CommitmentPayload {
+            action: "decision.selected".into(),
+            authority_scope: "test".into(),
+            reason: "done".into(),
+            outcome_positive: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut w = coord.watch(0, WatchOptions::default()).unwrap();
+    let mut gaps = Vec::new();
+    let mut delivered = Vec::new();
+    loop {
+        match next(&mut w).await {
+            Event::Gap { from, to, cause } => {
+                assert_eq!(cause.status, Status::HistoryUnavailable, "{cause}");
+                gaps.push((from, to));
+                if to >= 7 {
+                    break;
+                }
+            }
+            Event::Envelope { sequence, .. } => {
+                delivered.push(sequence);
+                if sequence >= 7 {
+                    break;
+                }
+            }
+            Event::Reconnecting { .. } | Event::Resumed { .. } => {}
+            ev => panic!("unexpected {ev:?}"),
+        }
+    }
+    assert!(!gaps.is_empty(), "compaction was not reported");
+    // Gaps and deliveries tile the ordinals 1..=7 in order, without overlap.
+    let mut covered = Vec::new();
+    for (from, to) in &gaps {
+        covered.extend(*from..=*to);
+    }
+    covered.extend(&delivered);
+    covered.sort();
+    assert_eq!(
+        covered,
+        (1..=7).collect::<Vec<u64>>(),
+        "gaps {gaps:?}, delivered {delivered:?}"
+    );
+}
