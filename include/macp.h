@@ -34,6 +34,14 @@
 // Longest accepted timeout or retry delay, in milliseconds (one day).
 #define MACP_MAX_TIMEOUT_MS 86400000
 
+// Size of a buffer that holds a commitment hash (`"sha256:"`, 64 hex digits)
+// and its terminating NUL.
+#define MACP_COMMITMENT_HASH_BUFFER_LEN 72
+
+// Size of `macp_commitment_verify_result.reason_message`; a longer reason is
+// cut at a UTF-8 character boundary.
+#define MACP_COMMITMENT_REASON_BUFFER_LEN 256
+
 // Size of the id buffers in `macp_ack`: the longest session or message id
 // libmacp accepts (128 bytes) plus the terminating NUL.
 #define MACP_ID_BUFFER_LEN 129
@@ -121,6 +129,68 @@ typedef enum {
   MACP_SESSION_STATE_SUSPENDED = 4,
   MACP_SESSION_STATE_CANCELLED = 5,
 } macp_session_state;
+
+// Outcome of `macp_commitment_verify` (RFC-MACP-0013 §6). 0 is never
+// written, so zero-filled memory never reads as a match.
+typedef enum {
+  // The hash label covers the payload and the claimed hash agrees.
+  MACP_COMMITMENT_VERIFY_MATCH = 1,
+  // The label covers the payload but the claim differs from the computed
+  // hash, or the claim is not canonical (uppercase, bare hex, whitespace...).
+  MACP_COMMITMENT_VERIFY_MISMATCH = 2,
+  // The payload is outside what the label covers (see the reason); nothing
+  // can be said about the claim.
+  MACP_COMMITMENT_VERIFY_CANNOT_VERIFY = 3,
+} macp_commitment_verify_outcome;
+
+// Why a payload cannot be verified.
+typedef enum {
+  // The outcome is not `MACP_COMMITMENT_VERIFY_CANNOT_VERIFY`.
+  MACP_CANNOT_VERIFY_NONE = 0,
+  // A protobuf field outside the label's set (see `unknown_field_tag`).
+  MACP_CANNOT_VERIFY_UNKNOWN_FIELD = 1,
+  // Not a decodable `CommitmentPayload` encoding.
+  MACP_CANNOT_VERIFY_MALFORMED = 2,
+  // A reason this version of libmacp does not know by name.
+  MACP_CANNOT_VERIFY_OTHER = 3,
+} macp_cannot_verify_reason;
+
+// Integrity of a receipt (RFC-MACP-0013 Appendix A.4 step 2): does its
+// Commitment have the recorded commitment hash?
+typedef enum {
+  // Not checked: the receipt was refused (`MACP_RECEIPT_VERDICT_REFUSED`).
+  MACP_RECEIPT_INTEGRITY_NOT_CHECKED = 0,
+  MACP_RECEIPT_INTEGRITY_MATCH = 1,
+  MACP_RECEIPT_INTEGRITY_MISMATCH = 2,
+  // The Commitment (or its wire bytes) is outside what the hash covers.
+  MACP_RECEIPT_INTEGRITY_CANNOT_VERIFY = 3,
+} macp_receipt_integrity;
+
+// Overall verdict (Appendix A.4 step 4). 0 is never written, so zero-filled
+// memory never reads as attested.
+typedef enum {
+  // Integrity holds and at least one attestation is valid.
+  MACP_RECEIPT_VERDICT_ATTESTED = 1,
+  // Integrity holds, but no trusted key vouched for the receipt.
+  MACP_RECEIPT_VERDICT_INTEGRITY_ONLY = 2,
+  // Integrity is mismatch or cannot-verify; attestations were not evaluated.
+  MACP_RECEIPT_VERDICT_UNVERIFIED = 3,
+  // The receipt's `receipt_format` is not `macp-receipt/1`.
+  MACP_RECEIPT_VERDICT_REFUSED = 4,
+} macp_receipt_verdict;
+
+// Outcome of one attestation (Appendix A.4 step 3). 0 is never written.
+typedef enum {
+  // A trusted key's signature over the receipt checks out.
+  MACP_ATTESTATION_VALID = 1,
+  // Malformed, or the signature does not match the receipt.
+  MACP_ATTESTATION_INVALID = 2,
+  // Understood, but signed by no key the verifier was given.
+  MACP_ATTESTATION_UNKNOWN_KEY = 3,
+  // A format or algorithm this verifier does not implement (or a vendor
+  // attestation, which never establishes authenticity).
+  MACP_ATTESTATION_UNSUPPORTED = 4,
+} macp_attestation_outcome;
 
 // What a `macp_event` reports.
 typedef enum {
@@ -262,6 +332,55 @@ typedef struct {
   const char *supersedes_session_id;
   const char *supersedes_commitment_hash;
 } macp_commitment;
+
+// The result of `macp_commitment_verify`, written by the library into
+// caller-owned memory (nothing to free).
+typedef struct {
+  macp_commitment_verify_outcome outcome;
+  // `MACP_CANNOT_VERIFY_NONE` unless the outcome is cannot-verify.
+  macp_cannot_verify_reason reason;
+  // The offending field number, for `MACP_CANNOT_VERIFY_UNKNOWN_FIELD`; else 0.
+  uint32_t unknown_field_tag;
+  // Whether that field sits inside `supersedes` rather than at the top level.
+  bool unknown_field_in_supersedes;
+  // The hash computed from the wire bytes (NUL-terminated) for a match or
+  // mismatch; `""` for cannot-verify.
+  char computed_hash[MACP_COMMITMENT_HASH_BUFFER_LEN];
+  // A readable reason for cannot-verify (NUL-terminated, for people, not a
+  // stable format); `""` otherwise.
+  char reason_message[MACP_COMMITMENT_REASON_BUFFER_LEN];
+} macp_commitment_verify_result;
+
+// One attestation of a verified receipt. Strings are owned by the
+// `macp_receipt_verification` and valid until it is freed.
+typedef struct {
+  // The attestation's `type` (`"jws"`, `"vendor"`, ...); `""` when absent.
+  const char *kind;
+  // The key id a `jws` attestation names; `""` when none.
+  const char *kid;
+  macp_attestation_outcome outcome;
+} macp_receipt_attestation;
+
+// What `macp_receipt_verify` found. Allocated by the library; every pointer
+// in it is owned by the struct and valid until
+// `macp_receipt_verification_free`.
+typedef struct {
+  macp_receipt_integrity integrity;
+  macp_receipt_verdict verdict;
+  // One per entry of the receipt's `attestations`, in order; none unless
+  // integrity is `MACP_RECEIPT_INTEGRITY_MATCH`.
+  const macp_receipt_attestation *attestations;
+  size_t attestations_len;
+} macp_receipt_verification;
+
+// Completion callback of `macp_session_send_async`: `status` is the outcome;
+// on success `ack` is the acknowledgement and `error` NULL, on failure `ack`
+// is NULL and `error` describes it. Both are borrowed: valid only during the
+// call (do not free `error`).
+typedef void (*macp_send_callback)(macp_status status,
+                                   const macp_ack *ack,
+                                   const macp_error *error,
+                                   void *user_data);
 
 // Reconnect and buffering settings of a watcher. Get the defaults from
 // `macp_watch_options_default` and change what you need.
@@ -506,6 +625,69 @@ macp_status macp_client_cancel_session(const macp_client *client,
                                        const char *reason,
                                        macp_ack *ack,
                                        macp_error **error);
+
+// Compute the commitment hash (RFC-MACP-0013) of `c` with the three version
+// fields, into `out` as a NUL-terminated `"sha256:<64 lowercase hex>"`.
+// `out_len` must be at least `MACP_COMMITMENT_HASH_BUFFER_LEN`.
+//
+// The payload is hashed exactly as given, never validated or filled in: a
+// NULL string is `""` (a NULL `commitment_id` is not replaced by a new id as
+// `macp_session_commit` does), and `supersedes` is present when either of its
+// fields is not NULL. To name a commitment a session sent, pass its
+// `commitment_id` and the session's bound versions (`macp_session_info`).
+//
+// # Safety
+// `c` is NULL or valid; strings are NULL or NUL-terminated; `out` is NULL or
+// points to `out_len` writable bytes.
+macp_status macp_commitment_hash(const macp_commitment *c,
+                                 const char *mode_version,
+                                 const char *policy_version,
+                                 const char *configuration_version,
+                                 char *out,
+                                 size_t out_len,
+                                 macp_error **error);
+
+// Compute the commitment hash of a `CommitmentPayload`'s protobuf wire
+// encoding (`wire`, `wire_len` bytes, borrowed; NULL with 0 is the empty
+// encoding) into `out` as a NUL-terminated string. `out_len` must be at least
+// `MACP_COMMITMENT_HASH_BUFFER_LEN`. Bytes the hash label does not cover (an
+// unknown field, a malformed encoding) give `MACP_STATUS_INVALID_ARGUMENT`
+// with the reason in the error message.
+//
+// # Safety
+// `wire` is NULL or points to `wire_len` readable bytes; `out` is NULL or
+// points to `out_len` writable bytes.
+macp_status macp_commitment_hash_of_wire(const uint8_t *wire,
+                                         size_t wire_len,
+                                         char *out,
+                                         size_t out_len,
+                                         macp_error **error);
+
+// Verify the hash `claimed` (borrowed) against the `CommitmentPayload`
+// encoded in `wire` (`wire_len` bytes, borrowed). The outcome, computed hash
+// and reason are written to `*out` (caller-owned). Match, mismatch and
+// cannot-verify are all `MACP_STATUS_OK`; a status other than OK means the
+// arguments were bad and `*out` is untouched.
+//
+// The claim is compared as given, `sha256:` prefix included; any other
+// spelling is a mismatch.
+//
+// # Safety
+// `wire` is NULL or points to `wire_len` readable bytes; `claimed` is NULL or
+// NUL-terminated; `out` is NULL or writable.
+macp_status macp_commitment_verify(const uint8_t *wire,
+                                   size_t wire_len,
+                                   const char *claimed,
+                                   macp_commitment_verify_result *out,
+                                   macp_error **error);
+
+// Whether `hash` (borrowed) is a canonical commitment hash: `sha256:` and
+// exactly 64 lowercase hex digits, nothing trimmed. False for NULL or a
+// string that is not UTF-8.
+//
+// # Safety
+// `hash` is NULL or NUL-terminated.
+bool macp_commitment_hash_is_canonical(const char *hash);
 
 // Propose option `option` under `proposal_id` (both required). `rationale`
 // may be NULL; `supporting_data` is NULL or `supporting_data_len` bytes.
@@ -900,6 +1082,54 @@ macp_status macp_quorum_abstain(const macp_session *session,
                                 macp_ack *ack,
                                 macp_error **error);
 
+// Fetch the decision receipt of a resolved session (`GetDecisionReceipt`):
+// `*receipt_json` receives the receipt's JSON text, owned by the caller and
+// freed with `macp_string_free` (NULL on failure). A session that is not
+// resolved, or of an extension mode, gives `MACP_STATUS_RECEIPT_UNAVAILABLE`;
+// a runtime that does not advertise receipts, `MACP_STATUS_UNSUPPORTED`.
+//
+// # Safety
+// `session_id` is NULL or NUL-terminated; `receipt_json` is NULL or writable.
+macp_status macp_client_get_decision_receipt(const macp_client *client,
+                                             const char *session_id,
+                                             char **receipt_json,
+                                             macp_error **error);
+
+// Fetch the runtime's receipt verification keys (`GetReceiptKeys`): a JWKS
+// JSON text in `*jwks_json`, owned by the caller and freed with
+// `macp_string_free` (NULL on failure). Pass it to `macp_receipt_verify` to
+// trust these keys.
+//
+// # Safety
+// `jwks_json` is NULL or writable.
+macp_status macp_client_get_receipt_keys(const macp_client *client,
+                                         char **jwks_json,
+                                         macp_error **error);
+
+// Verify a decision receipt offline (RFC-MACP-0013 Appendix A.4), trusting
+// exactly the Ed25519 keys in the `jwks_len` documents of `jwks_json` (each
+// a JWKS such as `macp_client_get_receipt_keys` returns, or a single JWK; NULL
+// with 0 trusts none, and then the best verdict is integrity-only). All
+// inputs are borrowed for the call.
+//
+// `*out` receives a new result, freed with `macp_receipt_verification_free`
+// (NULL on failure). A tampered, unsigned or unknown receipt is a verdict,
+// with `MACP_STATUS_OK`; `MACP_STATUS_INVALID_ARGUMENT` means the receipt or
+// a key document is not JSON, or a key document is not a JWK or JWKS.
+//
+// # Safety
+// `receipt_json` is NULL or NUL-terminated; `jwks_json` is NULL or points to
+// `jwks_len` pointers, each NULL or NUL-terminated; `out` is NULL or writable.
+macp_status macp_receipt_verify(const char *receipt_json,
+                                const char *const *jwks_json,
+                                size_t jwks_len,
+                                macp_receipt_verification **out,
+                                macp_error **error);
+
+// Free a receipt verification. NULL, already-freed and foreign pointers are
+// ignored.
+void macp_receipt_verification_free(macp_receipt_verification *v);
+
 // Name of a session state (`"OPEN"`, `"RESOLVED"`, ...). Static string;
 // `"UNSPECIFIED"` for any other value.
 const char *macp_session_state_name(int32_t state);
@@ -1061,6 +1291,29 @@ macp_status macp_session_send(const macp_session *session,
                               const char *message_id,
                               macp_ack *ack,
                               macp_error **error);
+
+// Send like `macp_session_send`, without blocking: the message is queued
+// and `callback` is called exactly once with the outcome (after the same
+// retries), so one thread can keep many sends in flight. Returns at once:
+// `MACP_STATUS_OK` when queued (the callback will report the outcome), or a
+// failure for invalid arguments (the callback is then not called).
+//
+// The callback runs on a libmacp runtime thread: it must return quickly and
+// must not block; blocking libmacp calls made from it fail with
+// `MACP_STATUS_INVALID_STATE`. Completions of concurrent sends may arrive in
+// any order. `user_data` is passed back untouched.
+//
+// # Safety
+// As `macp_session_send`; `user_data` must stay valid until the callback
+// has been called.
+macp_status macp_session_send_async(const macp_session *session,
+                                    const char *message_type,
+                                    const uint8_t *payload,
+                                    size_t payload_len,
+                                    const char *message_id,
+                                    macp_send_callback callback,
+                                    void *user_data,
+                                    macp_error **error);
 
 // Send a Commitment resolving the session. Version fields are the session's
 // bound versions.

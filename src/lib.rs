@@ -12,12 +12,14 @@
 #![allow(clippy::result_large_err)]
 
 pub mod client;
+pub mod commitment;
 pub mod config;
 pub mod error;
 #[allow(non_camel_case_types)]
 pub mod ffi;
 pub mod modes;
 pub mod projection;
+pub mod receipts;
 pub mod rt;
 pub mod session;
 pub mod watch;

@@ -13,8 +13,16 @@ use crate::error::{Error, Result, Status};
 
 static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> = OnceLock::new();
 
-/// Worker threads of the shared runtime: the machine's parallelism, at most 4.
+/// Worker threads of the shared runtime: `$MACP_WORKER_THREADS` (1 to 64)
+/// when set, else the machine's parallelism, at most 4.
 fn worker_threads() -> usize {
+    if let Some(n) = std::env::var("MACP_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+    {
+        return n;
+    }
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)

@@ -25,6 +25,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock};
 use crate::error::{Error, Result, Status};
 
 pub mod client;
+pub mod commitment;
 pub mod decision;
 pub mod error;
 pub mod handoff;
@@ -32,6 +33,7 @@ pub mod multi_round;
 pub mod projection;
 pub mod proposal;
 pub mod quorum;
+pub mod receipts;
 pub mod session;
 pub mod strings;
 pub mod task;
@@ -144,6 +146,12 @@ impl Allocations {
     }
 }
 
+/// A caller's `user_data` pointer: libmacp only hands it back to the
+/// caller's callback, on a library thread, as the header documents.
+pub(crate) struct UserData(pub(crate) *mut std::ffi::c_void);
+// SAFETY: the pointer is never dereferenced by libmacp, only passed back.
+unsafe impl Send for UserData {}
+
 /// Run the body of an `extern "C"` function: catch panics, report the error.
 pub(crate) fn guard<F>(error: *mut *mut macp_error, body: F) -> Status
 where
@@ -236,6 +244,36 @@ pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Resu
         )));
     }
     Ok(std::slice::from_raw_parts(p, len))
+}
+
+/// An array argument of `len` strings (NULL allowed with `len` 0); each must
+/// be non-NULL UTF-8.
+///
+/// # Safety
+/// `p` is NULL or points to `len` pointers, each NULL or NUL-terminated.
+pub(crate) unsafe fn arg_str_array<'a>(
+    p: *const *const c_char,
+    len: usize,
+    name: &str,
+) -> Result<Vec<&'a str>> {
+    if p.is_null() {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        return Err(Error::invalid_argument(format!(
+            "{name} is NULL but its length is {len}"
+        )));
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
+        return Err(Error::invalid_argument(format!(
+            "{name} length is out of range"
+        )));
+    }
+    std::slice::from_raw_parts(p, len)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| arg_str(*s, &format!("{name}[{i}]")))
+        .collect()
 }
 
 /// A required out-pointer argument.

@@ -6,34 +6,9 @@
 use std::ffi::c_char;
 
 use super::session::{macp_ack, macp_session, opt, send_with};
-use super::{arg_bytes, arg_nonempty, macp_error};
-use crate::error::{Error, Result, Status};
+use super::{arg_bytes, arg_nonempty, arg_str_array, macp_error};
+use crate::error::{Error, Status};
 use crate::rt::block_on;
-
-/// An array of `len` non-empty strings (NULL allowed with `len` 0).
-///
-/// # Safety
-/// `p` is NULL or points to `len` pointers, each NULL or NUL-terminated.
-unsafe fn arg_str_array(p: *const *const c_char, len: usize, name: &str) -> Result<Vec<String>> {
-    if p.is_null() {
-        if len == 0 {
-            return Ok(Vec::new());
-        }
-        return Err(Error::invalid_argument(format!(
-            "{name} is NULL but its length is {len}"
-        )));
-    }
-    if len > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
-        return Err(Error::invalid_argument(format!(
-            "{name} length is out of range"
-        )));
-    }
-    std::slice::from_raw_parts(p, len)
-        .iter()
-        .enumerate()
-        .map(|(i, s)| arg_nonempty(*s, &format!("{name}[{i}]")).map(str::to_string))
-        .collect()
-}
 
 /// Submit an offer under `proposal_id` (required, unique in the session),
 /// with `title` and `summary` (may be NULL), `details` (NULL or `details_len`
@@ -60,6 +35,10 @@ pub unsafe extern "C" fn macp_proposal_propose(
         let summary = opt(summary, "summary")?;
         let details = arg_bytes(details, details_len, "details")?;
         let tags = arg_str_array(tags, tags_len, "tags")?;
+        if tags.iter().any(|t| t.is_empty()) {
+            return Err(Error::invalid_argument("a tag is empty"));
+        }
+        let tags: Vec<String> = tags.into_iter().map(str::to_string).collect();
         block_on(s.submit_proposal(pid, title, summary, details, &tags))?
     })
 }

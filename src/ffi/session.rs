@@ -1,6 +1,6 @@
 //! `macp_start_options`, `macp_session`, `macp_ack`, `macp_session_info`.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use macp_pb::pb;
@@ -9,7 +9,7 @@ use super::client::client_of;
 use super::client::macp_client;
 use super::{
     arg_bytes, arg_nonempty, arg_opt_str, arg_out, c_string, guard, guard_value, macp_error,
-    Allocations, Table,
+    Allocations, Table, UserData,
 };
 use crate::client::{validate_session_id, Ack};
 use crate::error::{Error, Result, Status};
@@ -625,6 +625,90 @@ pub unsafe extern "C" fn macp_session_send(
         fill_ack(ack, &a);
         Ok(())
     })
+}
+
+/// Completion callback of `macp_session_send_async`: `status` is the outcome;
+/// on success `ack` is the acknowledgement and `error` NULL, on failure `ack`
+/// is NULL and `error` describes it. Both are borrowed: valid only during the
+/// call (do not free `error`).
+pub type macp_send_callback = Option<
+    unsafe extern "C" fn(
+        status: Status,
+        ack: *const macp_ack,
+        error: *const macp_error,
+        user_data: *mut c_void,
+    ),
+>;
+
+/// Send like `macp_session_send`, without blocking: the message is queued
+/// and `callback` is called exactly once with the outcome (after the same
+/// retries), so one thread can keep many sends in flight. Returns at once:
+/// `MACP_STATUS_OK` when queued (the callback will report the outcome), or a
+/// failure for invalid arguments (the callback is then not called).
+///
+/// The callback runs on a libmacp runtime thread: it must return quickly and
+/// must not block; blocking libmacp calls made from it fail with
+/// `MACP_STATUS_INVALID_STATE`. Completions of concurrent sends may arrive in
+/// any order. `user_data` is passed back untouched.
+///
+/// # Safety
+/// As `macp_session_send`; `user_data` must stay valid until the callback
+/// has been called.
+#[no_mangle]
+pub unsafe extern "C" fn macp_session_send_async(
+    session: *const macp_session,
+    message_type: *const c_char,
+    payload: *const u8,
+    payload_len: usize,
+    message_id: *const c_char,
+    callback: macp_send_callback,
+    user_data: *mut c_void,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        let cb = callback.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
+        let mt = arg_nonempty(message_type, "message_type")?.to_string();
+        let bytes = arg_bytes(payload, payload_len, "payload")?.to_vec();
+        let id = arg_opt_str(message_id, "message_id")?.map(str::to_string);
+        if let Some(id) = &id {
+            crate::client::validate_message_id(id)?;
+        }
+        let session = session_of(session)?.session.clone();
+        let ud = UserData(user_data);
+        crate::rt::runtime()?.spawn(async move {
+            let ud = ud;
+            let result = session.send_raw(&mt, bytes, id).await;
+            complete(cb, result, ud.0);
+        });
+        Ok(())
+    })
+}
+
+/// Report a send's outcome to its callback; the error object lives only for
+/// the call.
+fn complete(
+    cb: unsafe extern "C" fn(Status, *const macp_ack, *const macp_error, *mut c_void),
+    result: Result<Ack>,
+    user_data: *mut c_void,
+) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match result {
+        Ok(a) => {
+            let mut ack = std::mem::MaybeUninit::<macp_ack>::uninit();
+            fill_ack(ack.as_mut_ptr(), &a);
+            // SAFETY: `fill_ack` wrote the whole struct; the callback is the
+            // caller's, with its own user_data.
+            unsafe { cb(Status::Ok, ack.as_ptr(), std::ptr::null(), user_data) };
+        }
+        Err(e) => {
+            let status = e.status;
+            let mut handle: *mut macp_error = std::ptr::null_mut();
+            super::error::report(&mut handle, e);
+            // SAFETY: as above; `handle` is a live error until freed below.
+            unsafe { cb(status, std::ptr::null(), handle, user_data) };
+            // SAFETY: `handle` came from `report` and is freed once.
+            unsafe { super::error::macp_error_free(handle) };
+        }
+    }));
 }
 
 /// A Commitment, the message that resolves a session. String fields are

@@ -24,6 +24,7 @@ use super::session::{
 };
 use super::{
     arg_bytes, arg_nonempty, arg_opt_str, arg_out, c_string, guard, guard_value, macp_error, Table,
+    UserData,
 };
 use crate::error::{Error, Result, Status};
 use crate::watch::{Event, Watch, WatchKind, WatchOptions};
@@ -229,12 +230,6 @@ struct WatcherObject {
 }
 
 static WATCHERS: Table<WatcherObject> = Table::new("macp_watcher");
-
-/// `user_data` is the caller's; libmacp only hands it back to the callback.
-struct UserData(*mut c_void);
-// SAFETY: the pointer is only passed back to the caller's callback, on the
-// watcher's thread; the header documents that it must be usable there.
-unsafe impl Send for UserData {}
 
 /// Strings and buffers a `macp_event` borrows from.
 #[derive(Default)]

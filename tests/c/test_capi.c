@@ -292,6 +292,96 @@ static void test_threads_share_a_client(void) {
     macp_client_free(coord);
 }
 
+struct completions {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, ok, duplicates;
+    macp_status last_error;
+    char last_code[64];
+    char ids[300][MACP_ID_BUFFER_LEN];
+};
+
+static void on_sent(macp_status status, const macp_ack *ack, const macp_error *error, void *user_data) {
+    struct completions *c = user_data;
+    pthread_mutex_lock(&c->mu);
+    if (status == MACP_STATUS_OK && ack && !error) {
+        if (c->ok < 300) snprintf(c->ids[c->ok], MACP_ID_BUFFER_LEN, "%s", ack->message_id);
+        c->ok++;
+        c->duplicates += ack->duplicate;
+    } else if (status != MACP_STATUS_OK && !ack && error) {
+        c->last_error = macp_error_status(error);
+        snprintf(c->last_code, sizeof c->last_code, "%s", macp_error_code(error));
+    }
+    c->done++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void wait_done(struct completions *c, int n) {
+    pthread_mutex_lock(&c->mu);
+    while (c->done < n) pthread_cond_wait(&c->cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void test_async_sends(void) {
+    macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice"), *mallory = connect_as("mallory");
+    macp_session *sc = start_decision(coord), *sa = NULL;
+    EXPECT(MACP_STATUS_OK, macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    struct completions c;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    /* Many sends in flight from one thread. */
+    for (int i = 0; i < 200; i++) {
+        uint8_t p[32];
+        int n = snprintf((char *)p + 2, sizeof p - 5, "a%d", i);
+        p[0] = 0x0a;
+        p[1] = (uint8_t)n;
+        p[2 + n] = 0x12;
+        p[3 + n] = 1;
+        p[4 + n] = 'o';
+        EXPECT(MACP_STATUS_OK, macp_session_send_async(sa, "Proposal", p, (size_t)n + 5, NULL, on_sent, &c, &err));
+    }
+    wait_done(&c, 200);
+    CHECK(c.ok == 200 && c.duplicates == 0);
+    for (int i = 1; i < 200; i++) CHECK(strcmp(c.ids[i], c.ids[0]) != 0);
+    macp_session_info *info = NULL;
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(sc, &info, &err));
+    for (size_t i = 0; info && i < info->activity_len; i++)
+        if (strcmp(info->activity[i].participant_id, "alice") == 0) CHECK(info->activity[i].message_count == 200);
+    macp_session_info_free(info);
+
+    /* A refusal is reported through the callback, with its code. */
+    EXPECT(MACP_STATUS_OK, macp_session_send_async(sa, "Vote", NULL, 0, NULL, on_sent, &c, &err));
+    wait_done(&c, 201);
+    CHECK(c.last_error == MACP_STATUS_INVALID_ENVELOPE);
+    CHECK(strcmp(c.last_code, "INVALID_ENVELOPE") == 0);
+
+    /* Bad input fails at once and never calls back. */
+    static const char bad_utf8[] = {(char)0xff, 0};
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, "Proposal", NULL, 0, NULL, NULL, &c, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, NULL, NULL, 0, NULL, on_sent, &c, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, bad_utf8, NULL, 0, NULL, on_sent, &c, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, "Proposal", NULL, 3, NULL, on_sent, &c, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT,
+           macp_session_send_async(sa, "Proposal", NULL, 0, "implicit-accept:x", on_sent, &c, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_async(NULL, "Proposal", NULL, 0, NULL, on_sent, &c, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE,
+           macp_session_send_async((macp_session *)alice, "Proposal", NULL, 0, NULL, on_sent, &c, &err));
+    /* The synchronous calls above cannot have raced a callback in. */
+    pthread_mutex_lock(&c.mu);
+    CHECK(c.done == 201);
+    pthread_mutex_unlock(&c.mu);
+
+    pthread_mutex_destroy(&c.mu);
+    pthread_cond_destroy(&c.cv);
+    macp_session_close(sa);
+    macp_session_close(sc);
+    macp_client_free(mallory);
+    macp_client_free(alice);
+    macp_client_free(coord);
+}
+
 static void test_freed_client_cancels_sessions(void) {
     macp_client *coord = connect_as("coordinator");
     macp_session *sc = start_decision(coord);
@@ -539,6 +629,7 @@ int main(void) {
         {"runtime_errors", test_runtime_errors},
         {"connect_errors", test_connect_errors},
         {"threads_share_a_client", test_threads_share_a_client},
+        {"async_sends", test_async_sends},
         {"freed_client_cancels_sessions", test_freed_client_cancels_sessions},
         {"bad_input", test_bad_input},
     };
