@@ -4,7 +4,12 @@
  *
  *   capi_bench latency N            sequential sends: p50/p99 in microseconds
  *   capi_bench throughput T N       one client, T threads each sending N messages
- *                                   into its own session: messages/second
+ *                                   into sessions of its own: messages/second
+ *   capi_bench throughput_async T N one client, one thread, T asynchronous sends
+ *                                   in flight (N per stream of sessions)
+ *
+ * Sends go into a fresh session every PER_SESSION messages, as in the other
+ * benchmark programs.
  *   capi_bench watch N              session watcher: send->callback latency of N
  *                                   live envelopes, then events/second replaying
  *                                   them into a callback
@@ -22,6 +27,11 @@
 #include "macp.h"
 
 static const char *target;
+
+/* Messages sent into one session before moving to a fresh one. The runtime's
+ * cost per message grows with a session's history, so every client under
+ * comparison sends the same number per session. */
+#define PER_SESSION 100
 
 static double now_us(void) {
     struct timespec t;
@@ -99,18 +109,18 @@ static int cmp_double(const void *a, const void *b) {
 
 static void latency(int n) {
     macp_client *c = connect_as("bench");
-    macp_session *s = start(c);
+    macp_session *s = NULL;
     char id[64];
-    for (int i = 0; i < 200; i++) { /* warm-up */
-        snprintf(id, sizeof id, "w%d", i);
-        send_proposal(s, id);
-    }
     double *lat = malloc(sizeof(double) * n);
-    for (int i = 0; i < n; i++) {
-        snprintf(id, sizeof id, "p%d", i);
+    for (int i = -200; i < n; i++) { /* 200 warm-up sends first */
+        if ((i + 200) % PER_SESSION == 0) {
+            if (s) macp_session_close(s);
+            s = start(c);
+        }
+        snprintf(id, sizeof id, "p%d", i + 200);
         double t0 = now_us();
         send_proposal(s, id);
-        lat[i] = now_us() - t0;
+        if (i >= 0) lat[i] = now_us() - t0;
     }
     qsort(lat, n, sizeof(double), cmp_double);
     printf("{\"p50_us\": %.1f, \"p99_us\": %.1f, \"n\": %d}\n", lat[n / 2], lat[(int)(n * 0.99)], n);
@@ -119,8 +129,20 @@ static void latency(int n) {
     macp_client_free(c);
 }
 
+/* `count` sessions started before timing, each to take PER_SESSION sends. */
+static macp_session **start_many(macp_client *c, int count) {
+    macp_session **s = malloc(sizeof *s * count);
+    for (int i = 0; i < count; i++) s[i] = start(c);
+    return s;
+}
+
+static void close_many(macp_session **s, int count) {
+    for (int i = 0; i < count; i++) macp_session_close(s[i]);
+    free(s);
+}
+
 struct worker {
-    macp_session *s;
+    macp_session **sessions; /* n / PER_SESSION + 1 of its own */
     int index, n;
 };
 
@@ -129,26 +151,87 @@ static void *worker_main(void *arg) {
     char id[64];
     for (int i = 0; i < w->n; i++) {
         snprintf(id, sizeof id, "t%d-%d", w->index, i);
-        send_proposal(w->s, id);
+        send_proposal(w->sessions[i / PER_SESSION], id);
     }
     return NULL;
 }
 
-/* One client shared by `threads` threads, each sending into its own
- * session (the runtime orders messages within a session). */
+/* One client shared by `threads` blocking threads, each sending N messages
+ * into sessions of its own. */
 static void throughput(int threads, int n) {
     macp_client *c = connect_as("bench");
+    int per = n / PER_SESSION + 1;
+    macp_session **all = start_many(c, threads * per);
     pthread_t *t = malloc(sizeof(pthread_t) * threads);
     struct worker *w = malloc(sizeof(struct worker) * threads);
-    for (int i = 0; i < threads; i++) w[i] = (struct worker){start(c), i, n};
     double t0 = now_us();
-    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, worker_main, &w[i]);
+    for (int i = 0; i < threads; i++) {
+        w[i] = (struct worker){all + i * per, i, n};
+        pthread_create(&t[i], NULL, worker_main, &w[i]);
+    }
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
     double secs = (now_us() - t0) / 1e6;
     printf("{\"msgs_per_sec\": %.1f, \"threads\": %d, \"n\": %d}\n", threads * n / secs, threads, threads * n);
-    for (int i = 0; i < threads; i++) macp_session_close(w[i].s);
     free(t);
     free(w);
+    close_many(all, threads * per);
+    macp_client_free(c);
+}
+
+struct window {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int in_flight, done, failed;
+};
+
+static void on_sent(macp_status status, const macp_ack *ack, const macp_error *error, void *user_data) {
+    (void)ack;
+    (void)error;
+    struct window *w = user_data;
+    pthread_mutex_lock(&w->mu);
+    w->in_flight--;
+    w->done++;
+    w->failed += status != MACP_STATUS_OK;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* One thread keeps up to `streams` asynchronous sends in flight, message i
+ * of stream s going into that stream's sessions, N messages per stream. */
+static void throughput_async(int streams, int n) {
+    macp_client *c = connect_as("bench");
+    int per = n / PER_SESSION + 1;
+    macp_session **all = start_many(c, streams * per);
+    struct window w = {.in_flight = 0};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    uint8_t buf[160];
+    char id[64];
+    macp_error *err = NULL;
+    double t0 = now_us();
+    for (int i = 0; i < n; i++) {
+        for (int s = 0; s < streams; s++) {
+            pthread_mutex_lock(&w.mu);
+            while (w.in_flight >= streams) pthread_cond_wait(&w.cv, &w.mu);
+            w.in_flight++;
+            pthread_mutex_unlock(&w.mu);
+            snprintf(id, sizeof id, "t%d-%d", s, i);
+            size_t len = proposal(buf, id);
+            die(macp_session_send_async(all[s * per + i / PER_SESSION], "Proposal", buf, len, NULL, on_sent, &w,
+                                        &err),
+                err, "send_async");
+        }
+    }
+    pthread_mutex_lock(&w.mu);
+    while (w.done < streams * n) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    double secs = (now_us() - t0) / 1e6;
+    if (w.failed) {
+        fprintf(stderr, "%d async sends failed\n", w.failed);
+        exit(1);
+    }
+    printf("{\"msgs_per_sec\": %.1f, \"in_flight\": %d, \"n\": %d}\n", streams * n / secs, streams, streams * n);
+    close_many(all, streams * per);
     macp_client_free(c);
 }
 
@@ -276,6 +359,7 @@ int main(int argc, char **argv) {
     int a = argc > 2 ? atoi(argv[2]) : 0, b = argc > 3 ? atoi(argv[3]) : 0;
     if (strcmp(mode, "latency") == 0) latency(a > 0 ? a : 2000);
     else if (strcmp(mode, "throughput") == 0) throughput(a > 0 ? a : 8, b > 0 ? b : 500);
+    else if (strcmp(mode, "throughput_async") == 0) throughput_async(a > 0 ? a : 8, b > 0 ? b : 500);
     else if (strcmp(mode, "watch") == 0) watch_bench(a > 0 ? a : 2000);
     else if (strcmp(mode, "idle") == 0) idle();
     else if (strcmp(mode, "watchers") == 0) watchers(a > 0 ? a : 100);

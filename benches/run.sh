@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "bench: building (release)"
 cargo build --release --quiet
-cargo bench --quiet --bench bare --no-run 2>/dev/null
+BARE_BIN=$(cargo bench --bench bare --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
+[ -x "$BARE_BIN" ] || { echo "bench: building benches/bare.rs failed" >&2; exit 1; }
+export BARE_BIN
 mkdir -p build
 cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror -Iinclude benches/capi_bench.c \
    target/release/libmacp.a -lpthread -ldl -lm -o build/capi_bench
