@@ -4,6 +4,9 @@
 //! object on stdout.
 //!
 //!   bare latency N          sequential sends: p50/p99 in microseconds
+//!   bare latency_blocking N the same sends, each driven by `Runtime::block_on`
+//!                           from a thread outside the runtime (what any
+//!                           blocking API over an async client must do)
 //!   bare throughput T N     one channel, T concurrent tasks each sending N
 //!                           messages into sessions of its own: messages/second
 
@@ -76,12 +79,58 @@ fn proposal(id: &str) -> Vec<u8> {
     .encode_to_vec()
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    if args.first().map(String::as_str) == Some("latency_blocking") {
+        let n = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2000);
+        return latency_blocking(&rt, n);
+    }
+    rt.block_on(run(args));
+}
+
+/// Sequential sends, each a separate `block_on` from this (non-runtime)
+/// thread, with the channel's I/O on the runtime's workers.
+fn latency_blocking(rt: &tokio::runtime::Runtime, n: usize) {
+    let target = std::env::var("MACP_TARGET").expect("MACP_TARGET");
+    let mut stub = rt.block_on(async {
+        let channel = Channel::from_shared(format!("http://{target}"))
+            .unwrap()
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .expect("connect");
+        MacpRuntimeServiceClient::new(channel)
+    });
+    let mut sid = String::new();
+    let mut lat = Vec::with_capacity(n);
+    for i in 0..n + 200 {
+        if i % PER_SESSION == 0 {
+            sid = rt.block_on(start(&mut stub));
+        }
+        let env = envelope("Proposal", &sid, proposal(&format!("p{i}")));
+        let t0 = Instant::now();
+        rt.block_on(send(&mut stub, env));
+        if i >= 200 {
+            lat.push(t0.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    lat.sort_by(f64::total_cmp);
+    println!(
+        "{{\"p50_us\": {:.1}, \"p99_us\": {:.1}, \"n\": {n}}}",
+        lat[n / 2],
+        lat[(n as f64 * 0.99) as usize]
+    );
+}
+
+async fn run(args: Vec<String>) {
     let target = std::env::var("MACP_TARGET").expect("MACP_TARGET");
     let channel = Channel::from_shared(format!("http://{target}"))
         .unwrap()

@@ -56,11 +56,12 @@ def stripped_size(path):
 
 
 def main():
-    lat = {"bare": [], "capi": [], "python": []}
+    lat = {"bare": [], "bare_blocking": [], "capi": [], "python": []}
     thr = {"bare": [], "capi": [], "capi_async": []}
     for r in range(ROUNDS):
         print(f"bench: round {r + 1}/{ROUNDS}", file=sys.stderr)
         lat["bare"].append(bare("latency", N_LAT))
+        lat["bare_blocking"].append(bare("latency_blocking", N_LAT))
         lat["capi"].append(capi("latency", N_LAT))
         py = python(N_PY)
         if py:
@@ -88,6 +89,7 @@ def main():
     ratios = {
         "capi_over_bare_p50": l["capi"]["p50"] / l["bare"]["p50"],
         "capi_over_bare_p99": l["capi"]["p99"] / l["bare"]["p99"],
+        "capi_over_bare_blocking_p50": l["capi"]["p50"] / l["bare_blocking"]["p50"],
         "capi_throughput_over_bare": t["capi"] / t["bare"],
         "capi_async_throughput_over_bare": t["capi_async"] / t["bare"],
     }

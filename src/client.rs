@@ -248,7 +248,9 @@ impl Client {
         if self.shutdown.is_cancelled() {
             return Err(Error::new(Status::Cancelled, "the client was closed"));
         }
-        let fut = call(self.stub.clone(), self.request(msg));
+        // Boxed once, so the timeout and select wrappers move a pointer
+        // rather than the RPC's multi-KiB state machine.
+        let fut = Box::pin(call(self.stub.clone(), self.request(msg)));
         let timed = async {
             match self.config.call_timeout {
                 Some(d) => tokio::time::timeout(d, fut).await.map_err(|_| {

@@ -61,5 +61,7 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output> {
             "blocking libmacp call made from a thread that runs an async runtime",
         ));
     }
-    Ok(runtime()?.block_on(fut))
+    // Boxed: the runtime moves the future through several layers before it
+    // is pinned, and an RPC's state machine is several KiB.
+    Ok(runtime()?.block_on(Box::pin(fut)))
 }
