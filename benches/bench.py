@@ -43,6 +43,25 @@ def python(*args):
     return run([py, os.path.join(ROOT, "benches/python_bench.py"), *map(str, args)])
 
 
+def instructions(cmd, n):
+    """Client-side instructions executed for the whole run (callgrind)."""
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd, str(n)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stderr
+    for line in out.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1])
+    raise RuntimeError("callgrind reported no total")
+
+
+def instructions_per_send(cmd):
+    """Instructions one more send costs the client process: a deterministic
+    figure, unlike wall time on a shared 2-core machine (the runtime's own
+    work is not counted)."""
+    return (instructions(cmd, 600) - instructions(cmd, 200)) / 400
+
+
 def median_of(samples, key):
     return statistics.median(s[key] for s in samples)
 
@@ -77,6 +96,12 @@ def main():
     res["throughput_msgs_per_sec"] = {k: median_of(v, "msgs_per_sec") for k, v in thr.items()}
     if lat["python"]:
         res["throughput_msgs_per_sec"]["python_sequential"] = median_of(lat["python"], "msgs_per_sec")
+    if shutil.which("valgrind"):
+        res["client_instructions_per_send"] = {
+            "bare": instructions_per_send([os.environ["BARE_BIN"], "latency"]),
+            "bare_blocking": instructions_per_send([os.environ["BARE_BIN"], "latency_blocking"]),
+            "capi": instructions_per_send([os.path.join(ROOT, "build/capi_bench"), "latency"]),
+        }
     res["watch"] = capi("watch", N_WATCH)
     res["idle_client"] = capi("idle")
     res["watchers_100"] = capi("watchers", 100)
@@ -94,6 +119,10 @@ def main():
         "capi_async_throughput_over_bare": t["capi_async"] / t["bare"],
     }
     best = max(t["capi"], t["capi_async"])
+    if "client_instructions_per_send" in res:
+        i = res["client_instructions_per_send"]
+        ratios["capi_over_bare_instructions"] = i["capi"] / i["bare"]
+        ratios["capi_over_bare_blocking_instructions"] = i["capi"] / i["bare_blocking"]
     if "python_sequential" in t:
         ratios["capi_throughput_over_python_sequential"] = best / t["python_sequential"]
         ratios["python_over_bare_p50"] = l["python"]["p50"] / l["bare"]["p50"]
@@ -115,6 +144,10 @@ def main():
     print("Throughput (msgs/s)")
     for k, v in t.items():
         print(f"  {k:22} {v:9.1f}")
+    if "client_instructions_per_send" in res:
+        print("Client instructions per send (callgrind)")
+        for k, v in res["client_instructions_per_send"].items():
+            print(f"  {k:22} {v:9.0f}")
     print(f"Watcher: {res['watch']['events_per_sec']:.0f} events/s, "
           f"send->callback {res['watch']['send_to_callback_us']:.0f} us")
     print(f"Idle client: {res['idle_client']['client_kib']} KiB RSS; "
