@@ -276,7 +276,8 @@ typedef struct {
 } macp_participant_activity;
 
 // Metadata and state of a session. Allocated by the library; every pointer
-// in it is owned by the struct and valid until `macp_session_info_free`.
+// in it is owned by the struct (or the list holding it) and valid until
+// `macp_session_info_free` (or `macp_session_list_free`).
 typedef struct {
   const char *session_id;
   const char *mode;
@@ -350,6 +351,16 @@ typedef struct {
   // stable format); `""` otherwise.
   char reason_message[MACP_COMMITMENT_REASON_BUFFER_LEN];
 } macp_commitment_verify_result;
+
+// A list of sessions. Allocated by the library; everything it points to is
+// valid until `macp_session_list_free`.
+typedef struct {
+  const macp_session_info *sessions;
+  size_t len;
+  // Pass to the next `macp_client_list_sessions` call; `""` when the
+  // listing is complete.
+  const char *next_page_token;
+} macp_session_list;
 
 // One attestation of a verified receipt. Strings are owned by the
 // `macp_receipt_verification` and valid until it is freed.
@@ -843,6 +854,53 @@ macp_status macp_handoff_decline(const macp_session *session,
                                  const char *reason,
                                  macp_ack *ack,
                                  macp_error **error);
+
+// Suspend the session (initiator or policy-delegated roles): mode messages
+// are refused while it is suspended and its remaining TTL is banked.
+// `reason` may be NULL; `ack` (may be NULL) reports the new state.
+//
+// # Safety
+// `reason` is NULL or NUL-terminated; `ack` is NULL or writable.
+macp_status macp_session_suspend(const macp_session *session,
+                                 const char *reason,
+                                 macp_ack *ack,
+                                 macp_error **error);
+
+// Resume a suspended session; `reason` may be NULL.
+//
+// # Safety
+// As `macp_session_suspend`.
+macp_status macp_session_resume(const macp_session *session,
+                                const char *reason,
+                                macp_ack *ack,
+                                macp_error **error);
+
+// One page of the sessions the runtime holds (`ListSessions`): at most
+// `page_size` (0: the runtime's default; must not be negative) after
+// `page_token` (NULL or `""` for the first page). Free `*out` with
+// `macp_session_list_free`. Fails with `MACP_STATUS_UNSUPPORTED` when the
+// runtime does not advertise listing, and with the runtime's code for a
+// token it does not accept.
+//
+// # Safety
+// `page_token` is NULL or NUL-terminated; `out` is NULL or writable.
+macp_status macp_client_list_sessions(const macp_client *client,
+                                      int32_t page_size,
+                                      const char *page_token,
+                                      macp_session_list **out,
+                                      macp_error **error);
+
+// Every session the runtime holds, all pages. Free `*out` with
+// `macp_session_list_free`.
+//
+// # Safety
+// `out` is NULL or writable.
+macp_status macp_client_list_all_sessions(const macp_client *client,
+                                          macp_session_list **out,
+                                          macp_error **error);
+
+// Free a session list. NULL, already-freed and foreign pointers are ignored.
+void macp_session_list_free(macp_session_list *list);
 
 // Contribute `value` (required, non-empty; compared for equality only),
 // sent in its canonical protobuf encoding. A participant may contribute

@@ -369,26 +369,106 @@ impl Client {
     /// `CancelSession` (initiator only). Cancelling a terminal session is not
     /// an error: the ack reports its current state.
     pub async fn cancel_session(&self, session_id: &str, reason: &str) -> Result<Ack> {
-        if session_id.is_empty() {
-            return Err(Error::invalid_argument("session_id is empty"));
-        }
         let req = pb::CancelSessionRequest {
-            session_id: session_id.to_string(),
+            session_id: nonempty_id(session_id)?,
             reason: reason.to_string(),
         };
         let resp = self
             .unary(req, |mut s, r| async move { s.cancel_session(r).await })
             .await?;
-        let ack = ack_result(resp.ack, false).map_err(|e| e.with_ids(session_id, ""))?;
-        Ok(Ack {
-            message_id: ack.message_id,
-            session_id: session_id.to_string(),
-            duplicate: ack.duplicate,
-            session_state: ack.session_state,
-            accepted_at_unix_ms: ack.accepted_at_unix_ms,
-            attempts: 1,
-        })
+        control_ack(resp.ack, session_id)
     }
+
+    /// `SuspendSession` (initiator or policy-delegated roles): an open session
+    /// stops taking mode messages and banks its remaining TTL.
+    pub async fn suspend_session(&self, session_id: &str, reason: &str) -> Result<Ack> {
+        let req = pb::SuspendSessionRequest {
+            session_id: nonempty_id(session_id)?,
+            reason: reason.to_string(),
+        };
+        let resp = self
+            .unary(req, |mut s, r| async move { s.suspend_session(r).await })
+            .await?;
+        control_ack(resp.ack, session_id)
+    }
+
+    /// `ResumeSession`: a suspended session opens again with its banked TTL.
+    pub async fn resume_session(&self, session_id: &str, reason: &str) -> Result<Ack> {
+        let req = pb::ResumeSessionRequest {
+            session_id: nonempty_id(session_id)?,
+            reason: reason.to_string(),
+        };
+        let resp = self
+            .unary(req, |mut s, r| async move { s.resume_session(r).await })
+            .await?;
+        control_ack(resp.ack, session_id)
+    }
+
+    /// One page of `ListSessions` (`page_size` 0: the runtime's default;
+    /// `page_token` "" for the first page). Pass the response's
+    /// `next_page_token` back verbatim; an empty one means the listing is
+    /// complete. Fails with `Unsupported` when the runtime does not advertise
+    /// session listing.
+    pub async fn list_sessions(
+        &self,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<pb::ListSessionsResponse> {
+        if page_size < 0 {
+            return Err(Error::invalid_argument("page_size must not be negative"));
+        }
+        if !self
+            .capabilities()
+            .sessions
+            .is_some_and(|c| c.list_sessions)
+        {
+            return Err(Error::new(
+                Status::Unsupported,
+                "the runtime does not advertise ListSessions (capabilities.sessions.list_sessions)",
+            ));
+        }
+        let req = pb::ListSessionsRequest {
+            page_size,
+            page_token: page_token.to_string(),
+        };
+        self.unary(req, |mut s, r| async move { s.list_sessions(r).await })
+            .await
+    }
+
+    /// Every session the runtime holds, following `next_page_token` to the end.
+    pub async fn list_all_sessions(&self) -> Result<Vec<pb::SessionMetadata>> {
+        let mut all = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self.list_sessions(1000, &token).await?;
+            all.extend(page.sessions);
+            if page.next_page_token.is_empty() {
+                return Ok(all);
+            }
+            token = page.next_page_token;
+        }
+    }
+}
+
+fn nonempty_id(session_id: &str) -> Result<String> {
+    if session_id.is_empty() {
+        Err(Error::invalid_argument("session_id is empty"))
+    } else {
+        Ok(session_id.to_string())
+    }
+}
+
+/// The `Ack` of a session control-plane RPC (cancel, suspend, resume).
+fn control_ack(ack: Option<pb::Ack>, session_id: &str) -> Result<Ack> {
+    let ack = ack_result(ack, false).map_err(|e| e.with_ids(session_id, ""))?;
+    Ok(Ack {
+        message_id: ack.message_id,
+        session_id: session_id.to_string(),
+        duplicate: ack.duplicate,
+        session_state: ack.session_state,
+        accepted_at_unix_ms: ack.accepted_at_unix_ms,
+        attempts: 1,
+    })
 }
 
 /// An `Ack` as a result: `ok` (or, after a retry, `DUPLICATE_MESSAGE`, which

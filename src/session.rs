@@ -192,6 +192,16 @@ impl Session {
         self.client.get_session(&self.id).await
     }
 
+    /// Suspend the session (initiator or policy-delegated roles).
+    pub async fn suspend(&self, reason: &str) -> Result<Ack> {
+        self.client.suspend_session(&self.id, reason).await
+    }
+
+    /// Resume a suspended session.
+    pub async fn resume(&self, reason: &str) -> Result<Ack> {
+        self.client.resume_session(&self.id, reason).await
+    }
+
     /// Cancel the session (initiator only).
     pub async fn cancel(&self, reason: &str) -> Result<Ack> {
         self.client.cancel_session(&self.id, reason).await

@@ -29,6 +29,7 @@ pub mod commitment;
 pub mod decision;
 pub mod error;
 pub mod handoff;
+pub mod lifecycle;
 pub mod multi_round;
 pub mod projection;
 pub mod proposal;

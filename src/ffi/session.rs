@@ -114,6 +114,7 @@ pub(crate) fn fill_ack(out: *mut macp_ack, a: &Ack) {
 
 /// One participant's activity in a session.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct macp_participant_activity {
     pub participant_id: *const c_char,
     pub last_message_at_unix_ms: i64,
@@ -121,8 +122,10 @@ pub struct macp_participant_activity {
 }
 
 /// Metadata and state of a session. Allocated by the library; every pointer
-/// in it is owned by the struct and valid until `macp_session_info_free`.
+/// in it is owned by the struct (or the list holding it) and valid until
+/// `macp_session_info_free` (or `macp_session_list_free`).
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct macp_session_info {
     pub session_id: *const c_char,
     pub mode: *const c_char,
@@ -148,7 +151,7 @@ pub struct macp_session_info {
 /// comes first so a pointer to the struct is a pointer to the info.
 #[repr(C)]
 pub(crate) struct SessionInfo {
-    info: macp_session_info,
+    pub(crate) info: macp_session_info,
     strings: Vec<CString>,
     lists: [Vec<*const c_char>; 2],
     activity: Vec<macp_participant_activity>,

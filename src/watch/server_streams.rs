@@ -211,43 +211,30 @@ async fn reconcile(
     em: &Emitter,
     known: &mut HashMap<String, i32>,
 ) -> Result<bool> {
-    let mut token = String::new();
-    loop {
-        let req = pb::ListSessionsRequest {
-            page_size: 1000,
-            page_token: token,
+    for meta in client.list_all_sessions().await? {
+        let Some(before) = known.get(&meta.session_id).copied() else {
+            continue; // new sessions arrive with the stream's initial sync
         };
-        let page = client
-            .unary(req, |mut s, r| async move { s.list_sessions(r).await })
-            .await?;
-        for meta in page.sessions {
-            let Some(before) = known.get(&meta.session_id).copied() else {
-                continue; // new sessions arrive with the stream's initial sync
-            };
-            if before == meta.state {
-                continue;
-            }
-            known.insert(meta.session_id.clone(), meta.state);
-            let event = pb::SessionLifecycleEvent {
-                event_type: transition(before, meta.state) as i32,
-                session: Some(meta),
-                observed_at_unix_ms: crate::client::now_unix_ms(),
-            };
-            if !em
-                .emit(Event::Session {
-                    event,
-                    reconciled: true,
-                })
-                .await
-            {
-                return Ok(false);
-            }
+        if before == meta.state {
+            continue;
         }
-        token = page.next_page_token;
-        if token.is_empty() {
-            return Ok(true);
+        known.insert(meta.session_id.clone(), meta.state);
+        let event = pb::SessionLifecycleEvent {
+            event_type: transition(before, meta.state) as i32,
+            session: Some(meta),
+            observed_at_unix_ms: crate::client::now_unix_ms(),
+        };
+        if !em
+            .emit(Event::Session {
+                event,
+                reconciled: true,
+            })
+            .await
+        {
+            return Ok(false);
         }
     }
+    Ok(true)
 }
 
 /// The lifecycle event a change of state from `before` to `after` amounts to.
