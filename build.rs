@@ -4,6 +4,10 @@
 //! server code). Message types are not generated here: `extern_path` points the
 //! `macp.v1` package at the prost types `macp-pb` ships, so every message is
 //! defined exactly once.
+//!
+//! It also writes a descriptor set of every `.proto` file the crate ships
+//! (core and modes), which the library embeds to encode and decode payloads
+//! given as JSON by their type name.
 
 use std::path::PathBuf;
 
@@ -22,6 +26,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .out_dir(&out_dir)
             .extern_path(".macp.v1", "::macp_pb::pb")
             .compile_protos(&["macp/v1/core.proto"], &[&proto_dir])?;
+    }
+
+    let mut protos = Vec::new();
+    collect_protos(&PathBuf::from(&proto_dir), &mut protos)?;
+    protos.sort();
+    let protoc = std::env::var("PROTOC").unwrap_or_else(|_| "protoc".into());
+    let status = std::process::Command::new(&protoc)
+        .arg("--include_imports")
+        .arg(format!(
+            "--descriptor_set_out={}",
+            out.join("macp_descriptors.bin").display()
+        ))
+        .arg(format!("-I{proto_dir}"))
+        .args(&protos)
+        .status()
+        .map_err(|e| format!("running {protoc}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{protoc} failed to build the descriptor set: {status}").into());
+    }
+    println!("cargo:rerun-if-env-changed=DEP_MACP_PROTO_PROTO_DIR");
+    Ok(())
+}
+
+fn collect_protos(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_protos(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "proto") {
+            out.push(path);
+        }
     }
     Ok(())
 }

@@ -913,6 +913,112 @@ macp_status macp_multi_round_contribute(const macp_session *session,
                                         macp_ack *ack,
                                         macp_error **error);
 
+// Encode the JSON object `json` as the protobuf message named `type_name`
+// (fully qualified: `macp.v1.CommitmentPayload`,
+// `macp.modes.decision.v1.VotePayload`, ... any message of the MACP
+// schema). The JSON is protobuf's JSON mapping: `.proto` field names (or
+// their lowerCamelCase forms), 64-bit integers as numbers or strings,
+// `bytes` as base64, enums by name. An unknown type, an unknown field or a
+// value of the wrong type is `MACP_STATUS_INVALID_ARGUMENT` naming it.
+//
+// Output follows the size-query convention of `macp_envelope_encode`:
+// `*out_len` (required) receives the encoded size; with `buf` NULL and
+// `buf_len` 0 nothing else is written; otherwise the bytes are written to
+// `buf`, which must hold them. An empty object may encode to 0 bytes.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `buf` is NULL or `buf_len` writable
+// bytes; `out_len` is NULL or writable.
+macp_status macp_payload_from_json(const char *type_name,
+                                   const char *json,
+                                   uint8_t *buf,
+                                   size_t buf_len,
+                                   size_t *out_len,
+                                   macp_error **error);
+
+// Decode `data_len` bytes of the protobuf message `type_name` to a JSON
+// object in `*out_json` (`.proto` field names, every field present, 64-bit
+// integers as numbers, `bytes` as base64), owned by the caller and freed
+// with `macp_string_free` (NULL on failure). Bytes that are not a valid
+// message of that type are `MACP_STATUS_INVALID_ARGUMENT`.
+//
+// # Safety
+// `type_name` is NULL or NUL-terminated; `data` is NULL or `data_len`
+// readable bytes; `out_json` is NULL or writable.
+macp_status macp_payload_to_json(const char *type_name,
+                                 const uint8_t *data,
+                                 size_t data_len,
+                                 char **out_json,
+                                 macp_error **error);
+
+// Send a message whose payload is given as JSON: `payload_json` is encoded
+// as the protobuf message `payload_type` (see `macp_payload_from_json`),
+// or, with `payload_type` NULL, as the type the schema defines for
+// `message_type` in the session's mode (`Vote` in `macp.mode.decision.v1`
+// is `macp.modes.decision.v1.VotePayload`; `Commitment` is
+// `macp.v1.CommitmentPayload`). `message_id` and `ack` as in
+// `macp_session_send`.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `ack` is NULL or writable.
+macp_status macp_session_send_json(const macp_session *session,
+                                   const char *message_type,
+                                   const char *payload_type,
+                                   const char *payload_json,
+                                   const char *message_id,
+                                   macp_ack *ack,
+                                   macp_error **error);
+
+// Send an envelope exactly as encoded (`envelope`, `envelope_len` bytes of
+// a protobuf `Envelope`, e.g. from `macp_envelope_encode`): no field is
+// filled in or checked beyond a non-empty `message_type` and a valid
+// `message_id`, so any session, mode, version or timestamp can be sent,
+// including ones the runtime will refuse. Transient failures are retried
+// with the same `message_id`, as for every send. For tools, tests and
+// gateways; agents use the session functions.
+//
+// # Safety
+// `envelope` is NULL or `envelope_len` readable bytes; `ack` is NULL or
+// writable.
+macp_status macp_client_send_envelope(const macp_client *client,
+                                      const uint8_t *envelope,
+                                      size_t envelope_len,
+                                      macp_ack *ack,
+                                      macp_error **error);
+
+// Send an ambient `Signal` (no session; it never enters any session's
+// history; watchers of `macp_client_watch_signals` receive it):
+// `signal_type` (required), `data` (NULL with 0 for none), `confidence`
+// from 0.0 to 1.0, and an optional `correlation_session_id`.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `data` is NULL or `data_len`
+// readable bytes; `ack` is NULL or writable.
+macp_status macp_client_send_signal(const macp_client *client,
+                                    const char *signal_type,
+                                    const uint8_t *data,
+                                    size_t data_len,
+                                    double confidence,
+                                    const char *correlation_session_id,
+                                    macp_ack *ack,
+                                    macp_error **error);
+
+// Report progress in the session (a `Progress` message; it changes no mode
+// state): `progress` out of `total` (0 when unknown; both finite and not
+// negative), an optional `progress_token` and `message`, and optionally the
+// id of the message the work answers (`target_message_id`).
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `ack` is NULL or writable.
+macp_status macp_session_progress(const macp_session *session,
+                                  const char *progress_token,
+                                  double progress,
+                                  double total,
+                                  const char *message,
+                                  const char *target_message_id,
+                                  macp_ack *ack,
+                                  macp_error **error);
+
 // Create an empty projection for `mode` (one of the `MACP_MODE_*`
 // identifiers). Free `*out` with `macp_projection_free`.
 //
@@ -1187,6 +1293,158 @@ macp_status macp_receipt_verify(const char *receipt_json,
 // Free a receipt verification. NULL, already-freed and foreign pointers are
 // ignored.
 void macp_receipt_verification_free(macp_receipt_verification *v);
+
+// The runtime's `Initialize` answer as JSON: `selected_protocol_version`,
+// `runtime_info`, `capabilities`, `supported_modes`, `instructions`. Read
+// `capabilities` to see which optional calls the runtime serves; a call it
+// did not advertise fails with `MACP_STATUS_UNSUPPORTED` before anything is
+// sent. `*out_json` is owned by the caller (`macp_string_free`), NULL on
+// failure. Makes no call.
+//
+// # Safety
+// `out_json` is NULL or writable.
+macp_status macp_client_initialize_json(const macp_client *client,
+                                        char **out_json,
+                                        macp_error **error);
+
+// `GetManifest`: the manifest of the runtime (`agent_id` NULL or empty) or
+// of an agent it knows, as an `AgentManifest` JSON object in `*out_json`
+// (caller frees with `macp_string_free`; NULL on failure). Needs
+// `capabilities.manifest.get_manifest`.
+//
+// # Safety
+// `agent_id` is NULL or NUL-terminated; `out_json` is NULL or writable.
+macp_status macp_client_get_manifest(const macp_client *client,
+                                     const char *agent_id,
+                                     char **out_json,
+                                     macp_error **error);
+
+// `ListModes`: the standards-track modes, as a JSON array of
+// `ModeDescriptor` objects in `*out_json` (caller frees with
+// `macp_string_free`). Needs `capabilities.mode_registry.list_modes`.
+//
+// # Safety
+// `out_json` is NULL or writable.
+macp_status macp_client_list_modes(const macp_client *client, char **out_json, macp_error **error);
+
+// `ListExtModes`: the extension modes (built in and registered), as
+// `macp_client_list_modes` reports modes.
+//
+// # Safety
+// `out_json` is NULL or writable.
+macp_status macp_client_list_ext_modes(const macp_client *client,
+                                       char **out_json,
+                                       macp_error **error);
+
+// `RegisterExtMode`: register an extension mode described by
+// `descriptor_json`, a `ModeDescriptor` JSON object (`mode` required and
+// outside `macp.mode.*`; `mode_version`, `title`, `description`,
+// `determinism_class`, `participant_model`, `message_types`,
+// `terminal_message_types`, `schema_uris`). Unknown fields are refused with
+// `MACP_STATUS_INVALID_ARGUMENT`. A refusal by the runtime (a duplicate or
+// reserved name) is `MACP_STATUS_RPC` with its message, or the registry
+// status its message names.
+//
+// # Safety
+// `descriptor_json` is NULL or NUL-terminated.
+macp_status macp_client_register_ext_mode(const macp_client *client,
+                                          const char *descriptor_json,
+                                          macp_error **error);
+
+// `UnregisterExtMode`: remove a registered extension mode (built-in modes
+// cannot be removed).
+//
+// # Safety
+// `mode` is NULL or NUL-terminated.
+macp_status macp_client_unregister_ext_mode(const macp_client *client,
+                                            const char *mode,
+                                            macp_error **error);
+
+// `PromoteMode`: promote an extension mode to standards-track, renamed to
+// `promoted_mode_name` unless it is NULL or empty. `*out_mode` (may be NULL
+// to ignore) receives the mode's identifier after promotion, owned by the
+// caller (`macp_string_free`).
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `out_mode` is NULL or writable.
+macp_status macp_client_promote_mode(const macp_client *client,
+                                     const char *mode,
+                                     const char *promoted_mode_name,
+                                     char **out_mode,
+                                     macp_error **error);
+
+// `ListRoots`: the runtime's resource roots, a JSON array of
+// `{"uri", "name"}` objects in `*out_json` (caller frees with
+// `macp_string_free`). Needs `capabilities.roots.list_roots`.
+//
+// # Safety
+// `out_json` is NULL or writable.
+macp_status macp_client_list_roots(const macp_client *client, char **out_json, macp_error **error);
+
+// `RegisterPolicy`: register the governance policy `policy_json`, written
+// as RFC-MACP-0012 writes a definition: `{"policy_id", "mode",
+// "description", "schema_version", "rules"}` with `rules` a JSON object (a
+// string holding one is accepted too). Unknown top-level fields are
+// refused with `MACP_STATUS_INVALID_ARGUMENT`. The runtime's refusal of
+// the definition is `MACP_STATUS_INVALID_POLICY_DEFINITION`; a duplicate
+// `policy_id` is `MACP_STATUS_RPC`. Needs
+// `capabilities.policy_registry.register_policy`.
+//
+// # Safety
+// `policy_json` is NULL or NUL-terminated.
+macp_status macp_client_register_policy(const macp_client *client,
+                                        const char *policy_json,
+                                        macp_error **error);
+
+// `UnregisterPolicy` (`policy.default` cannot be removed).
+//
+// # Safety
+// `policy_id` is NULL or NUL-terminated.
+macp_status macp_client_unregister_policy(const macp_client *client,
+                                          const char *policy_id,
+                                          macp_error **error);
+
+// `GetPolicy`: the policy as a JSON object in the form
+// `macp_client_register_policy` takes (`rules` an object), plus
+// `registered_at_unix_ms`. `*out_json` is owned by the caller
+// (`macp_string_free`). Needs `capabilities.policy_registry.list_policies`.
+//
+// # Safety
+// `policy_id` is NULL or NUL-terminated; `out_json` is NULL or writable.
+macp_status macp_client_get_policy(const macp_client *client,
+                                   const char *policy_id,
+                                   char **out_json,
+                                   macp_error **error);
+
+// `ListPolicies`: every registered policy (`mode` NULL or empty) or those
+// targeting `mode`, as a JSON array of objects like `macp_client_get_policy`
+// returns. `*out_json` is owned by the caller (`macp_string_free`).
+//
+// # Safety
+// `mode` is NULL or NUL-terminated; `out_json` is NULL or writable.
+macp_status macp_client_list_policies(const macp_client *client,
+                                      const char *mode,
+                                      char **out_json,
+                                      macp_error **error);
+
+// `WhatIfReplay`: replay the session's accepted history under the
+// candidate policy `candidate_json` (the form `macp_client_register_policy`
+// takes; never registered) and report how the outcome would differ. The
+// `WhatIfReplayResponse` comes back as JSON in `*out_json` (caller frees
+// with `macp_string_free`): `recorded` and `candidate` outcomes (with
+// `resolution` decoded to the Commitment's fields, or null), `first_divergence`
+// (null when the replays agree), `denials` and `entries` (with `details`
+// inlined as JSON, or null). Needs
+// `capabilities.policy_registry.what_if_replay`; a session whose history
+// was compacted fails with `MACP_STATUS_HISTORY_UNAVAILABLE`.
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `out_json` is NULL or writable.
+macp_status macp_client_what_if_replay(const macp_client *client,
+                                       const char *session_id,
+                                       const char *candidate_json,
+                                       char **out_json,
+                                       macp_error **error);
 
 // Name of a session state (`"OPEN"`, `"RESOLVED"`, ...). Static string;
 // `"UNSPECIFIED"` for any other value.

@@ -18,8 +18,10 @@ pub mod error;
 #[allow(non_camel_case_types)]
 pub mod ffi;
 pub mod modes;
+pub mod payload;
 pub mod projection;
 pub mod receipts;
+pub mod registry;
 pub mod rt;
 pub mod session;
 pub mod watch;

@@ -187,6 +187,32 @@ impl Session {
         self.send("Commitment", &c).await
     }
 
+    /// Report progress on work in this session (a `Progress` message, which
+    /// changes no mode state): `progress` out of `total` (0 when unknown),
+    /// an optional `message`, and the id of the message the work answers.
+    pub async fn progress(
+        &self,
+        progress_token: &str,
+        progress: f64,
+        total: f64,
+        message: &str,
+        target_message_id: &str,
+    ) -> Result<Ack> {
+        if !progress.is_finite() || !total.is_finite() || progress < 0.0 || total < 0.0 {
+            return Err(Error::invalid_argument(
+                "progress and total must be finite and not negative",
+            ));
+        }
+        let p = pb::ProgressPayload {
+            progress_token: progress_token.to_string(),
+            progress,
+            total,
+            message: message.to_string(),
+            target_message_id: target_message_id.to_string(),
+        };
+        self.send("Progress", &p).await
+    }
+
     /// Current metadata and state (`GetSession`).
     pub async fn metadata(&self) -> Result<pb::SessionMetadata> {
         self.client.get_session(&self.id).await

@@ -31,10 +31,12 @@ pub mod error;
 pub mod handoff;
 pub mod lifecycle;
 pub mod multi_round;
+pub mod payload;
 pub mod projection;
 pub mod proposal;
 pub mod quorum;
 pub mod receipts;
+pub mod registry;
 pub mod session;
 pub mod strings;
 pub mod task;
@@ -284,6 +286,39 @@ pub(crate) fn arg_out<T>(p: *mut T, name: &str) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// Copy `bytes` out through the size-query convention: `*out_len` (required)
+/// receives the size; with `buf` NULL and `buf_len` 0 nothing else is
+/// written; otherwise `buf` must hold `buf_len >= size` bytes.
+///
+/// # Safety
+/// `buf` is NULL or `buf_len` writable bytes; `out_len` is NULL or writable.
+pub(crate) unsafe fn write_buf(
+    bytes: &[u8],
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> Result<()> {
+    arg_out(out_len, "out_len")?;
+    *out_len = bytes.len();
+    if buf.is_null() {
+        return if buf_len == 0 {
+            Ok(())
+        } else {
+            Err(Error::invalid_argument(format!(
+                "buf is NULL but its length is {buf_len}"
+            )))
+        };
+    }
+    if buf_len < bytes.len() {
+        return Err(Error::invalid_argument(format!(
+            "buf is too small: {} bytes needed",
+            bytes.len()
+        )));
+    }
+    std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len());
+    Ok(())
 }
 
 /// A C string for a Rust string; interior NULs (which a C string cannot

@@ -265,25 +265,7 @@ pub unsafe extern "C" fn macp_envelope_encode(
             timestamp_unix_ms: crate::client::now_unix_ms(),
             payload: arg_bytes(payload, payload_len, "payload")?.to_vec(),
         };
-        let bytes = env.encode_to_vec();
-        *out_len = bytes.len();
-        if buf.is_null() {
-            return if buf_len == 0 {
-                Ok(())
-            } else {
-                Err(Error::invalid_argument(format!(
-                    "buf is NULL but its length is {buf_len}"
-                )))
-            };
-        }
-        if buf_len < bytes.len() {
-            return Err(Error::invalid_argument(format!(
-                "buf is too small: {} bytes needed",
-                bytes.len()
-            )));
-        }
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len());
-        Ok(())
+        super::write_buf(&env.encode_to_vec(), buf, buf_len, out_len)
     })
 }
 
