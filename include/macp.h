@@ -1432,7 +1432,8 @@ macp_status macp_client_list_policies(const macp_client *client,
 // takes; never registered) and report how the outcome would differ. The
 // `WhatIfReplayResponse` comes back as JSON in `*out_json` (caller frees
 // with `macp_string_free`): `recorded` and `candidate` outcomes (with
-// `resolution` decoded to the Commitment's fields, or null), `first_divergence`
+// `resolution` decoded to the Commitment's fields, base64 when the bytes are
+// not a Commitment, or null), `first_divergence`
 // (null when the replays agree), `denials` and `entries` (with `details`
 // inlined as JSON, or null). Needs
 // `capabilities.policy_registry.what_if_replay`; a session whose history

@@ -16,7 +16,10 @@ cargo fmt --check
 cargo clippy --quiet --all-targets -- -D warnings
 
 echo "== Rust tests (unit, integration against macp-runtime, header drift)"
-cargo test --quiet
+cargo test --quiet -- --skip conformance_transcripts
+
+echo "== Conformance transcripts through the C ABI (\$MACP_VECTORS_DIR/conformance)"
+cargo test --quiet --test conformance -- --nocapture
 
 echo "== C ABI tests (gcc, static library, valgrind, real runtime)"
 cargo build --quiet

@@ -403,15 +403,21 @@ pub fn messages_value<M: prost::Message>(type_name: &str, items: &[M]) -> Result
 
 /// A `WhatIfReplayResponse` as JSON. `bytes` fields that hold JSON
 /// (`details` of refusals and denials) are inlined as JSON; `resolution`,
-/// a `CommitmentPayload`, is decoded to its fields.
+/// a `CommitmentPayload`, is decoded to its fields (bytes that are not one
+/// stay base64).
 pub fn what_if_to_value(r: &pb::WhatIfReplayResponse) -> Result<Value> {
     let mut v = payload::message_value("macp.v1.WhatIfReplayResponse", r)?;
     for (half, outcome) in [("recorded", &r.recorded), ("candidate", &r.candidate)] {
         if let Some(o) = outcome {
+            // The resolving Commitment's payload, decoded; bytes that are not
+            // one (an extension mode's resolution) stay base64.
             let res = if o.resolution.is_empty() {
                 Value::Null
             } else {
-                payload::decode_value("macp.v1.CommitmentPayload", &o.resolution)?
+                match payload::decode_value("macp.v1.CommitmentPayload", &o.resolution) {
+                    Ok(c) => c,
+                    Err(_) => v[half]["resolution"].take(),
+                }
             };
             v[half]["resolution"] = res;
         }
