@@ -1,6 +1,7 @@
 //! A fault-injecting gRPC proxy in front of a real runtime: it forwards
 //! `Initialize`, `Send` and `GetSession` upstream, and fails or delays chosen
-//! `Send` calls, before or after forwarding them. Everything else answers
+//! `Send` calls, before or after forwarding them. It can also replace the
+//! capabilities the runtime advertises. Everything else answers
 //! `UNIMPLEMENTED`.
 #![allow(dead_code)]
 
@@ -37,6 +38,8 @@ pub struct Proxy {
     faults: Arc<Mutex<VecDeque<Fault>>>,
     /// `message_id` of every `Send` the proxy received, in order.
     pub sends: Arc<Mutex<Vec<String>>>,
+    /// When set, `Initialize` answers advertise these capabilities instead.
+    pub capabilities: Arc<Mutex<Option<pb::Capabilities>>>,
 }
 
 fn forward<T>(req: Request<T>) -> Request<T> {
@@ -60,6 +63,7 @@ impl Proxy {
             upstream: MacpRuntimeServiceClient::new(channel),
             faults: Arc::default(),
             sends: Arc::default(),
+            capabilities: Arc::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -88,7 +92,11 @@ impl MacpRuntimeService for Proxy {
         &self,
         req: Request<pb::InitializeRequest>,
     ) -> Result<Response<pb::InitializeResponse>, Status> {
-        self.upstream.clone().initialize(forward(req)).await
+        let mut resp = self.upstream.clone().initialize(forward(req)).await?;
+        if let Some(c) = self.capabilities.lock().unwrap().clone() {
+            resp.get_mut().capabilities = Some(c);
+        }
+        Ok(resp)
     }
 
     async fn get_session(
