@@ -4,7 +4,7 @@
 //! For each transcript, the messages the runtime accepts (`expect ==
 //! "accept"`), preceded by the transcript's SessionStart and, where
 //! `expected_history` lists them, with the runtime's synthetic entries (the
-//! implicit HandoffAccept) at their place, are encoded as envelopes and
+//! implicit HandoffAccept) at their place, are encoded (payloads from their JSON by `macp::payload`) as envelopes and
 //! applied to a projection of the transcript's mode. Then:
 //!
 //! - Where the transcript has `expected_mode_state`, every field it names is
@@ -28,7 +28,6 @@ use std::path::PathBuf;
 
 use macp::pb;
 use macp::projection::Projection;
-use macp_pb::{decision_pb, handoff_pb, multi_round_pb, proposal_pb, quorum_pb, task_pb};
 use prost::Message;
 use serde_json::Value;
 
@@ -40,16 +39,6 @@ fn vectors_dir() -> PathBuf {
 
 fn s(v: &Value, k: &str) -> String {
     v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
-}
-fn b(v: &Value, k: &str) -> Vec<u8> {
-    match v.get(k) {
-        Some(Value::String(t)) => t.as_bytes().to_vec(),
-        Some(Value::Array(a)) => a.iter().map(|x| x.as_u64().unwrap() as u8).collect(),
-        _ => Vec::new(),
-    }
-}
-fn f(v: &Value, k: &str) -> f64 {
-    v.get(k).and_then(Value::as_f64).unwrap_or(0.0)
 }
 fn i(v: &Value, k: &str) -> i64 {
     v.get(k).and_then(Value::as_i64).unwrap_or(0)
@@ -64,178 +53,11 @@ fn strings(v: &Value, k: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The protobuf encoding of a transcript payload (its JSON form).
+/// The protobuf encoding of a transcript payload (its JSON form), by
+/// libmacp's JSON encoder.
 fn encode(payload_type: &str, p: &Value) -> Vec<u8> {
-    match payload_type {
-        "macp.v1.CommitmentPayload" => pb::CommitmentPayload {
-            commitment_id: s(p, "commitment_id"),
-            action: s(p, "action"),
-            authority_scope: s(p, "authority_scope"),
-            reason: s(p, "reason"),
-            mode_version: s(p, "mode_version"),
-            policy_version: s(p, "policy_version"),
-            configuration_version: s(p, "configuration_version"),
-            outcome_positive: t(p, "outcome_positive"),
-            ..Default::default()
-        }
-        .encode_to_vec(),
-        "macp.modes.decision.v1.ProposalPayload" => decision_pb::ProposalPayload {
-            proposal_id: s(p, "proposal_id"),
-            option: s(p, "option"),
-            rationale: s(p, "rationale"),
-            supporting_data: b(p, "supporting_data"),
-        }
-        .encode_to_vec(),
-        "macp.modes.decision.v1.EvaluationPayload" => decision_pb::EvaluationPayload {
-            proposal_id: s(p, "proposal_id"),
-            recommendation: s(p, "recommendation"),
-            confidence: f(p, "confidence"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.decision.v1.ObjectionPayload" => decision_pb::ObjectionPayload {
-            proposal_id: s(p, "proposal_id"),
-            reason: s(p, "reason"),
-            severity: s(p, "severity"),
-        }
-        .encode_to_vec(),
-        "macp.modes.decision.v1.VotePayload" => decision_pb::VotePayload {
-            proposal_id: s(p, "proposal_id"),
-            vote: s(p, "vote"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.proposal.v1.ProposalPayload" => proposal_pb::ProposalPayload {
-            proposal_id: s(p, "proposal_id"),
-            title: s(p, "title"),
-            summary: s(p, "summary"),
-            details: b(p, "details"),
-            tags: strings(p, "tags"),
-        }
-        .encode_to_vec(),
-        "macp.modes.proposal.v1.CounterProposalPayload" => proposal_pb::CounterProposalPayload {
-            proposal_id: s(p, "proposal_id"),
-            supersedes_proposal_id: s(p, "supersedes_proposal_id"),
-            title: s(p, "title"),
-            summary: s(p, "summary"),
-            details: b(p, "details"),
-        }
-        .encode_to_vec(),
-        "macp.modes.proposal.v1.AcceptPayload" => proposal_pb::AcceptPayload {
-            proposal_id: s(p, "proposal_id"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.proposal.v1.RejectPayload" => proposal_pb::RejectPayload {
-            proposal_id: s(p, "proposal_id"),
-            terminal: t(p, "terminal"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.proposal.v1.WithdrawPayload" => proposal_pb::WithdrawPayload {
-            proposal_id: s(p, "proposal_id"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.task.v1.TaskRequestPayload" => task_pb::TaskRequestPayload {
-            task_id: s(p, "task_id"),
-            title: s(p, "title"),
-            instructions: s(p, "instructions"),
-            requested_assignee: s(p, "requested_assignee"),
-            input: b(p, "input"),
-            deadline_unix_ms: i(p, "deadline_unix_ms"),
-        }
-        .encode_to_vec(),
-        "macp.modes.task.v1.TaskAcceptPayload" => task_pb::TaskAcceptPayload {
-            task_id: s(p, "task_id"),
-            assignee: s(p, "assignee"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.task.v1.TaskRejectPayload" => task_pb::TaskRejectPayload {
-            task_id: s(p, "task_id"),
-            assignee: s(p, "assignee"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.task.v1.TaskUpdatePayload" => task_pb::TaskUpdatePayload {
-            task_id: s(p, "task_id"),
-            status: s(p, "status"),
-            progress: f(p, "progress"),
-            message: s(p, "message"),
-            partial_output: b(p, "partial_output"),
-        }
-        .encode_to_vec(),
-        "macp.modes.task.v1.TaskCompletePayload" => task_pb::TaskCompletePayload {
-            task_id: s(p, "task_id"),
-            assignee: s(p, "assignee"),
-            output: b(p, "output"),
-            summary: s(p, "summary"),
-        }
-        .encode_to_vec(),
-        "macp.modes.task.v1.TaskFailPayload" => task_pb::TaskFailPayload {
-            task_id: s(p, "task_id"),
-            assignee: s(p, "assignee"),
-            error_code: s(p, "error_code"),
-            reason: s(p, "reason"),
-            retryable: t(p, "retryable"),
-        }
-        .encode_to_vec(),
-        "macp.modes.handoff.v1.HandoffOfferPayload" => handoff_pb::HandoffOfferPayload {
-            handoff_id: s(p, "handoff_id"),
-            target_participant: s(p, "target_participant"),
-            scope: s(p, "scope"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.handoff.v1.HandoffContextPayload" => handoff_pb::HandoffContextPayload {
-            handoff_id: s(p, "handoff_id"),
-            content_type: s(p, "content_type"),
-            context: b(p, "context"),
-        }
-        .encode_to_vec(),
-        "macp.modes.handoff.v1.HandoffAcceptPayload" => handoff_pb::HandoffAcceptPayload {
-            handoff_id: s(p, "handoff_id"),
-            accepted_by: s(p, "accepted_by"),
-            reason: s(p, "reason"),
-            implicit: t(p, "implicit"),
-        }
-        .encode_to_vec(),
-        "macp.modes.handoff.v1.HandoffDeclinePayload" => handoff_pb::HandoffDeclinePayload {
-            handoff_id: s(p, "handoff_id"),
-            declined_by: s(p, "declined_by"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.quorum.v1.ApprovalRequestPayload" => quorum_pb::ApprovalRequestPayload {
-            request_id: s(p, "request_id"),
-            action: s(p, "action"),
-            summary: s(p, "summary"),
-            details: b(p, "details"),
-            required_approvals: i(p, "required_approvals") as u32,
-        }
-        .encode_to_vec(),
-        "macp.modes.quorum.v1.ApprovePayload" => quorum_pb::ApprovePayload {
-            request_id: s(p, "request_id"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.quorum.v1.RejectPayload" => quorum_pb::RejectPayload {
-            request_id: s(p, "request_id"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.quorum.v1.AbstainPayload" => quorum_pb::AbstainPayload {
-            request_id: s(p, "request_id"),
-            reason: s(p, "reason"),
-        }
-        .encode_to_vec(),
-        "macp.modes.multi_round.v1.ContributePayload" => multi_round_pb::ContributePayload {
-            value: s(p, "value"),
-        }
-        .encode_to_vec(),
-        other => panic!("no encoder for accepted payload type {other}"),
-    }
+    macp::payload::encode_value(payload_type, p)
+        .unwrap_or_else(|e| panic!("encoding a {payload_type}: {e}"))
 }
 
 /// The payload type of a synthetic history entry.
