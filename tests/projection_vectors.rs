@@ -4,8 +4,9 @@
 //! For each transcript, the messages the runtime accepts (`expect ==
 //! "accept"`), preceded by the transcript's SessionStart and, where
 //! `expected_history` lists them, with the runtime's synthetic entries (the
-//! implicit HandoffAccept) at their place, are encoded (payloads from their JSON by `macp::payload`) as envelopes and
-//! applied to a projection of the transcript's mode. Then:
+//! implicit HandoffAccept) at their place, are encoded as envelopes (the
+//! payloads from their JSON by `macp::payload`) and applied to a projection
+//! of the transcript's mode. Then:
 //!
 //! - Where the transcript has `expected_mode_state`, every field it names is
 //!   compared with the projection's JSON snapshot: objects by the keys the
