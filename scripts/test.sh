@@ -28,7 +28,7 @@ for src in tests/c/test_*.c; do
   bin="build/$(basename "$src" .c)"
   cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -Iinclude "$src" \
      target/debug/libmacp.a -lpthread -ldl -lm -o "$bin"
-  scripts/with-runtime.sh valgrind -q --error-exitcode=99 --leak-check=full \
+  MACP_COMPACT_TERMINAL_LOGS=0 scripts/with-runtime.sh valgrind -q --error-exitcode=99 --leak-check=full \
      --show-leak-kinds=definite --errors-for-leak-kinds=definite "$bin"
 done
 

@@ -14,62 +14,9 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include "macp.h"
-
-static int failures_in_test;
-static const char *target;
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-            failures_in_test++;                                                          \
-        }                                                                                \
-    } while (0)
-
-/* Check that `st` equals `want` and that `err` matches it; frees `err`. */
-static void expect_status(int line, macp_status st, macp_error *err, macp_status want) {
-    if (st != want) {
-        fprintf(stderr, "  %s:%d: got %s (%s), want %s\n", __FILE__, line, macp_status_name(st),
-                err ? macp_error_message(err) : "no error object", macp_status_name(want));
-        failures_in_test++;
-    } else if (want != MACP_STATUS_OK) {
-        if (err == NULL || macp_error_status(err) != want || strlen(macp_error_message(err)) == 0) {
-            fprintf(stderr, "  %s:%d: error object missing or inconsistent\n", __FILE__, line);
-            failures_in_test++;
-        }
-    } else if (err != NULL) {
-        fprintf(stderr, "  %s:%d: error object set on success\n", __FILE__, line);
-        failures_in_test++;
-    }
-    macp_error_free(err);
-}
-/* The call must pass `&err` as its error argument. */
-#define EXPECT(want, call)                                                               \
-    do {                                                                                 \
-        macp_error *err = NULL;                                                          \
-        macp_status st_ = (call);                                                        \
-        expect_status(__LINE__, st_, err, want);                                         \
-    } while (0)
-#define OK(call) EXPECT(MACP_STATUS_OK, call)
-
-static macp_client *connect_as(const char *identity) {
-    macp_client_options *o = NULL;
-    macp_client *c = NULL;
-    OK(macp_client_options_new(&o, &err));
-    OK(macp_client_options_set_target(o, target, &err));
-    OK(macp_client_options_set_allow_insecure(o, true, &err));
-    OK(macp_client_options_set_bearer_token(o, identity, &err));
-    OK(macp_client_options_set_call_timeout_ms(o, 10000, &err));
-    OK(macp_client_new(o, &c, &err));
-    macp_client_options_free(o);
-    return c;
-}
+#include "harness.h"
 
 /* A session of `mode` started by `initiator` with the NULL-terminated
  * `participants`. */
@@ -684,17 +631,7 @@ static void test_bad_input(void) {
 
 /* ---------------------------------------------------------------- main */
 
-struct test {
-    const char *name;
-    void (*fn)(void);
-};
-
 int main(void) {
-    target = getenv("MACP_TARGET");
-    if (!target) {
-        fprintf(stderr, "MACP_TARGET is not set (run through scripts/with-runtime.sh)\n");
-        return 2;
-    }
     const struct test tests[] = {
         {"decision_projection", test_decision_projection},
         {"proposal_flow", test_proposal_flow},
@@ -706,16 +643,5 @@ int main(void) {
         {"projection_is_thread_safe", test_projection_is_thread_safe},
         {"bad_input", test_bad_input},
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        failures_in_test = 0;
-        tests[i].fn();
-        printf("c-modes %s: %s\n", tests[i].name, failures_in_test ? "FAILED" : "ok");
-        if (failures_in_test)
-            failed++;
-        else
-            passed++;
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return run_tests("c-modes", tests, sizeof tests / sizeof tests[0]);
 }

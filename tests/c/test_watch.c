@@ -8,47 +8,9 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include "macp.h"
-
-static int failures_in_test;
-static const char *target;
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-            failures_in_test++;                                                          \
-        }                                                                                \
-    } while (0)
-
-#define OK(call)                                                                         \
-    do {                                                                                 \
-        macp_error *err = NULL;                                                          \
-        macp_status st_ = (call);                                                        \
-        if (st_ != MACP_STATUS_OK) {                                                     \
-            fprintf(stderr, "  %s:%d: %s: %s\n", __FILE__, __LINE__, macp_status_name(st_), \
-                    macp_error_message(err));                                            \
-            failures_in_test++;                                                          \
-        }                                                                                \
-        macp_error_free(err);                                                            \
-    } while (0)
-
-#define FAILS(want, call)                                                                \
-    do {                                                                                 \
-        macp_error *err = NULL;                                                          \
-        macp_status st_ = (call);                                                        \
-        if (st_ != (want) || err == NULL || macp_error_status(err) != (want)) {          \
-            fprintf(stderr, "  %s:%d: got %s, want %s\n", __FILE__, __LINE__, macp_status_name(st_), \
-                    macp_status_name(want));                                             \
-            failures_in_test++;                                                          \
-        }                                                                                \
-        macp_error_free(err);                                                            \
-    } while (0)
+#include "harness.h"
 
 #define MAX_EVENTS 4096
 
@@ -124,18 +86,6 @@ static void on_event(const macp_event *ev, void *user_data) {
         CHECK(cond);                                                       \
         pthread_mutex_unlock(&(r)->mu);                                    \
     } while (0)
-
-static macp_client *connect_as(const char *identity) {
-    macp_client_options *o = NULL;
-    macp_client *c = NULL;
-    OK(macp_client_options_new(&o, &err));
-    OK(macp_client_options_set_target(o, target, &err));
-    OK(macp_client_options_set_allow_insecure(o, true, &err));
-    OK(macp_client_options_set_bearer_token(o, identity, &err));
-    OK(macp_client_new(o, &c, &err));
-    macp_client_options_free(o);
-    return c;
-}
 
 static macp_session *start_decision(macp_client *c) {
     macp_start_options *so = NULL;
@@ -300,7 +250,7 @@ static void test_send_on_the_stream(void) {
     CHECK(strcmp(r.ids[1], used) == 0);
     pthread_mutex_unlock(&r.mu);
     macp_watcher_close(w);
-    FAILS(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(w, "Proposal", NULL, 0, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(w, "Proposal", NULL, 0, NULL, NULL, &err));
     record_destroy(&r);
     macp_session_close(sa);
     macp_session_close(sc);
@@ -322,28 +272,28 @@ static void test_bad_input(void) {
     bad2.backoff_base_ms = 10000;
     bad2.backoff_max_ms = 10;
 
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, NULL, &r, &w, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, on_event, &r, NULL, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad, on_event, &r, &w, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad2, on_event, &r, &w, &err));
-    FAILS(MACP_STATUS_INVALID_HANDLE, macp_session_watch(bogus, 0, NULL, on_event, &r, &w, &err));
-    FAILS(MACP_STATUS_INVALID_HANDLE, macp_session_watch((macp_session *)c, 0, NULL, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, NULL, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, on_event, &r, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad2, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_watch(bogus, 0, NULL, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_watch((macp_session *)c, 0, NULL, on_event, &r, &w, &err));
     CHECK(w == NULL);
-    FAILS(MACP_STATUS_INVALID_HANDLE, macp_client_watch_sessions(NULL, NULL, on_event, &r, &w, &err));
-    FAILS(MACP_STATUS_INVALID_HANDLE, macp_client_watch_signals(bogus, NULL, on_event, &r, &w, &err));
-    FAILS(MACP_STATUS_INVALID_HANDLE, macp_client_watch_policies((macp_client *)s, NULL, on_event, &r, &w, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_mode_registry(c, NULL, NULL, &r, &w, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_roots(c, &bad, on_event, &r, &w, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_roots(c, NULL, on_event, &r, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_watch_sessions(NULL, NULL, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_watch_signals(bogus, NULL, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_watch_policies((macp_client *)s, NULL, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_mode_registry(c, NULL, NULL, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_roots(c, &bad, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_roots(c, NULL, on_event, &r, NULL, &err));
 
     OK(macp_client_watch_sessions(c, NULL, on_event, &r, &sessions, &err));
-    FAILS(MACP_STATUS_INVALID_STATE, macp_watcher_send(sessions, "Proposal", NULL, 0, NULL, NULL, &err));
-    FAILS(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(NULL, "Proposal", NULL, 0, NULL, NULL, &err));
-    FAILS(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(bogus, "Proposal", NULL, 0, NULL, NULL, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, NULL, NULL, 0, NULL, NULL, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, bad_utf8, NULL, 0, NULL, NULL, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 4, NULL, NULL, &err));
-    FAILS(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 0, bad_utf8, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_STATE, macp_watcher_send(sessions, "Proposal", NULL, 0, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(NULL, "Proposal", NULL, 0, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(bogus, "Proposal", NULL, 0, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, NULL, NULL, 0, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, bad_utf8, NULL, 0, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 4, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 0, bad_utf8, NULL, &err));
     macp_watcher_close(sessions);
     macp_watcher_close(bogus);
     macp_watcher_close(NULL);
@@ -357,17 +307,7 @@ static void test_bad_input(void) {
     macp_client_free(c);
 }
 
-struct test {
-    const char *name;
-    void (*fn)(void);
-};
-
 int main(void) {
-    target = getenv("MACP_TARGET");
-    if (!target) {
-        fprintf(stderr, "MACP_TARGET is not set (run through scripts/with-runtime.sh)\n");
-        return 2;
-    }
     const struct test tests[] = {
         {"ordered_delivery", test_ordered_delivery},
         {"close_while_events_flow", test_close_while_events_flow},
@@ -376,16 +316,5 @@ int main(void) {
         {"send_on_the_stream", test_send_on_the_stream},
         {"bad_input", test_bad_input},
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        failures_in_test = 0;
-        tests[i].fn();
-        printf("c-watch %s: %s\n", tests[i].name, failures_in_test ? "FAILED" : "ok");
-        if (failures_in_test)
-            failed++;
-        else
-            passed++;
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return run_tests("c-watch", tests, sizeof tests / sizeof tests[0]);
 }
