@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what libmacp needs to build, test and run its demo on a Debian
 # machine, skipping whatever is already present:
-#   protoc, a C compiler, valgrind, python3 (Debian packages), a Rust
+#   protoc, a C compiler, valgrind, python3, Go (Debian packages), a Rust
 #   toolchain (must already exist: rustup), and the pinned reference runtime
 #   macp-runtime from crates.io; and a virtualenv .venv with the pinned Python
 #   SDK macp-sdk-python (the second client of the interop tests).
@@ -18,6 +18,7 @@ command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v go >/dev/null || need_apt+=(golang-go)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up and run every libmacp test: formatting and lints, Rust unit and
 # integration tests (against real macp-runtime processes), the header drift
-# check, and the C ABI tests under valgrind against a real runtime. The
-# Swift package's tests run too when a Swift toolchain is on PATH.
+# check, the C ABI tests under valgrind against a real runtime, and the Go
+# package's tests (race detector). The Swift package's tests run too when a
+# Swift toolchain is on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MACP_VECTORS_DIR="${MACP_VECTORS_DIR:-$PWD/../shared/vectors}"
@@ -31,6 +32,10 @@ for src in tests/c/test_*.c; do
   MACP_COMPACT_TERMINAL_LOGS=0 scripts/with-runtime.sh valgrind -q --error-exitcode=99 --leak-check=full \
      --show-leak-kinds=definite --errors-for-leak-kinds=definite "$bin"
 done
+
+echo "== Go package tests (cgo, static library, race detector, real runtime)"
+cargo build --quiet --release
+(cd bindings/go && go vet ./... && test -z "$(gofmt -l .)" && go test -race -count=1 ./...)
 
 if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
   echo "== Swift package tests"

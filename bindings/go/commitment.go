@@ -1,0 +1,220 @@
+package macp
+
+/*
+#include <stdlib.h>
+#include "macp.h"
+*/
+import "C"
+
+import (
+	"context"
+	"unsafe"
+)
+
+// CommitmentHash is the RFC-MACP-0013 commitment hash ("sha256:<64 hex>")
+// of a commitment sealed under the given versions. Empty strings are hashed
+// as empty (nothing is generated); a non-nil Supersedes is hashed even when
+// its fields are empty.
+func CommitmentHash(c Commitment, modeVersion, policyVersion, configurationVersion string) (string, error) {
+	var cs cstrings
+	defer cs.free()
+	cc := c.toC(&cs, true)
+	var buf [C.MACP_COMMITMENT_HASH_BUFFER_LEN]C.char
+	var e *C.macp_error
+	st := C.macp_commitment_hash(&cc, cs.s(modeVersion), cs.s(policyVersion), cs.s(configurationVersion), &buf[0], C.size_t(len(buf)), &e)
+	if err := errorFrom(st, e); err != nil {
+		return "", err
+	}
+	return C.GoString(&buf[0]), nil
+}
+
+// CommitmentHashOfWire is the commitment hash of a CommitmentPayload's
+// protobuf wire bytes.
+func CommitmentHashOfWire(wire []byte) (string, error) {
+	var buf [C.MACP_COMMITMENT_HASH_BUFFER_LEN]C.char
+	var e *C.macp_error
+	p, n := bytesArg(wire)
+	if err := errorFrom(C.macp_commitment_hash_of_wire(p, n, &buf[0], C.size_t(len(buf)), &e), e); err != nil {
+		return "", err
+	}
+	return C.GoString(&buf[0]), nil
+}
+
+// IsCanonicalCommitmentHash reports whether h has the canonical form
+// "sha256:" followed by 64 lowercase hex digits.
+func IsCanonicalCommitmentHash(h string) bool {
+	var cs cstrings
+	defer cs.free()
+	return bool(C.macp_commitment_hash_is_canonical(cs.s(h)))
+}
+
+// VerifyOutcome is one of the three outcomes of RFC-MACP-0013 Section 6.
+type VerifyOutcome int
+
+// The outcomes.
+const (
+	// VerifyMatch: the claimed hash is the payload's.
+	VerifyMatch VerifyOutcome = 1
+	// VerifyMismatch: the claim differs from the computed hash (or is not
+	// canonical).
+	VerifyMismatch VerifyOutcome = 2
+	// VerifyCannotVerify: the payload is outside what the hash covers
+	// (an unknown field, or not a CommitmentPayload); nothing can be said.
+	VerifyCannotVerify VerifyOutcome = 3
+)
+
+func (o VerifyOutcome) String() string {
+	switch o {
+	case VerifyMatch:
+		return "match"
+	case VerifyMismatch:
+		return "mismatch"
+	case VerifyCannotVerify:
+		return "cannot_verify"
+	}
+	return "unknown"
+}
+
+// CannotVerifyReason says why a payload cannot be verified.
+type CannotVerifyReason int
+
+// The reasons.
+const (
+	CannotVerifyNone         CannotVerifyReason = 0
+	CannotVerifyUnknownField CannotVerifyReason = 1
+	CannotVerifyMalformed    CannotVerifyReason = 2
+	CannotVerifyOther        CannotVerifyReason = 3
+)
+
+// Verification is the result of VerifyCommitment.
+type Verification struct {
+	Outcome VerifyOutcome
+	// ComputedHash, for a match or a mismatch.
+	ComputedHash string
+	// Reason, UnknownFieldTag (and whether it sits inside supersedes) and a
+	// readable Message, for cannot-verify.
+	Reason                   CannotVerifyReason
+	UnknownFieldTag          uint32
+	UnknownFieldInSupersedes bool
+	Message                  string
+}
+
+// VerifyCommitment checks a claimed hash against a CommitmentPayload's wire
+// bytes.
+func VerifyCommitment(wire []byte, claimedHash string) (Verification, error) {
+	var cs cstrings
+	defer cs.free()
+	var r C.macp_commitment_verify_result
+	var e *C.macp_error
+	p, n := bytesArg(wire)
+	if err := errorFrom(C.macp_commitment_verify(p, n, cs.s(claimedHash), &r, &e), e); err != nil {
+		return Verification{}, err
+	}
+	return Verification{
+		Outcome:                  VerifyOutcome(r.outcome),
+		ComputedHash:             C.GoString(&r.computed_hash[0]),
+		Reason:                   CannotVerifyReason(r.reason),
+		UnknownFieldTag:          uint32(r.unknown_field_tag),
+		UnknownFieldInSupersedes: bool(r.unknown_field_in_supersedes),
+		Message:                  C.GoString(&r.reason_message[0]),
+	}, nil
+}
+
+// DecisionReceipt fetches the macp-receipt/1 document (JSON) of a resolved
+// session.
+func (c *Client) DecisionReceipt(ctx context.Context, sessionID string) (string, error) {
+	return stringCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_get_decision_receipt(c.h, cs.s(sessionID), out, e)
+	})
+}
+
+// ReceiptKeys fetches the runtime's receipt verification keys (a JWK Set,
+// JSON).
+func (c *Client) ReceiptKeys(ctx context.Context) (string, error) {
+	return stringCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_get_receipt_keys(c.h, out, e)
+	})
+}
+
+// Integrity of a receipt: does its Commitment have the recorded hash?
+type Integrity int
+
+// The integrity outcomes.
+const (
+	IntegrityNotChecked   Integrity = 0
+	IntegrityMatch        Integrity = 1
+	IntegrityMismatch     Integrity = 2
+	IntegrityCannotVerify Integrity = 3
+)
+
+// Verdict is a receipt's overall verdict.
+type Verdict int
+
+// The verdicts.
+const (
+	// VerdictAttested: integrity holds and a trusted key vouched for it.
+	VerdictAttested Verdict = 1
+	// VerdictIntegrityOnly: integrity holds, but no trusted key vouched.
+	VerdictIntegrityOnly Verdict = 2
+	// VerdictUnverified: integrity failed; attestations were not evaluated.
+	VerdictUnverified Verdict = 3
+	// VerdictRefused: not a macp-receipt/1 document.
+	VerdictRefused Verdict = 4
+)
+
+// AttestationOutcome is the outcome of one attestation.
+type AttestationOutcome int
+
+// The attestation outcomes.
+const (
+	AttestationValid       AttestationOutcome = 1
+	AttestationInvalid     AttestationOutcome = 2
+	AttestationUnknownKey  AttestationOutcome = 3
+	AttestationUnsupported AttestationOutcome = 4
+)
+
+// Attestation is one attestation of a verified receipt.
+type Attestation struct {
+	Kind    string
+	KeyID   string
+	Outcome AttestationOutcome
+}
+
+// ReceiptVerification is what VerifyReceipt found.
+type ReceiptVerification struct {
+	Integrity    Integrity
+	Verdict      Verdict
+	Attestations []Attestation
+}
+
+// VerifyReceipt verifies a receipt offline, trusting exactly the keys in
+// trustedKeys (JWK Sets such as ReceiptKeys returns, or single JWKs). A
+// tampered or unsigned receipt is a verdict, not an error; an error means
+// the receipt or a key document is not JSON of the right shape.
+func VerifyReceipt(receiptJSON string, trustedKeys ...string) (*ReceiptVerification, error) {
+	var cs cstrings
+	defer cs.free()
+	var keys **C.char
+	if len(trustedKeys) > 0 {
+		arr := (**C.char)(C.malloc(C.size_t(len(trustedKeys)) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+		defer C.free(unsafe.Pointer(arr))
+		slots := unsafe.Slice(arr, len(trustedKeys))
+		for i, k := range trustedKeys {
+			slots[i] = cs.s(k)
+		}
+		keys = arr
+	}
+	var v *C.macp_receipt_verification
+	var e *C.macp_error
+	if err := errorFrom(C.macp_receipt_verify(cs.s(receiptJSON), keys, C.size_t(len(trustedKeys)), &v, &e), e); err != nil {
+		return nil, err
+	}
+	defer C.macp_receipt_verification_free(v)
+	out := &ReceiptVerification{Integrity: Integrity(v.integrity), Verdict: Verdict(v.verdict)}
+	if v.attestations_len > 0 {
+		for _, a := range unsafe.Slice(v.attestations, int(v.attestations_len)) {
+			out.Attestations = append(out.Attestations, Attestation{cstr(a.kind), cstr(a.kid), AttestationOutcome(a.outcome)})
+		}
+	}
+	return out, nil
+}

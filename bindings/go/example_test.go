@@ -1,0 +1,77 @@
+package macp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	macp "github.com/libmacp/libmacp/bindings/go"
+)
+
+// A coordinator and an agent run a Decision to its commitment.
+func Example() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	coordinator, err := macp.Dial(ctx, target, macp.WithInsecure(), macp.WithBearerToken("example-coordinator"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer coordinator.Close()
+	agent, err := macp.Dial(ctx, target, macp.WithInsecure(), macp.WithBearerToken("example-agent"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer agent.Close()
+
+	session, _, err := coordinator.StartSession(ctx, macp.ModeDecision, macp.StartOptions{
+		Intent:       "choose a database",
+		Participants: []string{"example-agent"},
+		TTL:          time.Minute,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer session.Close()
+
+	joined, err := agent.OpenSession(ctx, session.ID())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer joined.Close()
+	if _, err := joined.Decision().Propose(ctx, "p1", "postgres", "mature and boring", nil); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := joined.Decision().Vote(ctx, "p1", "APPROVE", "ship it"); err != nil {
+		log.Fatal(err)
+	}
+	ack, err := session.Commit(ctx, macp.Commitment{
+		Action:          "decision.selected",
+		AuthorityScope:  "storage",
+		Reason:          "approved",
+		OutcomePositive: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ack.State)
+	// Output: Resolved
+}
+
+// Errors carry the MACP registry code; match them with errors.Is.
+func ExampleError() {
+	ctx := context.Background()
+	c, err := macp.Dial(ctx, target, macp.WithInsecure(), macp.WithBearerToken("example-observer"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.OpenSession(ctx, "0b7e9d3c-2f4a-4b6e-8c1d-5a9f7e3b2c10")
+	var me *macp.Error
+	if errors.As(err, &me) {
+		fmt.Println(me.Code, errors.Is(err, macp.StatusSessionNotFound))
+	}
+	// Output: SESSION_NOT_FOUND true
+}

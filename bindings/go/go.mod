@@ -1,0 +1,3 @@
+module github.com/libmacp/libmacp/bindings/go
+
+go 1.19

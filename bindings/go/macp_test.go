@@ -1,0 +1,402 @@
+package macp_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	macp "github.com/libmacp/libmacp/bindings/go"
+)
+
+func dial(t *testing.T, identity string) *macp.Client {
+	t.Helper()
+	c, err := macp.Dial(ctx(t), target, macp.WithInsecure(), macp.WithBearerToken(identity), macp.WithCallTimeout(20*time.Second))
+	if err != nil {
+		t.Fatalf("dial as %s: %v", identity, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func open(t *testing.T, c *macp.Client, id string) *macp.Session {
+	t.Helper()
+	s, err := c.OpenSession(ctx(t), id)
+	if err != nil {
+		t.Fatalf("open %s: %v", id, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// must(t)(call()) fails the test when an acknowledged call fails.
+func must(t *testing.T) func(macp.Ack, error) {
+	t.Helper()
+	return func(_ macp.Ack, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// collect reads events from w until n envelopes arrived, feeding each to p
+// (when not nil).
+func collect(t *testing.T, w *macp.Watcher, n int, p *macp.Projection) []*macp.Envelope {
+	t.Helper()
+	var got []*macp.Envelope
+	timeout := time.After(30 * time.Second)
+	for len(got) < n {
+		select {
+		case ev, ok := <-w.Events():
+			if !ok {
+				t.Fatalf("watcher closed after %d of %d envelopes", len(got), n)
+			}
+			if ev.Kind != macp.EventEnvelope {
+				continue
+			}
+			if ev.Sequence != uint64(len(got)+1) {
+				t.Fatalf("envelope %d arrived as sequence %d", len(got)+1, ev.Sequence)
+			}
+			if p != nil {
+				if err := p.Apply(ev.Raw); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got = append(got, ev.Envelope)
+		case <-timeout:
+			t.Fatalf("only %d of %d envelopes arrived", len(got), n)
+		}
+	}
+	return got
+}
+
+func TestDecisionEndToEnd(t *testing.T) {
+	coord, alice, bob := dial(t, "go-coordinator"), dial(t, "go-alice"), dial(t, "go-bob")
+	s, ack, err := coord.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{
+		Intent:       "pick a database",
+		Participants: []string{"go-alice", "go-bob"},
+		TTL:          time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if ack.State != macp.StateOpen || ack.SessionID != s.ID() || s.Mode() != macp.ModeDecision {
+		t.Fatalf("start ack %+v for %s", ack, s.ID())
+	}
+	a, b := open(t, alice, s.ID()).Decision(), open(t, bob, s.ID()).Decision()
+	must(t)(a.Propose(ctx(t), "p1", "postgres", "mature", []byte{1, 2}))
+	must(t)(b.Evaluate(ctx(t), "p1", "APPROVE", 0.9, "fine"))
+	must(t)(b.Object(ctx(t), "p1", "ops cost", "low"))
+	must(t)(a.Vote(ctx(t), "p1", "APPROVE", "yes"))
+	must(t)(b.Vote(ctx(t), "p1", "APPROVE", ""))
+	done, err := s.Commit(ctx(t), macp.Commitment{Action: "decision.selected", AuthorityScope: "storage", Reason: "all approve", OutcomePositive: true})
+	if err != nil || done.State != macp.StateResolved {
+		t.Fatalf("commit: %+v %v", done, err)
+	}
+
+	info, err := bob.GetSession(ctx(t), s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State != macp.StateResolved || info.Initiator != "go-coordinator" || len(info.Participants) != 2 {
+		t.Fatalf("final state seen by bob: %+v", info)
+	}
+
+	p, err := macp.NewProjection(macp.ModeDecision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	w, err := s.Watch(ctx(t), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	envs := collect(t, w, 7, p)
+	types := make([]string, len(envs))
+	for i, e := range envs {
+		types[i] = e.MessageType
+	}
+	want := "SessionStart Proposal Evaluation Objection Vote Vote Commitment"
+	if strings.Join(types, " ") != want {
+		t.Fatalf("history %v, want %s", types, want)
+	}
+	approve, reject, abstain, err := p.DecisionTally("p1")
+	if err != nil || approve != 2 || reject != 0 || abstain != 0 {
+		t.Fatalf("tally %d/%d/%d %v", approve, reject, abstain, err)
+	}
+	state, err := p.StateJSON()
+	if err != nil || !strings.Contains(state, `"Committed"`) {
+		t.Fatalf("projection state %s %v", state, err)
+	}
+	vote, err := macp.PayloadJSON("macp.modes.decision.v1.VotePayload", envs[4].Payload)
+	if err != nil || !strings.Contains(string(vote), `"APPROVE"`) {
+		t.Fatalf("vote payload %s %v", vote, err)
+	}
+}
+
+func TestQuorumEndToEnd(t *testing.T) {
+	coord, alice, bob := dial(t, "go-q-coord"), dial(t, "go-q-alice"), dial(t, "go-q-bob")
+	s, _, err := coord.StartSession(ctx(t), macp.ModeQuorum, macp.StartOptions{Participants: []string{"go-q-alice", "go-q-bob"}, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	must(t)(s.Quorum().RequestApproval(ctx(t), "r1", "deploy", "ship 1.2", nil, 2))
+	must(t)(open(t, alice, s.ID()).Quorum().Approve(ctx(t), "r1", "lgtm"))
+	must(t)(open(t, bob, s.ID()).Quorum().Approve(ctx(t), "r1", ""))
+	_, err = open(t, bob, s.ID()).Quorum().Reject(ctx(t), "r1", "changed my mind")
+	if !errors.Is(err, macp.StatusInvalidEnvelope) {
+		t.Fatalf("a second ballot: %v", err)
+	}
+	must(t)(s.Commit(ctx(t), macp.Commitment{Action: "quorum.approved", AuthorityScope: "release", Reason: "2 of 2", OutcomePositive: true}))
+
+	p, _ := macp.NewProjection(macp.ModeQuorum)
+	defer p.Close()
+	w, err := s.Watch(ctx(t), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	collect(t, w, 5, p)
+	tally, err := p.QuorumTally("r1")
+	if err != nil || tally.Approve != 2 || tally.Required != 2 || !tally.Reached {
+		t.Fatalf("tally %+v %v", tally, err)
+	}
+	info, err := open(t, alice, s.ID()).Info(ctx(t))
+	if err != nil || info.State != macp.StateResolved {
+		t.Fatalf("alice sees %+v %v", info, err)
+	}
+}
+
+func TestWatcherDeliversInOrderAndClosesOnCancel(t *testing.T) {
+	c := dial(t, "go-watcher")
+	s, _, err := c.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{"go-watcher"}, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	wctx, cancel := context.WithCancel(ctx(t))
+	w, err := s.Watch(wctx, 0, &macp.WatchOptions{QueueCapacity: 8})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	const n = 50
+	go func() {
+		for i := 1; i <= n; i++ {
+			if _, err := s.Decision().Propose(ctx(t), fmt.Sprintf("p%d", i), "x", "", nil); err != nil {
+				t.Errorf("propose %d: %v", i, err)
+				return
+			}
+		}
+	}()
+	envs := collect(t, w, n+1, nil)
+	for i, e := range envs[1:] {
+		if e.MessageType != "Proposal" || e.SessionID != s.ID() {
+			t.Fatalf("envelope %d: %+v", i+1, e)
+		}
+	}
+	cancel()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case _, ok := <-w.Events():
+			if !ok {
+				w.Close() // closing again is harmless
+				return
+			}
+		case <-timeout:
+			t.Fatal("the channel was not closed after the context was cancelled")
+		}
+	}
+}
+
+func TestErrorsCarryRegistryCodes(t *testing.T) {
+	coord, alice := dial(t, "go-e-coord"), dial(t, "go-e-alice")
+	_, err := coord.OpenSession(ctx(t), "6f1c2a4e-8b3d-4c5e-9a7f-1b2c3d4e5f60")
+	var me *macp.Error
+	if !errors.Is(err, macp.StatusSessionNotFound) || !errors.As(err, &me) || me.Code != "SESSION_NOT_FOUND" || me.Message == "" {
+		t.Fatalf("unknown session: %#v", err)
+	}
+	if _, _, err := coord.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{SessionID: "s1"}); !errors.Is(err, macp.StatusInvalidSessionID) {
+		t.Fatalf("bad session id: %v", err)
+	}
+	s, _, err := coord.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{"go-e-alice"}, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := open(t, alice, s.ID())
+	if _, err := as.Commit(ctx(t), macp.Commitment{Action: "decision.selected", OutcomePositive: true}); !errors.Is(err, macp.StatusForbidden) {
+		t.Fatalf("non-initiator commit: %v", err)
+	}
+	if _, err := as.Send(ctx(t), "", nil, ""); !errors.Is(err, macp.StatusInvalidArgument) {
+		t.Fatalf("empty message type: %v", err)
+	}
+	if _, err := as.SendJSON(ctx(t), "Vote", "", `{"proposal":"p1"}`, ""); !errors.Is(err, macp.StatusInvalidArgument) {
+		t.Fatalf("unknown JSON field: %v", err)
+	}
+	s.Close()
+	s.Close()
+	if _, err := s.Info(ctx(t)); !errors.Is(err, macp.StatusInvalidHandle) {
+		t.Fatalf("closed session: %v", err)
+	}
+	if macp.StatusRateLimited.String() != "RATE_LIMITED" || !macp.StatusTransport.Transient() || macp.StatusForbidden.Transient() {
+		t.Fatal("status names and transience")
+	}
+}
+
+func TestContextCancellationAndDeadlines(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := macp.Dial(cancelled, target, macp.WithInsecure()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("dial with a cancelled context: %v", err)
+	}
+	c := dial(t, "go-ctx")
+	if _, _, err := c.StartSession(cancelled, macp.ModeDecision, macp.StartOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("start with a cancelled context: %v", err)
+	}
+
+	// A server that accepts connections and never answers: the call hangs
+	// until the context's deadline, which must end it.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	dctx, dcancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer dcancel()
+	start := time.Now()
+	_, err = macp.Dial(dctx, l.Addr().String(), macp.WithInsecure(), macp.WithConnectTimeout(time.Minute))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("dial of a silent server: %v", err)
+	}
+	if waited := time.Since(start); waited > 20*time.Second {
+		t.Fatalf("the deadline was not honoured: returned after %v", waited)
+	}
+}
+
+func TestGoroutinesShareOneClient(t *testing.T) {
+	c := dial(t, "go-shared")
+	s, _, err := c.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{"go-shared"}, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const workers, each = 32, 5
+	var wg sync.WaitGroup
+	ids := make(chan string, workers*each)
+	for g := 0; g < workers; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				ack, err := s.Decision().Propose(ctx(t), fmt.Sprintf("p-%d-%d", g, i), "x", "", nil)
+				if err != nil {
+					t.Errorf("goroutine %d: %v", g, err)
+					return
+				}
+				ids <- ack.MessageID
+			}
+			if _, err := c.GetSession(ctx(t), s.ID()); err != nil {
+				t.Errorf("goroutine %d: %v", g, err)
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		if seen[id] {
+			t.Fatalf("message id %s acknowledged twice", id)
+		}
+		seen[id] = true
+	}
+	if len(seen) != workers*each {
+		t.Fatalf("%d of %d sends acknowledged", len(seen), workers*each)
+	}
+}
+
+func TestDiscoveryPoliciesAndJSONPayloads(t *testing.T) {
+	c := dial(t, "go-registry")
+	modes, err := c.ListModes(ctx(t))
+	if err != nil || !strings.Contains(string(modes), macp.ModeDecision) {
+		t.Fatalf("modes %s %v", modes, err)
+	}
+	id := fmt.Sprintf("policy.go.%d", time.Now().UnixNano())
+	policy := fmt.Sprintf(`{"policy_id":%q,"mode":%q,"schema_version":3,"rules":{"voting":{"algorithm":"none"}}}`, id, macp.ModeDecision)
+	if err := c.RegisterPolicy(ctx(t), policy); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetPolicy(ctx(t), id)
+	var p struct {
+		PolicyID string         `json:"policy_id"`
+		Rules    map[string]any `json:"rules"`
+	}
+	if err != nil || json.Unmarshal(got, &p) != nil || p.PolicyID != id || p.Rules["voting"] == nil {
+		t.Fatalf("policy %s %v", got, err)
+	}
+	bad := fmt.Sprintf(`{"policy_id":"%s.bad","mode":%q,"schema_version":3,"rules":{"voting":{"algorithm":"nope"}}}`, id, macp.ModeDecision)
+	if err := c.RegisterPolicy(ctx(t), bad); !errors.Is(err, macp.StatusInvalidPolicyDefinition) {
+		t.Fatalf("invalid policy: %v", err)
+	}
+
+	s, _, err := c.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{"go-registry"}, PolicyVersion: id, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	must(t)(s.SendJSON(ctx(t), "Proposal", "", `{"proposal_id":"p1","option":"x"}`, ""))
+	ack, err := s.SendJSON(ctx(t), "Vote", "macp.modes.decision.v1.VotePayload", `{"proposal_id":"p1","vote":"APPROVE"}`, "go-vote-1")
+	if err != nil || ack.MessageID != "go-vote-1" {
+		t.Fatalf("vote %+v %v", ack, err)
+	}
+	// The same id again is acknowledged as a duplicate, not applied twice.
+	again, err := s.SendJSON(ctx(t), "Vote", "", `{"proposal_id":"p1","vote":"APPROVE"}`, "go-vote-1")
+	if err == nil && !again.Duplicate {
+		t.Fatalf("re-sent vote: %+v", again)
+	}
+	if err != nil && !errors.Is(err, macp.StatusDuplicateMessage) {
+		t.Fatalf("re-sent vote: %v", err)
+	}
+	must(t)(s.Progress(ctx(t), "tok", 1, 2, "half", ""))
+	must(t)(c.SendSignal(ctx(t), "load", []byte{1}, 0.5, s.ID()))
+	wire, err := macp.PayloadFromJSON("macp.v1.CommitmentPayload", `{"commitment_id":"c1","action":"a","outcome_positive":true}`)
+	if err != nil || len(wire) == 0 {
+		t.Fatalf("encode %v", err)
+	}
+	back, err := macp.PayloadJSON("macp.v1.CommitmentPayload", wire)
+	if err != nil || !strings.Contains(string(back), `"commitment_id":"c1"`) {
+		t.Fatalf("decode %s %v", back, err)
+	}
+	if err := c.UnregisterPolicy(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+}

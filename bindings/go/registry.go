@@ -1,0 +1,168 @@
+package macp
+
+/*
+#include <stdlib.h>
+#include "macp.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// The answers of discovery and the registries are JSON (protobuf's JSON
+// mapping with the .proto field names, every field present), returned as
+// json.RawMessage to decode into the structs a caller needs.
+
+func jsonCall(ctx context.Context, f func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status) (json.RawMessage, error) {
+	s, err := stringCall(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(s), nil
+}
+
+// Initialize is the runtime's Initialize answer: runtime info,
+// capabilities, supported modes.
+func (c *Client) Initialize(ctx context.Context) (json.RawMessage, error) {
+	return jsonCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_initialize_json(c.h, out, e)
+	})
+}
+
+// Manifest is GetManifest: the runtime's manifest (agentID "") or an
+// agent's.
+func (c *Client) Manifest(ctx context.Context, agentID string) (json.RawMessage, error) {
+	return jsonCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_get_manifest(c.h, cs.opt(agentID), out, e)
+	})
+}
+
+// ListModes lists the standards-track modes (a JSON array of
+// ModeDescriptor).
+func (c *Client) ListModes(ctx context.Context) (json.RawMessage, error) {
+	return jsonCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_modes(c.h, out, e)
+	})
+}
+
+// ListExtModes lists the extension modes.
+func (c *Client) ListExtModes(ctx context.Context) (json.RawMessage, error) {
+	return jsonCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_ext_modes(c.h, out, e)
+	})
+}
+
+// RegisterExtMode registers an extension mode from its ModeDescriptor JSON.
+func (c *Client) RegisterExtMode(ctx context.Context, descriptorJSON string) error {
+	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_register_ext_mode(c.h, cs.s(descriptorJSON), e)
+	})
+}
+
+// UnregisterExtMode removes a registered extension mode.
+func (c *Client) UnregisterExtMode(ctx context.Context, mode string) error {
+	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_unregister_ext_mode(c.h, cs.s(mode), e)
+	})
+}
+
+// PromoteMode promotes an extension mode to standards-track (renamed unless
+// newName is "") and returns its name after promotion.
+func (c *Client) PromoteMode(ctx context.Context, mode, newName string) (string, error) {
+	return stringCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_promote_mode(c.h, cs.s(mode), cs.opt(newName), out, e)
+	})
+}
+
+// ListRoots lists the runtime's resource roots.
+func (c *Client) ListRoots(ctx context.Context) (json.RawMessage, error) {
+	return jsonCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_roots(c.h, out, e)
+	})
+}
+
+// RegisterPolicy registers a governance policy written as RFC-MACP-0012
+// writes it: {"policy_id", "mode", "description", "schema_version",
+// "rules": {...}}.
+func (c *Client) RegisterPolicy(ctx context.Context, policyJSON string) error {
+	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_register_policy(c.h, cs.s(policyJSON), e)
+	})
+}
+
+// UnregisterPolicy removes a policy.
+func (c *Client) UnregisterPolicy(ctx context.Context, policyID string) error {
+	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_unregister_policy(c.h, cs.s(policyID), e)
+	})
+}
+
+// GetPolicy reads a policy (rules as an object).
+func (c *Client) GetPolicy(ctx context.Context, policyID string) (json.RawMessage, error) {
+	return jsonCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_get_policy(c.h, cs.s(policyID), out, e)
+	})
+}
+
+// ListPolicies lists the policies, all of them (mode "") or one mode's.
+func (c *Client) ListPolicies(ctx context.Context, mode string) (json.RawMessage, error) {
+	return jsonCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_policies(c.h, cs.opt(mode), out, e)
+	})
+}
+
+// WhatIfReplay replays a session's history under a candidate policy (the
+// form RegisterPolicy takes; never registered) and reports how the outcome
+// would differ.
+func (c *Client) WhatIfReplay(ctx context.Context, sessionID, candidateJSON string) (json.RawMessage, error) {
+	return jsonCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+		return C.macp_client_what_if_replay(c.h, cs.s(sessionID), cs.s(candidateJSON), out, e)
+	})
+}
+
+// SendSignal sends an ambient Signal (no session): signalType, optional
+// data, a confidence from 0 to 1 and an optional correlated session.
+func (c *Client) SendSignal(ctx context.Context, signalType string, data []byte, confidence float64, correlationSessionID string) (Ack, error) {
+	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		p, n := bytesArg(data)
+		return C.macp_client_send_signal(c.h, cs.s(signalType), p, n, C.double(confidence), cs.opt(correlationSessionID), ack, e)
+	})
+}
+
+// PayloadJSON decodes protobuf bytes of the message typeName (for example
+// an Envelope's payload, "macp.modes.decision.v1.VotePayload") to JSON.
+func PayloadJSON(typeName string, data []byte) (json.RawMessage, error) {
+	var cs cstrings
+	defer cs.free()
+	var out *C.char
+	var e *C.macp_error
+	p, n := bytesArg(data)
+	if err := errorFrom(C.macp_payload_to_json(cs.s(typeName), p, n, &out, &e), e); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(takeString(out)), nil
+}
+
+// PayloadFromJSON encodes a JSON object as the protobuf message typeName.
+func PayloadFromJSON(typeName, payloadJSON string) ([]byte, error) {
+	var cs cstrings
+	defer cs.free()
+	t, j := cs.s(typeName), cs.s(payloadJSON)
+	var n C.size_t
+	var e *C.macp_error
+	if err := errorFrom(C.macp_payload_from_json(t, j, nil, 0, &n, &e), e); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return []byte{}, nil
+	}
+	buf := C.malloc(n)
+	defer C.free(buf)
+	e = nil
+	if err := errorFrom(C.macp_payload_from_json(t, j, (*C.uint8_t)(buf), n, &n, &e), e); err != nil {
+		return nil, err
+	}
+	return C.GoBytes(buf, C.int(n)), nil
+}

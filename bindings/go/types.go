@@ -1,0 +1,178 @@
+package macp
+
+/*
+#include <stdlib.h>
+#include "macp.h"
+*/
+import "C"
+
+import (
+	"context"
+	"time"
+	"unsafe"
+)
+
+// SessionState is a session's state, as macp.v1.SessionState.
+type SessionState int32
+
+// The session states.
+const (
+	StateUnspecified SessionState = 0
+	StateOpen        SessionState = 1
+	StateResolved    SessionState = 2
+	StateExpired     SessionState = 3
+	StateSuspended   SessionState = 4
+	StateCancelled   SessionState = 5
+)
+
+func (s SessionState) String() string {
+	switch s {
+	case StateOpen:
+		return "Open"
+	case StateResolved:
+		return "Resolved"
+	case StateExpired:
+		return "Expired"
+	case StateSuspended:
+		return "Suspended"
+	case StateCancelled:
+		return "Cancelled"
+	}
+	return "Unspecified"
+}
+
+// The standards-track modes and the built-in extension mode.
+const (
+	ModeDecision   = "macp.mode.decision.v1"
+	ModeProposal   = "macp.mode.proposal.v1"
+	ModeTask       = "macp.mode.task.v1"
+	ModeHandoff    = "macp.mode.handoff.v1"
+	ModeQuorum     = "macp.mode.quorum.v1"
+	ModeMultiRound = "ext.multi_round.v1"
+)
+
+// Ack is the runtime's acknowledgement of an accepted message.
+type Ack struct {
+	MessageID string
+	SessionID string
+	// Duplicate: the runtime had already accepted this message id (a retry
+	// whose first answer was lost); it was not applied twice.
+	Duplicate bool
+	// State is the session's state after the message.
+	State SessionState
+	// Attempts is the number of sends made (1 unless retried).
+	Attempts   uint32
+	AcceptedAt time.Time
+}
+
+func ackFrom(a *C.macp_ack) Ack {
+	return Ack{
+		MessageID:  C.GoString(&a.message_id[0]),
+		SessionID:  C.GoString(&a.session_id[0]),
+		Duplicate:  bool(a.duplicate),
+		State:      SessionState(a.session_state),
+		Attempts:   uint32(a.attempts),
+		AcceptedAt: time.UnixMilli(int64(a.accepted_at_unix_ms)),
+	}
+}
+
+// ackCall runs a C call that fills a macp_ack, honouring ctx.
+func ackCall(ctx context.Context, f func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status) (Ack, error) {
+	return blocking(ctx, func() (Ack, error) {
+		var cs cstrings
+		defer cs.free()
+		var ack C.macp_ack
+		var e *C.macp_error
+		if err := errorFrom(f(&cs, &ack, &e), e); err != nil {
+			return Ack{}, err
+		}
+		return ackFrom(&ack), nil
+	}, nil)
+}
+
+// statusCall runs a C call that only returns a status, honouring ctx.
+func statusCall(ctx context.Context, f func(cs *cstrings, e **C.macp_error) C.macp_status) error {
+	_, err := blocking(ctx, func() (struct{}, error) {
+		var cs cstrings
+		defer cs.free()
+		var e *C.macp_error
+		return struct{}{}, errorFrom(f(&cs, &e), e)
+	}, nil)
+	return err
+}
+
+// stringCall runs a C call that returns a library string, honouring ctx.
+func stringCall(ctx context.Context, f func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status) (string, error) {
+	return blocking(ctx, func() (string, error) {
+		var cs cstrings
+		defer cs.free()
+		var out *C.char
+		var e *C.macp_error
+		if err := errorFrom(f(&cs, &out, &e), e); err != nil {
+			return "", err
+		}
+		return takeString(out), nil
+	}, nil)
+}
+
+// ParticipantActivity is one participant's activity in a session.
+type ParticipantActivity struct {
+	Participant   string
+	LastMessageAt time.Time
+	MessageCount  uint32
+}
+
+// SessionInfo is a session's metadata and state.
+type SessionInfo struct {
+	SessionID            string
+	Mode                 string
+	State                SessionState
+	StartedAt            time.Time
+	ExpiresAt            time.Time
+	ModeVersion          string
+	ConfigurationVersion string
+	PolicyVersion        string
+	Initiator            string
+	ContextID            string
+	Participants         []string
+	ExtensionKeys        []string
+	Activity             []ParticipantActivity
+}
+
+func goStrings(p **C.char, n C.size_t) []string {
+	if n == 0 || p == nil {
+		return nil
+	}
+	out := make([]string, 0, int(n))
+	for _, s := range unsafe.Slice(p, int(n)) {
+		out = append(out, C.GoString(s))
+	}
+	return out
+}
+
+func sessionInfo(i *C.macp_session_info) *SessionInfo {
+	s := &SessionInfo{
+		SessionID:            C.GoString(i.session_id),
+		Mode:                 C.GoString(i.mode),
+		State:                SessionState(i.state),
+		StartedAt:            time.UnixMilli(int64(i.started_at_unix_ms)),
+		ExpiresAt:            time.UnixMilli(int64(i.expires_at_unix_ms)),
+		ModeVersion:          C.GoString(i.mode_version),
+		ConfigurationVersion: C.GoString(i.configuration_version),
+		PolicyVersion:        C.GoString(i.policy_version),
+		Initiator:            C.GoString(i.initiator),
+		ContextID:            C.GoString(i.context_id),
+		Participants:         goStrings((**C.char)(unsafe.Pointer(i.participants)), i.participants_len),
+		ExtensionKeys:        goStrings((**C.char)(unsafe.Pointer(i.extension_keys)), i.extension_keys_len),
+	}
+	if i.activity_len > 0 {
+		for _, a := range unsafe.Slice(i.activity, int(i.activity_len)) {
+			s.Activity = append(s.Activity, ParticipantActivity{
+				Participant:   C.GoString(a.participant_id),
+				LastMessageAt: time.UnixMilli(int64(a.last_message_at_unix_ms)),
+				MessageCount:  uint32(a.message_count),
+			})
+		}
+	}
+	return s
+}
