@@ -147,6 +147,12 @@ const (
 	IntegrityCannotVerify Integrity = 3
 )
 
+// String is the name the receipt vectors use ("match", ...; "" when not
+// checked).
+func (i Integrity) String() string {
+	return [...]string{"", "match", "mismatch", "cannot_verify"}[i&3]
+}
+
 // Verdict is a receipt's overall verdict.
 type Verdict int
 
@@ -162,6 +168,21 @@ const (
 	VerdictRefused Verdict = 4
 )
 
+// String is the name the receipt vectors use ("attested", ...).
+func (v Verdict) String() string {
+	switch v {
+	case VerdictAttested:
+		return "attested"
+	case VerdictIntegrityOnly:
+		return "integrity_only"
+	case VerdictUnverified:
+		return "unverified"
+	case VerdictRefused:
+		return "refused"
+	}
+	return "unknown"
+}
+
 // AttestationOutcome is the outcome of one attestation.
 type AttestationOutcome int
 
@@ -172,6 +193,21 @@ const (
 	AttestationUnknownKey  AttestationOutcome = 3
 	AttestationUnsupported AttestationOutcome = 4
 )
+
+// String is the name the receipt vectors use ("valid", ...).
+func (o AttestationOutcome) String() string {
+	switch o {
+	case AttestationValid:
+		return "valid"
+	case AttestationInvalid:
+		return "invalid"
+	case AttestationUnknownKey:
+		return "unknown_key"
+	case AttestationUnsupported:
+		return "unsupported"
+	}
+	return "unknown"
+}
 
 // Attestation is one attestation of a verified receipt.
 type Attestation struct {

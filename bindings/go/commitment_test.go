@@ -97,6 +97,67 @@ func TestCommitmentHashVectors(t *testing.T) {
 	}
 }
 
+// The receipt vectors of $MACP_VECTORS_DIR/receipt, when that folder
+// exists: verifying `receipt` while trusting exactly `trusted_keys` (kid to
+// Ed25519 public key) gives `expected`.
+func TestReceiptVectors(t *testing.T) {
+	dir := filepath.Join(vectorsDir(), "receipt")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("%s is absent; nothing to run", dir)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	ran := 0
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if name == "vector-schema" {
+			continue
+		}
+		ran++
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v struct {
+				Receipt     json.RawMessage   `json:"receipt"`
+				TrustedKeys map[string]string `json:"trusted_keys"`
+				Expected    struct {
+					Integrity    *string  `json:"integrity"`
+					Attestations []string `json:"attestations"`
+					Verdict      string   `json:"verdict"`
+				} `json:"expected"`
+			}
+			if err := json.Unmarshal(raw, &v); err != nil {
+				t.Fatal(err)
+			}
+			var keys []map[string]string
+			for kid, x := range v.TrustedKeys {
+				keys = append(keys, map[string]string{"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": x})
+			}
+			jwks, _ := json.Marshal(map[string]any{"keys": keys})
+			r, err := macp.VerifyReceipt(string(v.Receipt), string(jwks))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ""
+			if v.Expected.Integrity != nil {
+				want = *v.Expected.Integrity
+			}
+			var atts []string
+			for _, a := range r.Attestations {
+				atts = append(atts, a.Outcome.String())
+			}
+			if r.Integrity.String() != want || r.Verdict.String() != v.Expected.Verdict ||
+				strings.Join(atts, ",") != strings.Join(v.Expected.Attestations, ",") {
+				t.Fatalf("got %q %v %s, want %q %v %s", r.Integrity, atts, r.Verdict, want, v.Expected.Attestations, v.Expected.Verdict)
+			}
+		})
+	}
+	if ran == 0 {
+		t.Fatalf("no receipt vectors in %s", dir)
+	}
+}
+
 func TestCommitmentVerification(t *testing.T) {
 	wire, err := macp.PayloadFromJSON("macp.v1.CommitmentPayload", `{"commitment_id":"c1","action":"a","mode_version":"1.0.0","outcome_positive":true}`)
 	if err != nil {
