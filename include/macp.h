@@ -917,9 +917,10 @@ macp_status macp_multi_round_contribute(const macp_session *session,
 // (fully qualified: `macp.v1.CommitmentPayload`,
 // `macp.modes.decision.v1.VotePayload`, ... any message of the MACP
 // schema). The JSON is protobuf's JSON mapping: `.proto` field names (or
-// their lowerCamelCase forms), 64-bit integers as numbers or strings,
-// `bytes` as base64, enums by name. An unknown type, an unknown field or a
-// value of the wrong type is `MACP_STATUS_INVALID_ARGUMENT` naming it.
+// their lowerCamelCase forms), 64-bit integers as numbers or strings, enums
+// by name. A `bytes` field takes base64, an array of byte values, or text
+// that is not base64 (its UTF-8 bytes). An unknown type, an unknown field
+// or a value of the wrong type is `MACP_STATUS_INVALID_ARGUMENT` naming it.
 //
 // Output follows the size-query convention of `macp_envelope_encode`:
 // `*out_len` (required) receives the encoded size; with `buf` NULL and
