@@ -1,7 +1,12 @@
 /*
  * C ABI tests of JSON payloads, whole envelopes, signals, progress,
  * discovery, the extension-mode and policy registries and what-if replay:
- * bad input for every function, then the calls against a real runtime.
+ * bad input for every function (NULL, invalid UTF-8, NULL/freed/foreign/
+ * wrong-type handles, out-of-range numbers, unknown types and fields,
+ * malformed JSON; out-pointers left NULL on failure), then the calls against
+ * a real runtime at $MACP_TARGET. Run under valgrind by scripts/test.sh.
+ *
+ * Each test prints its name and result; the last line is "N passed, N failed".
  */
 #include <math.h>
 
@@ -9,15 +14,28 @@
 
 #define BAD_UTF8 "\xff\xfe"
 #define NOT_A_HANDLE ((void *)0x1234)
+#define UNKNOWN_SESSION "6f1c2a4e-8b3d-4c5e-9a7f-1b2c3d4e5f60"
+
+/* Like EXPECT, for a call that writes a string to `out`: `out` is set to a
+ * sentinel first and must be NULL after the (failing) call. */
+#define EXPECT_OUT(want, out, call_with_err_arg)                                         \
+    do {                                                                                 \
+        (out) = (char *)NOT_A_HANDLE;                                                    \
+        EXPECT(want, call_with_err_arg);                                                 \
+        CHECK((out) == NULL);                                                            \
+    } while (0)
 
 static const char *const COMMITMENT_JSON =
     "{\"commitment_id\":\"c1\",\"action\":\"decision.selected\",\"authority_scope\":\"s\","
     "\"reason\":\"r\",\"outcome_positive\":true}";
+static const char *const CANDIDATE_JSON =
+    "{\"policy_id\":\"policy.candidate\",\"mode\":\"macp.mode.decision.v1\",\"schema_version\":3,"
+    "\"rules\":{\"voting\":{\"algorithm\":\"unanimous\"}}}";
 
 /* A unique suffix per run, so names registered here never collide. */
 static char suffix[40];
 
-/* `*out` must be a library string: check it contains `fragment`, free it. */
+/* `json` is a library string (or NULL): check it contains `fragment`; free it. */
 static void expect_json_with(char *json, const char *fragment) {
     CHECK(json != NULL);
     if (json) {
@@ -28,6 +46,12 @@ static void expect_json_with(char *json, const char *fragment) {
     }
 }
 
+static int contains(const char *json, const char *fragment) {
+    return json != NULL && strstr(json, fragment) != NULL;
+}
+
+/* A Decision session started by agent://c-lead (with agent://c-peer),
+ * under `policy_version` when it is not NULL. */
 static macp_session *start_decision(macp_client *lead, const char *policy_version) {
     macp_start_options *so = NULL;
     macp_session *s = NULL;
@@ -43,103 +67,193 @@ static macp_session *start_decision(macp_client *lead, const char *policy_versio
     return s;
 }
 
-/* ------------------------------------------------------------- bad input */
-
-static void test_payload_bad_input(void) {
-    size_t len = 7;
-    uint8_t small[2];
-    char *json = (char *)NOT_A_HANDLE;
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(NULL, "{}", NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(BAD_UTF8, "{}", NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.CommitmentPayload", NULL, NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.CommitmentPayload", BAD_UTF8, NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.CommitmentPayload", "{}", NULL, 0, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.NoSuchPayload", "{}", NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.CommitmentPayload", "{\"nope\":1}", NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.CommitmentPayload", "{", NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.CommitmentPayload", "{\"outcome_positive\":\"yes\"}", NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.CommitmentPayload", COMMITMENT_JSON, NULL, 5, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.CommitmentPayload", COMMITMENT_JSON, small, sizeof small, &len, &err));
-    CHECK(len > sizeof small); /* the size is reported even when the buffer is too small */
-
-    const uint8_t garbage[] = {0xff, 0xff, 0xff};
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_to_json("macp.v1.CommitmentPayload", garbage, sizeof garbage, &json, &err));
-    CHECK(json == NULL); /* cleared on failure */
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_to_json(NULL, garbage, 0, &json, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_to_json("macp.v1.CommitmentPayload", NULL, 3, &json, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_to_json("macp.v1.CommitmentPayload", garbage, 0, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_to_json("macp.v1.Nope", garbage, 0, &json, &err));
+/* Messages the session's participants have sent so far. */
+static size_t messages_in(const macp_session *s) {
+    macp_session_info *info = NULL;
+    size_t total = 0;
+    OK(macp_session_get_info(s, &info, &err));
+    for (size_t i = 0; info && i < info->activity_len; i++)
+        total += info->activity[i].message_count;
+    macp_session_info_free(info);
+    return total;
 }
 
-static void test_registry_bad_input(void) {
-    macp_client *c = connect_as("agent://c-bad");
+/* ------------------------------------------------------------- bad input */
+
+static void test_payload_from_json_bad_input(void) {
+    const char *T = "macp.v1.CommitmentPayload";
+    size_t len = 7;
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(NULL, "{}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(BAD_UTF8, "{}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("", "{}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, NULL, NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, BAD_UTF8, NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "{\"reason\":\"\xff\"}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "{}", NULL, 0, NULL, &err));
+    /* Unknown types: no such message, an enum, a package. */
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.NoSuchPayload", "{}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1.SessionState", "{}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("macp.v1", "{}", NULL, 0, &len, &err));
+    /* Unknown fields, wrong value types, malformed JSON, not an object. */
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "{\"nope\":1}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "{\"outcome_positive\":\"yes\"}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "{\"action\":7}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "{", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "{\"action\":\"a\"} trailing", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "[]", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "7", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT,
+           macp_payload_from_json("macp.v1.SessionMetadata", "{\"state\":\"SESSION_STATE_NOPE\"}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT,
+           macp_payload_from_json("macp.v1.SessionStartPayload", "{\"ttl_ms\":1.5}", NULL, 0, &len, &err));
+
+    /* A NULL buffer with a length; a buffer too small: the size is still
+     * reported and nothing is written. */
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, COMMITMENT_JSON, NULL, 5, &len, &err));
+    uint8_t small[2] = {0xAA, 0xAA};
+    len = 0;
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, COMMITMENT_JSON, small, sizeof small, &len, &err));
+    CHECK(len > sizeof small);
+    CHECK(small[0] == 0xAA && small[1] == 0xAA);
+    size_t needed = 0;
+    OK(macp_payload_from_json(T, COMMITMENT_JSON, NULL, 0, &needed, &err));
+    CHECK(needed == len);
+    uint8_t *one_short = malloc(needed);
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, COMMITMENT_JSON, one_short, needed - 1, &len, &err));
+    free(one_short);
+}
+
+static void test_payload_to_json_bad_input(void) {
+    const char *T = "macp.v1.CommitmentPayload";
+    const uint8_t garbage[] = {0xff, 0xff, 0xff};
+    const uint8_t truncated[] = {0x12, 0x05, 'a'}; /* field 2, 5 bytes announced, 1 given */
+    char *json = NULL;
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(T, garbage, sizeof garbage, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(T, truncated, sizeof truncated, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(NULL, garbage, 0, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(BAD_UTF8, garbage, 0, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json("", garbage, 0, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json("macp.v1.Nope", garbage, 0, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json("macp.v1.SessionState", garbage, 0, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(T, NULL, 3, &json, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_to_json(T, garbage, 0, NULL, &err));
+}
+
+/* Every call that answers JSON: NULL out, bad strings, and each kind of bad
+ * client handle (NULL, freed, never issued, a session handle cast). */
+static void test_json_reads_bad_input(void) {
+    macp_client *c = connect_as("agent://c-lead");
     macp_client *freed = connect_as("agent://c-freed");
     macp_client_free(freed);
-    char *out = (char *)NOT_A_HANDLE;
-    const macp_client *wrong = (const macp_client *)NOT_A_HANDLE;
+    macp_session *s = start_decision(c, NULL);
+    const macp_client *bad[] = {NULL, freed, (const macp_client *)NOT_A_HANDLE, (const macp_client *)s};
+    char *out = NULL;
 
-    /* Every JSON-returning call: NULL out, then each kind of bad handle. */
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_initialize_json(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_initialize_json(NULL, &out, &err));
-    CHECK(out == NULL);
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_initialize_json(freed, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_manifest(c, NULL, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_manifest(c, BAD_UTF8, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_manifest(wrong, NULL, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_manifest(c, BAD_UTF8, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_modes(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_list_modes(freed, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_ext_modes(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_list_ext_modes(wrong, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_roots(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_list_roots(NULL, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_policy(c, NULL, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_policy(c, "", &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_policy(c, BAD_UTF8, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, NULL, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, "", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, BAD_UTF8, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_policy(c, "policy.default", NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_policy(freed, "policy.default", &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_policies(c, BAD_UTF8, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_list_policies(c, BAD_UTF8, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_policies(c, NULL, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_list_policies(wrong, NULL, &out, &err));
-    CHECK(out == NULL);
 
-    /* Registries. */
+    const char *sid = macp_session_id(s);
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, NULL, CANDIDATE_JSON, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, BAD_UTF8, CANDIDATE_JSON, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_SESSION_ID, out, macp_client_what_if_replay(c, "s1", CANDIDATE_JSON, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_SESSION_ID, out, macp_client_what_if_replay(c, "", CANDIDATE_JSON, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, NULL, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, BAD_UTF8, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, "{", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, "[]", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out,
+               macp_client_what_if_replay(c, sid, "{\"mode\":\"macp.mode.decision.v1\"}", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out,
+               macp_client_what_if_replay(c, sid, "{\"policy_id\":\"p\",\"rulez\":{}}", &out, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_what_if_replay(c, sid, CANDIDATE_JSON, NULL, &err));
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const macp_client *b = bad[i];
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_initialize_json(b, &out, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_get_manifest(b, NULL, &out, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_modes(b, &out, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_ext_modes(b, &out, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_roots(b, &out, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_get_policy(b, "policy.default", &out, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_policies(b, NULL, &out, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_what_if_replay(b, sid, CANDIDATE_JSON, &out, &err));
+    }
+    macp_session_close(s);
+    macp_client_free(c);
+}
+
+static void test_registry_writes_bad_input(void) {
+    macp_client *c = connect_as("agent://c-lead");
+    macp_client *freed = connect_as("agent://c-freed");
+    macp_client_free(freed);
+    macp_session *s = start_decision(c, NULL);
+    const macp_client *bad[] = {NULL, freed, (const macp_client *)NOT_A_HANDLE, (const macp_client *)s};
+    char *out = NULL;
+
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, BAD_UTF8, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "[]", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"mode\":\"ext.x.v1\",\"bogus\":1}", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"mode\":\"ext.x.v1\",\"message_types\":\"Ping\"}", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"title\":\"no mode\"}", &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_register_ext_mode(freed, "{\"mode\":\"ext.x.v1\"}", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, "", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, BAD_UTF8, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_unregister_ext_mode(wrong, "ext.x.v1", &err));
-    out = (char *)NOT_A_HANDLE;
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_promote_mode(c, NULL, NULL, &out, &err));
-    CHECK(out == NULL);
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, NULL, NULL, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, "", NULL, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, BAD_UTF8, NULL, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, "ext.x.v1", BAD_UTF8, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_promote_mode(c, "ext.x.v1", BAD_UTF8, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_promote_mode(NULL, "ext.x.v1", NULL, NULL, &err));
+
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, BAD_UTF8, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "[]", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"mode\":\"macp.mode.decision.v1\"}", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"\"}", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":7}", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"schema_version\":-3}", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT,
+           macp_client_register_policy(c, "{\"policy_id\":\"p\",\"schema_version\":4294967296}", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"rules\":7}", &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_register_policy(freed, "{\"policy_id\":\"p\"}", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"rule\":{}}", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, "", &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_unregister_policy(wrong, "p", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, BAD_UTF8, &err));
 
-    /* What-if replay. */
-    const char *cand = "{\"policy_id\":\"p\",\"mode\":\"macp.mode.decision.v1\"}";
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_what_if_replay(c, NULL, cand, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_what_if_replay(c, BAD_UTF8, cand, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_SESSION_ID, macp_client_what_if_replay(c, "s1", cand, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_what_if_replay(c, "6f1c2a4e-8b3d-4c5e-9a7f-1b2c3d4e5f60", NULL, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_what_if_replay(c, "6f1c2a4e-8b3d-4c5e-9a7f-1b2c3d4e5f60", "{", &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_what_if_replay(c, "6f1c2a4e-8b3d-4c5e-9a7f-1b2c3d4e5f60", cand, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_what_if_replay(freed, "6f1c2a4e-8b3d-4c5e-9a7f-1b2c3d4e5f60", cand, &out, &err));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const macp_client *b = bad[i];
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_register_ext_mode(b, "{\"mode\":\"ext.x.v1\"}", &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_unregister_ext_mode(b, "ext.x.v1", &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_promote_mode(b, "ext.x.v1", NULL, &out, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_register_policy(b, "{\"policy_id\":\"p\"}", &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_unregister_policy(b, "p", &err));
+    }
+    macp_session_close(s);
+    macp_client_free(c);
+}
 
-    /* Signals. */
+/* Signals and whole envelopes. */
+static void test_client_sends_bad_input(void) {
+    macp_client *c = connect_as("agent://c-lead");
+    macp_client *freed = connect_as("agent://c-freed");
+    macp_client_free(freed);
+    macp_session *s = start_decision(c, NULL);
+    const macp_client *bad[] = {NULL, freed, (const macp_client *)NOT_A_HANDLE, (const macp_client *)s};
     macp_ack ack;
+
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, NULL, NULL, 0, 0.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "", NULL, 0, 0.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, BAD_UTF8, NULL, 0, 0.5, NULL, &ack, &err));
@@ -147,121 +261,270 @@ static void test_registry_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, 1.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, -0.1, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, NAN, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, INFINITY, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, -INFINITY, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, 0.5, BAD_UTF8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_signal(freed, "load", NULL, 0, 0.5, NULL, &ack, &err));
 
-    /* Whole envelopes. */
+    /* Envelopes: not protobuf, NULL with a length, no message type, invalid
+     * message ids (empty, reserved prefix, too long). */
     const uint8_t garbage[] = {0xff, 0xff, 0xff};
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, garbage, sizeof garbage, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, NULL, 5, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, NULL, 0, &ack, &err)); /* no message type */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_envelope(wrong, garbage, 0, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, NULL, 0, &ack, &err));
+    char long_id[160];
+    memset(long_id, 'x', 129);
+    long_id[129] = 0;
+    const char *bad_ids[] = {"", "implicit-accept:h1", long_id};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        char json[512];
+        uint8_t env[512];
+        size_t elen = 0;
+        snprintf(json, sizeof json,
+                 "{\"macp_version\":\"1.0\",\"mode\":\"macp.mode.decision.v1\",\"message_type\":\"Proposal\","
+                 "\"message_id\":\"%s\",\"session_id\":\"%s\"}",
+                 bad_ids[i], macp_session_id(s));
+        OK(macp_payload_from_json("macp.v1.Envelope", json, env, sizeof env, &elen, &err));
+        EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, env, elen, &ack, &err));
+    }
+    CHECK(messages_in(s) == 0); /* nothing above reached the session */
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const macp_client *b = bad[i];
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_signal(b, "load", NULL, 0, 0.5, NULL, &ack, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_envelope(b, NULL, 0, &ack, &err));
+    }
+    macp_session_close(s);
     macp_client_free(c);
 }
 
-static void test_session_json_bad_input(void) {
+static void test_session_sends_bad_input(void) {
     macp_client *lead = connect_as("agent://c-lead");
     macp_session *s = start_decision(lead, NULL);
-    const macp_session *wrong = (const macp_session *)NOT_A_HANDLE;
+    macp_session *closed = start_decision(lead, NULL);
+    macp_session_close(closed);
+    const macp_session *bad[] = {NULL, closed, (const macp_session *)NOT_A_HANDLE, (const macp_session *)lead};
     macp_ack ack;
     const char *vote = "{\"proposal_id\":\"p1\",\"vote\":\"APPROVE\"}";
+
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, NULL, NULL, vote, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "", NULL, vote, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, BAD_UTF8, NULL, vote, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", BAD_UTF8, vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{\"proposal\":\"p1\"}", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Dance", NULL, "{}", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", "macp.v1.Nope", vote, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Dance", NULL, "{}", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, NULL, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, BAD_UTF8, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "[]", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{\"proposal\":\"p1\"}", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{\"vote\":1}", NULL, &ack, &err));
+    /* An explicit type decides the fields: a vote's fields are not a proposal's. */
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT,
+           macp_session_send_json(s, "Vote", "macp.modes.decision.v1.ProposalPayload", vote, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, BAD_UTF8, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, "", &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_json(wrong, "Vote", NULL, vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_json(NULL, "Vote", NULL, vote, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, "implicit-accept:h1", &ack, &err));
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, BAD_UTF8, 1, 2, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, NAN, 2, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, INFINITY, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, -1, 2, NULL, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, BAD_UTF8, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, NULL, BAD_UTF8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_progress(wrong, NULL, 1, 2, NULL, NULL, &ack, &err));
+    const double bad_numbers[] = {NAN, INFINITY, -INFINITY, -1, -0.001};
+    for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++) {
+        EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, bad_numbers[i], 2, NULL, NULL, &ack, &err));
+        EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, bad_numbers[i], NULL, NULL, &ack, &err));
+    }
+    CHECK(messages_in(s) == 0); /* no message above reached the session */
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const macp_session *b = bad[i];
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_json(b, "Vote", NULL, vote, NULL, &ack, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_progress(b, NULL, 1, 2, NULL, NULL, &ack, &err));
+    }
     macp_session_close(s);
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_progress(s, NULL, 1, 2, NULL, NULL, &ack, &err));
     macp_client_free(lead);
+}
+
+/* The error argument may be NULL: the status alone comes back, nothing
+ * leaks (valgrind), for local refusals and the runtime's alike. */
+static void test_errors_may_be_ignored(void) {
+    macp_client *c = connect_as("agent://c-lead");
+    size_t len = 0;
+    char *out = (char *)NOT_A_HANDLE;
+    macp_ack ack;
+    CHECK(macp_payload_from_json("macp.v1.Nope", "{}", NULL, 0, &len, NULL) == MACP_STATUS_INVALID_ARGUMENT);
+    CHECK(macp_payload_to_json("macp.v1.Nope", NULL, 0, &out, NULL) == MACP_STATUS_INVALID_ARGUMENT);
+    CHECK(out == NULL);
+    CHECK(macp_client_list_modes(NULL, &out, NULL) == MACP_STATUS_INVALID_HANDLE);
+    CHECK(macp_client_send_signal(c, "load", NULL, 0, NAN, NULL, &ack, NULL) == MACP_STATUS_INVALID_ARGUMENT);
+    out = (char *)NOT_A_HANDLE;
+    CHECK(macp_client_get_policy(c, "policy.ctest.never-registered", &out, NULL) != MACP_STATUS_OK);
+    CHECK(out == NULL);
+    out = (char *)NOT_A_HANDLE;
+    CHECK(macp_client_what_if_replay(c, UNKNOWN_SESSION, CANDIDATE_JSON, &out, NULL) != MACP_STATUS_OK);
+    CHECK(out == NULL);
+    CHECK(macp_client_unregister_ext_mode(c, "ext.ctest_never_registered.v1", NULL) != MACP_STATUS_OK);
+    /* Success with a NULL error argument. */
+    out = NULL;
+    CHECK(macp_client_list_modes(c, &out, NULL) == MACP_STATUS_OK);
+    CHECK(out != NULL && out[0] == '[');
+    macp_string_free(out);
+    macp_client_free(c);
 }
 
 /* ------------------------------------------------------- against the runtime */
 
 static void test_payload_round_trip(void) {
+    const char *T = "macp.v1.CommitmentPayload";
     size_t len = 0;
-    OK(macp_payload_from_json("macp.v1.CommitmentPayload", COMMITMENT_JSON, NULL, 0, &len, &err));
+    OK(macp_payload_from_json(T, COMMITMENT_JSON, NULL, 0, &len, &err));
     CHECK(len > 0);
-    uint8_t *buf = malloc(len);
+    uint8_t *buf = malloc(len + 8);
     size_t written = 0;
-    OK(macp_payload_from_json("macp.v1.CommitmentPayload", COMMITMENT_JSON, buf, len, &written, &err));
+    OK(macp_payload_from_json(T, COMMITMENT_JSON, buf, len + 8, &written, &err)); /* a larger buffer is fine */
     CHECK(written == len);
     char *json = NULL;
-    OK(macp_payload_to_json("macp.v1.CommitmentPayload", buf, written, &json, &err));
-    CHECK(json && strstr(json, "\"action\":\"decision.selected\""));
-    CHECK(json && strstr(json, "\"outcome_positive\":true"));
+    OK(macp_payload_to_json(T, buf, written, &json, &err));
+    CHECK(contains(json, "\"commitment_id\":\"c1\""));
+    CHECK(contains(json, "\"action\":\"decision.selected\""));
+    CHECK(contains(json, "\"outcome_positive\":true"));
+    CHECK(contains(json, "\"mode_version\":\"\"")); /* every field present */
+
+    /* The decoded JSON encodes back to the same bytes; lowerCamelCase names
+     * and a leading dot on the type name are the same message. */
+    uint8_t again[256], camel[256];
+    size_t la = 0, lc = 0;
+    OK(macp_payload_from_json(T, json, again, sizeof again, &la, &err));
+    CHECK(la == written && memcmp(again, buf, la) == 0);
     macp_string_free(json);
+    OK(macp_payload_from_json(".macp.v1.CommitmentPayload",
+                              "{\"commitmentId\":\"c1\",\"action\":\"decision.selected\",\"authorityScope\":\"s\","
+                              "\"reason\":\"r\",\"outcomePositive\":true}",
+                              camel, sizeof camel, &lc, &err));
+    CHECK(lc == written && memcmp(camel, buf, lc) == 0);
     free(buf);
 
-    /* Bytes fields take base64, byte arrays or plain text. */
+    /* An empty object may encode to nothing; nothing decodes to defaults. */
+    uint8_t none[4];
+    len = 99;
+    OK(macp_payload_from_json(T, "{}", none, sizeof none, &len, &err));
+    CHECK(len == 0);
+    OK(macp_payload_to_json(T, NULL, 0, &json, &err));
+    expect_json_with(json, "\"outcome_positive\":false");
+
+    /* 64-bit integers as numbers or strings; enums by name. */
     uint8_t a[64], b[64];
-    size_t la = 0, lb = 0;
+    la = lc = 0;
+    OK(macp_payload_from_json("macp.v1.SessionStartPayload", "{\"ttl_ms\":60000}", a, sizeof a, &la, &err));
+    OK(macp_payload_from_json("macp.v1.SessionStartPayload", "{\"ttl_ms\":\"60000\"}", b, sizeof b, &lc, &err));
+    CHECK(la > 0 && la == lc && memcmp(a, b, la) == 0);
+    OK(macp_payload_to_json("macp.v1.SessionStartPayload", a, la, &json, &err));
+    expect_json_with(json, "\"ttl_ms\":60000");
+    OK(macp_payload_from_json("macp.v1.SessionMetadata", "{\"state\":\"SESSION_STATE_RESOLVED\"}", a, sizeof a, &la, &err));
+    OK(macp_payload_to_json("macp.v1.SessionMetadata", a, la, &json, &err));
+    expect_json_with(json, "\"state\":\"SESSION_STATE_RESOLVED\"");
+
+    /* Bytes fields take base64, byte arrays or plain text; decode as base64. */
     OK(macp_payload_from_json("macp.modes.handoff.v1.HandoffContextPayload", "{\"context\":\"aGk=\"}", a, sizeof a, &la, &err));
-    OK(macp_payload_from_json("macp.modes.handoff.v1.HandoffContextPayload", "{\"context\":[104,105]}", b, sizeof b, &lb, &err));
-    CHECK(la == lb && memcmp(a, b, la) == 0);
+    OK(macp_payload_from_json("macp.modes.handoff.v1.HandoffContextPayload", "{\"context\":[104,105]}", b, sizeof b, &lc, &err));
+    CHECK(la == lc && memcmp(a, b, la) == 0);
+    OK(macp_payload_to_json("macp.modes.handoff.v1.HandoffContextPayload", a, la, &json, &err));
+    expect_json_with(json, "\"context\":\"aGk=\"");
 }
 
 static void test_discovery(void) {
     macp_client *c = connect_as("agent://c-discover");
     char *out = NULL;
     OK(macp_client_initialize_json(c, &out, &err));
+    CHECK(contains(out, "\"selected_protocol_version\":\"1.0\""));
+    CHECK(contains(out, "\"policy_registry\""));
     expect_json_with(out, "\"capabilities\"");
-    OK(macp_client_get_manifest(c, NULL, &out, &err));
-    expect_json_with(out, "\"supported_modes\"");
+
+    char *manifest = NULL, *manifest_empty = NULL;
+    OK(macp_client_get_manifest(c, NULL, &manifest, &err));
+    CHECK(contains(manifest, "\"agent_id\""));
+    CHECK(contains(manifest, "\"supported_modes\""));
+    OK(macp_client_get_manifest(c, "", &manifest_empty, &err)); /* "" is the runtime too */
+    EXPECT_OUT(MACP_STATUS_AGENT_NOT_FOUND, out, macp_client_get_manifest(c, "agent://c-nobody", &out, &err));
+    CHECK(manifest && manifest_empty && strcmp(manifest, manifest_empty) == 0);
+    macp_string_free(manifest);
+    macp_string_free(manifest_empty);
+
+    /* Standards-track and extension modes are listed apart. */
     OK(macp_client_list_modes(c, &out, &err));
+    CHECK(out && out[0] == '[');
+    CHECK(!contains(out, "\"ext.multi_round.v1\""));
     expect_json_with(out, "\"macp.mode.decision.v1\"");
     OK(macp_client_list_ext_modes(c, &out, &err));
+    CHECK(out && out[0] == '[');
+    CHECK(!contains(out, "\"macp.mode.decision.v1\""));
     expect_json_with(out, "\"ext.multi_round.v1\"");
     OK(macp_client_list_roots(c, &out, &err));
-    CHECK(out && out[0] == '[');
+    CHECK(out && out[0] == '[' && out[strlen(out) - 1] == ']');
     macp_string_free(out);
     macp_client_free(c);
 }
 
 static void test_ext_modes(void) {
     macp_client *c = connect_as("agent://c-registrar");
-    char mode[96], other[96], desc[256];
-    snprintf(mode, sizeof mode, "ext.ctest_a%s.v1", suffix);
+    char mode[96], other[96], renamed[96], third[96], desc[512];
+    snprintf(mode, sizeof mode, "ext.ctest_%s.v1", suffix);
     snprintf(other, sizeof other, "ext.ctest_b%s.v1", suffix);
-    snprintf(desc, sizeof desc,
-             "{\"mode\":\"%s\",\"mode_version\":\"1.0.0\",\"title\":\"c test\","
-             "\"message_types\":[\"Ping\",\"Commitment\"],\"terminal_message_types\":[\"Commitment\"]}",
-             mode);
-    OK(macp_client_register_ext_mode(c, desc, &err));
-    FAILS_ANY(macp_client_register_ext_mode(c, desc, &err)); /* already registered */
+    snprintf(third, sizeof third, "ext.ctest_c%s.v1", suffix);
+    snprintf(renamed, sizeof renamed, "ext.ctest_r%s.v1", suffix);
+    const char *shape = "{\"mode\":\"%s\",\"mode_version\":\"1.0.0\",\"title\":\"c test\","
+                        "\"message_types\":[\"Ping\",\"Commitment\"],\"terminal_message_types\":[\"Commitment\"]}";
+
     char *out = NULL;
     OK(macp_client_list_ext_modes(c, &out, &err));
+    CHECK(out && !contains(out, mode));
+    macp_string_free(out);
+    snprintf(desc, sizeof desc, shape, mode);
+    OK(macp_client_register_ext_mode(c, desc, &err));
+    EXPECT(MACP_STATUS_RPC, macp_client_register_ext_mode(c, desc, &err)); /* already registered */
+    OK(macp_client_list_ext_modes(c, &out, &err));
+    CHECK(contains(out, "\"title\":\"c test\""));
     expect_json_with(out, mode);
 
-    char *promoted = NULL;
+    char *promoted = (char *)NOT_A_HANDLE;
     OK(macp_client_promote_mode(c, mode, NULL, &promoted, &err));
-    CHECK(promoted && strcmp(promoted, mode) == 0);
-    macp_string_free(promoted);
+    CHECK(promoted != NULL && promoted != (char *)NOT_A_HANDLE && strcmp(promoted, mode) == 0);
+    if (promoted != (char *)NOT_A_HANDLE)
+        macp_string_free(promoted);
     OK(macp_client_list_modes(c, &out, &err));
     expect_json_with(out, mode);
 
-    snprintf(desc, sizeof desc,
-             "{\"mode\":\"%s\",\"mode_version\":\"1.0.0\",\"message_types\":[\"Ping\",\"Commitment\"],"
-             "\"terminal_message_types\":[\"Commitment\"]}",
-             other);
+    /* Promotion under a new name reports the new name; into macp.mode.* it
+     * is refused. */
+    snprintf(desc, sizeof desc, shape, third);
     OK(macp_client_register_ext_mode(c, desc, &err));
+    promoted = NULL;
+    char reserved[96];
+    snprintf(reserved, sizeof reserved, "macp.mode.ctest_%s.v1", suffix);
+    EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, third, reserved, &promoted, &err));
+    OK(macp_client_promote_mode(c, third, renamed, &promoted, &err));
+    CHECK(promoted && strcmp(promoted, renamed) == 0);
+    macp_string_free(promoted);
+    /* Already standards-track: refused, whether or not out_mode is asked for. */
+    EXPECT(MACP_STATUS_RPC, macp_client_promote_mode(c, renamed, "", NULL, &err));
+    EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, mode, NULL, &promoted, &err));
+
+    /* A second mode registered and removed; removing it again, removing an
+     * unknown mode, promoting an unknown mode or removing a built-in fails. */
+    snprintf(desc, sizeof desc, shape, other);
+    OK(macp_client_register_ext_mode(c, desc, &err));
+    OK(macp_client_list_ext_modes(c, &out, &err));
+    expect_json_with(out, other);
     OK(macp_client_unregister_ext_mode(c, other, &err));
+    OK(macp_client_list_ext_modes(c, &out, &err));
+    CHECK(out && !contains(out, other));
+    macp_string_free(out);
     FAILS_ANY(macp_client_unregister_ext_mode(c, other, &err));
-    FAILS_ANY(macp_client_register_ext_mode(c, "{\"mode\":\"macp.mode.reserved.v1\"}", &err));
+    FAILS_ANY(macp_client_unregister_ext_mode(c, "ext.ctest_never_registered.v1", &err));
+    FAILS_ANY(macp_client_unregister_ext_mode(c, "ext.multi_round.v1", &err));
+    promoted = NULL;
+    EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, "ext.ctest_never_registered.v1", NULL, &promoted, &err));
+    snprintf(desc, sizeof desc, shape, "macp.mode.reserved.v1");
+    EXPECT(MACP_STATUS_RPC, macp_client_register_ext_mode(c, desc, &err)); /* a reserved name */
     macp_client_free(c);
 }
 
@@ -281,72 +544,188 @@ static void test_policies(void) {
              "\"rules\":{\"voting\":{\"algorithm\":\"no-such\"}}}",
              id);
     EXPECT(MACP_STATUS_INVALID_POLICY_DEFINITION, macp_client_register_policy(c, bad, &err));
+    EXPECT(MACP_STATUS_INVALID_POLICY_DEFINITION,
+           macp_client_register_policy(c, "{\"policy_id\":\"policy.default\",\"mode\":\"*\",\"rules\":{}}", &err));
 
     char *out = NULL;
     OK(macp_client_get_policy(c, id, &out, &err));
+    CHECK(contains(out, "\"mode\":\"macp.mode.decision.v1\""));
+    CHECK(contains(out, "\"schema_version\":3"));
+    CHECK(contains(out, "\"description\":\"c test\""));
+    CHECK(contains(out, "\"algorithm\":\"none\""));
     expect_json_with(out, "\"rules\":{\"");
     OK(macp_client_list_policies(c, "macp.mode.decision.v1", &out, &err));
+    CHECK(out && out[0] == '[');
+    CHECK(!contains(out, "\"policy.ctest.never-registered\""));
+    expect_json_with(out, id);
+    OK(macp_client_list_policies(c, "macp.mode.task.v1", &out, &err));
+    CHECK(out && !contains(out, id));
+    macp_string_free(out);
+    OK(macp_client_list_policies(c, NULL, &out, &err));
+    CHECK(contains(out, id));
+    expect_json_with(out, "\"policy.default\"");
+    OK(macp_client_list_policies(c, "", &out, &err));
     expect_json_with(out, id);
 
-    /* A session under the policy: a proposal as JSON, an evaluation as a
-     * whole envelope, a vote as JSON, progress, a signal, then what-if
-     * replay. */
-    macp_client *peer = connect_as("agent://c-peer");
-    macp_session *s = start_decision(c, id);
-    macp_session *sp = NULL;
-    OK(macp_session_open(peer, macp_session_id(s), &sp, &err));
+    OK(macp_client_unregister_policy(c, id, &err));
+    EXPECT_OUT(MACP_STATUS_UNKNOWN_POLICY_VERSION, out, macp_client_get_policy(c, id, &out, &err));
+    FAILS_ANY(macp_client_unregister_policy(c, id, &err));
+    FAILS_ANY(macp_client_unregister_policy(c, "policy.default", &err));
+    OK(macp_client_list_policies(c, NULL, &out, &err));
+    CHECK(out && !contains(out, id));
+    macp_string_free(out);
+    macp_client_free(c);
+}
+
+/* A Decision session driven with JSON payloads and a whole envelope, with
+ * progress and a signal, then replayed under a candidate policy. */
+static void test_session_json_envelope_and_replay(void) {
+    macp_client *lead = connect_as("agent://c-lead"), *peer = connect_as("agent://c-peer");
+    macp_client *outsider = connect_as("agent://c-outsider");
+    macp_session *s = start_decision(lead, NULL), *sp = NULL;
+    const char *sid = macp_session_id(s);
+    OK(macp_session_open(peer, sid, &sp, &err));
     macp_ack ack;
-    OK(macp_session_send_json(s, "Proposal", NULL,
-                              "{\"proposal_id\":\"p1\",\"option\":\"ship\",\"rationale\":\"ready\"}", NULL, &ack, &err));
-    CHECK(strlen(ack.message_id) > 0);
+
+    /* Proposal: payload type inferred from the mode. */
+    memset(&ack, 0, sizeof ack);
+    OK(macp_session_send_json(s, "Proposal", NULL, "{\"proposal_id\":\"p1\",\"option\":\"ship\",\"rationale\":\"ready\"}",
+                              NULL, &ack, &err));
+    CHECK(strlen(ack.message_id) > 0 && !ack.duplicate);
+    CHECK(strcmp(ack.session_id, sid) == 0);
+    CHECK(ack.session_state == MACP_SESSION_STATE_OPEN);
+
+    /* Evaluation as a whole envelope sent by the peer; the same bytes again
+     * are a duplicate of the same message id. */
     uint8_t payload[256], env[1024];
     size_t plen = 0, elen = 0;
     OK(macp_payload_from_json("macp.modes.decision.v1.EvaluationPayload",
-                              "{\"proposal_id\":\"p1\",\"recommendation\":\"APPROVE\",\"confidence\":0.8}",
-                              payload, sizeof payload, &plen, &err));
-    OK(macp_envelope_encode(MACP_MODE_DECISION, "Evaluation", macp_session_id(s), "agent://c-peer", NULL, payload,
-                            plen, env, sizeof env, &elen, &err));
+                              "{\"proposal_id\":\"p1\",\"recommendation\":\"APPROVE\",\"confidence\":0.8}", payload,
+                              sizeof payload, &plen, &err));
+    OK(macp_envelope_encode(MACP_MODE_DECISION, "Evaluation", sid, "agent://c-peer", "eval-peer-1", payload, plen, env,
+                            sizeof env, &elen, &err));
+    memset(&ack, 0, sizeof ack);
     OK(macp_client_send_envelope(peer, env, elen, &ack, &err));
-    CHECK(strcmp(ack.session_id, macp_session_id(s)) == 0);
-    /* Evaluations close when voting starts; the vote comes next. */
+    CHECK(strcmp(ack.message_id, "eval-peer-1") == 0 && !ack.duplicate);
+    CHECK(strcmp(ack.session_id, sid) == 0);
+    OK(macp_client_send_envelope(peer, env, elen, &ack, &err));
+    CHECK(ack.duplicate && strcmp(ack.message_id, "eval-peer-1") == 0);
+    /* Sent exactly as encoded: a sender that is not the caller, or an
+     * unknown session, is the runtime's to refuse. */
+    OK(macp_envelope_encode(MACP_MODE_DECISION, "Evaluation", sid, "agent://c-someone-else", NULL, payload, plen, env,
+                            sizeof env, &elen, &err));
+    EXPECT(MACP_STATUS_UNAUTHENTICATED, macp_client_send_envelope(peer, env, elen, &ack, &err));
+    OK(macp_envelope_encode(MACP_MODE_DECISION, "Evaluation", UNKNOWN_SESSION, "agent://c-peer", NULL, payload, plen, env,
+                            sizeof env, &elen, &err));
+    EXPECT(MACP_STATUS_SESSION_NOT_FOUND, macp_client_send_envelope(peer, env, elen, &ack, &err));
+    const uint8_t garbage[] = {0xff, 0xff, 0xff};
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(peer, garbage, sizeof garbage, &ack, &err));
 
+    /* Vote with an explicit payload type and message id. */
     OK(macp_session_send_json(sp, "Vote", "macp.modes.decision.v1.VotePayload",
                               "{\"proposal_id\":\"p1\",\"vote\":\"REJECT\",\"reason\":\"no\"}", "vote-peer-1", &ack, &err));
     CHECK(strcmp(ack.message_id, "vote-peer-1") == 0);
-    OK(macp_session_progress(sp, "work", 1, 4, "a quarter", NULL, &ack, &err));
-    CHECK(ack.session_state == MACP_SESSION_STATE_OPEN);
-    OK(macp_client_send_signal(peer, "load", (const uint8_t *)"\x01", 1, 0.5, macp_session_id(s), &ack, &err));
+    /* The runtime still judges the content: a vote on no proposal. */
+    EXPECT(MACP_STATUS_INVALID_ENVELOPE,
+           macp_session_send_json(s, "Vote", NULL, "{\"proposal_id\":\"p-none\",\"vote\":\"APPROVE\"}", NULL, &ack, &err));
+
+    /* Progress: changes no state; total 0 means unknown. */
+    memset(&ack, 0, sizeof ack);
+    OK(macp_session_progress(sp, "work", 1, 4, "a quarter", "vote-peer-1", &ack, &err));
+    CHECK(ack.session_state == MACP_SESSION_STATE_OPEN && strlen(ack.message_id) > 0);
+    OK(macp_session_progress(sp, NULL, 0, 0, NULL, NULL, &ack, &err));
+    /* Proposal, evaluation, vote (the runtime's activity counts mode
+     * messages, not progress): neither refusals nor the duplicate count,
+     * which the bad-input tests rely on. */
+    CHECK(messages_in(s) == 3);
+
+    /* A signal: ambient, no session of its own. */
+    memset(&ack, 0, sizeof ack);
+    OK(macp_client_send_signal(peer, "load", (const uint8_t *)"\x01", 1, 0.5, sid, &ack, &err));
     CHECK(strlen(ack.message_id) > 0);
+    OK(macp_client_send_signal(peer, "heartbeat", NULL, 0, 0.0, NULL, &ack, &err));
+    OK(macp_client_send_signal(peer, "heartbeat", NULL, 0, 1.0, "", &ack, &err));
 
-    macp_commitment cm = {0};
-    cm.action = "decision.selected";
-    cm.authority_scope = "test";
-    cm.reason = "lead decides";
-    cm.outcome_positive = true;
-    OK(macp_session_commit(s, &cm, &ack, &err));
-    CHECK(ack.session_state == MACP_SESSION_STATE_RESOLVED);
-
-    const char *unanimous = "{\"policy_id\":\"policy.candidate\",\"mode\":\"macp.mode.decision.v1\","
-                            "\"schema_version\":3,\"rules\":{\"voting\":{\"algorithm\":\"unanimous\"}}}";
-    /* The test script runs the runtime with MACP_COMPACT_TERMINAL_LOGS=0, so
-     * the resolved session's history is still there to replay: the REJECT
-     * vote denies the positive commitment under a unanimous candidate. */
-    OK(macp_client_what_if_replay(c, macp_session_id(s), unanimous, &out, &err));
-    CHECK(out && strstr(out, "\"recorded_policy_id\":\"") && strstr(out, id));
-    expect_json_with(out, "\"denials\":[{");
+    /* What-if replay of the open session. */
+    char *out = NULL;
+    OK(macp_client_what_if_replay(lead, sid, CANDIDATE_JSON, &out, &err));
+    CHECK(contains(out, "\"recorded\":{"));
+    CHECK(contains(out, "\"entries\":["));
+    expect_json_with(out, "\"candidate\":{");
+    /* Candidate admission: the session's mode or "*", a valid definition. */
+    EXPECT_OUT(MACP_STATUS_INVALID_POLICY_DEFINITION, out,
+               macp_client_what_if_replay(lead, sid,
+                                          "{\"policy_id\":\"p\",\"mode\":\"macp.mode.task.v1\",\"schema_version\":3,"
+                                          "\"rules\":{}}",
+                                          &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_POLICY_DEFINITION, out,
+               macp_client_what_if_replay(lead, sid,
+                                          "{\"policy_id\":\"p\",\"mode\":\"macp.mode.decision.v1\",\"schema_version\":3,"
+                                          "\"rules\":{\"voting\":{\"algorithm\":\"no-such\"}}}",
+                                          &out, &err));
+    /* Unknown session, or a caller who is not in it. */
     out = (char *)NOT_A_HANDLE;
     macp_error *nerr = NULL;
-    macp_status st = macp_client_what_if_replay(c, "6f1c2a4e-8b3d-4c5e-9a7f-1b2c3d4e5f60", unanimous, &out, &nerr);
+    macp_status st = macp_client_what_if_replay(lead, UNKNOWN_SESSION, CANDIDATE_JSON, &out, &nerr);
     CHECK(st == MACP_STATUS_SESSION_NOT_FOUND || st == MACP_STATUS_FORBIDDEN);
-    CHECK(out == NULL);
+    CHECK(out == NULL && nerr != NULL && strlen(macp_error_message(nerr)) > 0);
     macp_error_free(nerr);
+    nerr = NULL;
+    st = macp_client_what_if_replay(outsider, sid, CANDIDATE_JSON, &out, &nerr);
+    CHECK(st == MACP_STATUS_SESSION_NOT_FOUND || st == MACP_STATUS_FORBIDDEN);
+    CHECK(out == NULL && nerr != NULL);
+    macp_error_free(nerr);
+
+    /* The Commitment as JSON (its type inferred); then the replay reports
+     * the recorded resolution, which the REJECT vote denies under a
+     * unanimous candidate. */
+    macp_session_info *info = NULL;
+    OK(macp_session_get_info(s, &info, &err));
+    char commitment[512] = "";
+    if (info)
+        snprintf(commitment, sizeof commitment,
+                 "{\"commitment_id\":\"c1\",\"action\":\"decision.selected\",\"authority_scope\":\"s\","
+                 "\"reason\":\"r\",\"outcome_positive\":true,\"mode_version\":\"%s\",\"policy_version\":\"%s\","
+                 "\"configuration_version\":\"%s\"}",
+                 info->mode_version, info->policy_version, info->configuration_version);
+    macp_session_info_free(info);
+    /* Without the session's bound versions the runtime refuses it. */
+    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_session_send_json(s, "Commitment", NULL, COMMITMENT_JSON, NULL, &ack, &err));
+    OK(macp_session_send_json(s, "Commitment", NULL, commitment, NULL, &ack, &err));
+    CHECK(ack.session_state == MACP_SESSION_STATE_RESOLVED);
+    OK(macp_client_what_if_replay(peer, sid, CANDIDATE_JSON, &out, &err));
+    CHECK(contains(out, "\"action\":\"decision.selected\""));
+    CHECK(contains(out, "\"denials\":[{"));
+    expect_json_with(out, "\"recorded\":{");
 
     macp_session_close(sp);
     macp_session_close(s);
-    OK(macp_client_unregister_policy(c, id, &err));
-    FAILS_ANY(macp_client_get_policy(c, id, &out, &err));
-    FAILS_ANY(macp_client_unregister_policy(c, "policy.default", &err));
+    macp_client_free(outsider);
     macp_client_free(peer);
+    macp_client_free(lead);
+}
+
+/* A session under a registered policy: the replay names it as recorded. */
+static void test_replay_under_registered_policy(void) {
+    macp_client *c = connect_as("agent://c-lead");
+    char id[96], policy[512];
+    snprintf(id, sizeof id, "policy.ctest.replay.%s", suffix);
+    snprintf(policy, sizeof policy,
+             "{\"policy_id\":\"%s\",\"mode\":\"macp.mode.decision.v1\",\"schema_version\":3,"
+             "\"description\":\"c test\",\"rules\":{\"voting\":{\"algorithm\":\"none\"},"
+             "\"commitment\":{\"authority\":\"initiator_only\"}}}",
+             id);
+    OK(macp_client_register_policy(c, policy, &err));
+    macp_session *s = start_decision(c, id);
+    macp_ack ack;
+    OK(macp_session_send_json(s, "Proposal", NULL, "{\"proposal_id\":\"p1\",\"option\":\"ship\"}", NULL, &ack, &err));
+    char *out = NULL;
+    OK(macp_client_what_if_replay(c, macp_session_id(s), CANDIDATE_JSON, &out, &err));
+    CHECK(contains(out, "\"candidate\":{"));
+    expect_json_with(out, id);
+    OK(macp_session_cancel(s, "done", &ack, &err));
+    macp_session_close(s);
+    OK(macp_client_unregister_policy(c, id, &err));
     macp_client_free(c);
 }
 
@@ -355,13 +734,19 @@ int main(void) {
     macp_new_id(id, sizeof id, NULL);
     snprintf(suffix, sizeof suffix, "%.8s", id);
     const struct test tests[] = {
-        {"payload_bad_input", test_payload_bad_input},
-        {"registry_bad_input", test_registry_bad_input},
-        {"session_json_bad_input", test_session_json_bad_input},
+        {"payload_from_json_bad_input", test_payload_from_json_bad_input},
+        {"payload_to_json_bad_input", test_payload_to_json_bad_input},
+        {"json_reads_bad_input", test_json_reads_bad_input},
+        {"registry_writes_bad_input", test_registry_writes_bad_input},
+        {"client_sends_bad_input", test_client_sends_bad_input},
+        {"session_sends_bad_input", test_session_sends_bad_input},
+        {"errors_may_be_ignored", test_errors_may_be_ignored},
         {"payload_round_trip", test_payload_round_trip},
         {"discovery", test_discovery},
         {"ext_modes", test_ext_modes},
-        {"policies_and_replay", test_policies},
+        {"policies", test_policies},
+        {"session_json_envelope_and_replay", test_session_json_envelope_and_replay},
+        {"replay_under_registered_policy", test_replay_under_registered_policy},
     };
     return run_tests("c-registry", tests, sizeof tests / sizeof tests[0]);
 }
