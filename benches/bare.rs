@@ -9,6 +9,10 @@
 //!                           blocking API over an async client must do)
 //!   bare throughput T N     one channel, T concurrent tasks each sending N
 //!                           messages into sessions of its own: messages/second
+//!   bare watch N            a passive StreamSession subscriber of one session
+//!                           into which N messages are sent one by one: mean
+//!                           time from the start of a send to the envelope's
+//!                           arrival on the stream (the C watcher's shape)
 
 use std::time::Instant;
 
@@ -198,8 +202,47 @@ async fn run(args: Vec<String>) {
                 tasks * n
             );
         }
+        Some("watch") => {
+            let n = arg(1, 2000);
+            let sid = start(&mut stub).await;
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            tx.send(pb::StreamSessionRequest {
+                subscribe_session_id: sid.clone(),
+                after_sequence: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+            let mut stream = stub
+                .clone()
+                .stream_session(request(tokio_stream::wrappers::ReceiverStream::new(rx)))
+                .await
+                .expect("subscribe")
+                .into_inner();
+            let mut total = 0.0;
+            for i in 0..n {
+                let env = envelope("Proposal", &sid, proposal(&format!("p{i}")));
+                let id = env.message_id.clone();
+                let t0 = Instant::now();
+                send(&mut stub, env).await;
+                loop {
+                    let msg = stream.message().await.expect("stream").expect("open");
+                    if let Some(pb::stream_session_response::Response::Envelope(e)) = msg.response {
+                        if e.message_id == id {
+                            break;
+                        }
+                    }
+                }
+                total += t0.elapsed().as_secs_f64() * 1e6;
+            }
+            drop(tx);
+            println!(
+                "{{\"send_to_stream_us\": {:.1}, \"n\": {n}}}",
+                total / n as f64
+            );
+        }
         _ => {
-            eprintln!("usage: MACP_TARGET=host:port bare (latency N | throughput T N)");
+            eprintln!("usage: MACP_TARGET=host:port bare (latency N | throughput T N | watch N)");
             std::process::exit(2);
         }
     }

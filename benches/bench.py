@@ -103,6 +103,7 @@ def main():
             "capi": instructions_per_send([os.path.join(ROOT, "build/capi_bench"), "latency"]),
         }
     res["watch"] = capi("watch", N_WATCH)
+    res["watch_bare"] = bare("watch", N_WATCH)
     res["idle_client"] = capi("idle")
     res["watchers_100"] = capi("watchers", 100)
     res["first_call"] = capi("first_call")
@@ -117,6 +118,7 @@ def main():
         "capi_over_bare_blocking_p50": l["capi"]["p50"] / l["bare_blocking"]["p50"],
         "capi_throughput_over_bare": t["capi"] / t["bare"],
         "capi_async_throughput_over_bare": t["capi_async"] / t["bare"],
+        "capi_watch_latency_over_bare": res["watch"]["send_to_callback_us"] / res["watch_bare"]["send_to_stream_us"],
     }
     best = max(t["capi"], t["capi_async"])
     if "client_instructions_per_send" in res:
@@ -149,7 +151,8 @@ def main():
         for k, v in res["client_instructions_per_send"].items():
             print(f"  {k:22} {v:9.0f}")
     print(f"Watcher: {res['watch']['events_per_sec']:.0f} events/s, "
-          f"send->callback {res['watch']['send_to_callback_us']:.0f} us")
+          f"send->callback {res['watch']['send_to_callback_us']:.0f} us "
+          f"(bare stream subscriber {res['watch_bare']['send_to_stream_us']:.0f} us)")
     print(f"Idle client: {res['idle_client']['client_kib']} KiB RSS; "
           f"100 watchers: {res['watchers_100']['rss_after_kib'] - res['watchers_100']['rss_before_kib']} KiB RSS")
     print(f"First call: connect {res['first_call']['connect_us'] / 1000:.1f} ms, "
