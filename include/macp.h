@@ -960,6 +960,10 @@ macp_status macp_payload_to_json(const char *type_name,
 // `macp.v1.CommitmentPayload`). `message_id` and `ack` as in
 // `macp_session_send`.
 //
+// The payload is sent as given: nothing is filled in. A `Commitment` sent
+// this way carries only the fields in the JSON; `macp_session_commit`
+// fills in the session's mode, configuration and policy versions left empty.
+//
 // # Safety
 // Strings are NULL or NUL-terminated; `ack` is NULL or writable.
 macp_status macp_session_send_json(const macp_session *session,
