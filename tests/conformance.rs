@@ -730,3 +730,83 @@ fn conformance_transcripts_replay_equivalently() {
         t["verify_replay_equivalence"] = Value::Bool(true);
     });
 }
+
+/// The runner itself can fail: a transcript written here (independent of the
+/// vectors directory) passes as written, and the same transcript with each
+/// kind of expectation made wrong is reported with every disagreement named.
+#[test]
+fn runner_reports_every_disagreement() {
+    let transcript = serde_json::json!({
+        "mode": "macp.mode.decision.v1",
+        "initiator": "agent://lead",
+        "participants": ["agent://lead", "agent://a"],
+        "mode_version": "1.0.0",
+        "configuration_version": "cfg-1",
+        "ttl_ms": 60000,
+        "messages": [
+            {"sender": "agent://lead", "message_type": "Proposal",
+             "payload_type": "macp.modes.decision.v1.ProposalPayload",
+             "payload": {"proposal_id": "p1", "option": "deploy"}, "expect": "accept"},
+            {"sender": "agent://outsider", "message_type": "Vote",
+             "payload_type": "macp.modes.decision.v1.VotePayload",
+             "payload": {"proposal_id": "p1", "vote": "APPROVE"},
+             "expect": "reject", "expected_error_code": "FORBIDDEN"},
+            {"sender": "agent://a", "message_type": "Vote",
+             "payload_type": "macp.modes.decision.v1.VotePayload",
+             "payload": {"proposal_id": "p1", "vote": "APPROVE"}, "expect": "accept"},
+            {"sender": "agent://lead", "message_type": "Commitment",
+             "payload_type": "macp.v1.CommitmentPayload",
+             "payload": {"commitment_id": "c1", "action": "decision.selected",
+                         "authority_scope": "test", "reason": "done",
+                         "mode_version": "1.0.0", "policy_version": "policy.default",
+                         "configuration_version": "cfg-1", "outcome_positive": true},
+             "expect": "accept"}
+        ],
+        "expected_final_state": "Resolved",
+        "expect_resolution_present": true,
+        "expected_resolution": {"action": "decision.selected", "outcome_positive": true},
+        "expected_history": [
+            {"message_type": "Proposal", "sender": "agent://lead"},
+            {"message_type": "Vote", "sender": "agent://a"},
+            {"message_type": "Commitment", "sender": "agent://lead"}
+        ],
+        "expected_mode_state": {"votes": {"p1": {"agent://a": {"vote": "APPROVE"}}}}
+    });
+    if let Err(problems) = run("runner_self_check", &transcript) {
+        panic!("the transcript as written: {problems:?}");
+    }
+
+    let mut wrong = transcript.clone();
+    wrong["messages"][0]["expect"] = "reject".into();
+    wrong["messages"][1]["expected_error_code"] = "SESSION_NOT_FOUND".into();
+    wrong["expected_resolution"]["outcome_positive"] = false.into();
+    wrong["expected_history"][1]["sender"] = "agent://b".into();
+    wrong["expected_mode_state"]["votes"]["p1"]["agent://a"]["vote"] = "REJECT".into();
+    let problems = run("runner_self_check_wrong", &wrong)
+        .expect_err("a transcript that disagrees with the runtime must fail");
+    let expected = [
+        "message 0 (Proposal from agent://lead): accepted, expected reject",
+        "message 1 (Vote from agent://outsider): rejected with FORBIDDEN",
+        "resolution.outcome_positive: true, expected false",
+        "history[1]: Vote from agent://a, expected Vote from agent://b",
+        "mode_state.votes.p1.agent://a.vote: \"APPROVE\", expected \"REJECT\"",
+    ];
+    for e in expected {
+        assert!(
+            problems.iter().any(|p| p.starts_with(e)),
+            "no problem starting {e:?} in {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+
+    // A final state that differs: the session is left open.
+    let mut open = transcript.clone();
+    open["messages"].as_array_mut().unwrap().pop();
+    let problems = run("runner_self_check_open", &open).expect_err("still open");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p == "final state Open, expected Resolved"),
+        "{problems:#?}"
+    );
+}
