@@ -37,6 +37,19 @@ echo "== Go package tests (cgo, static library, race detector, real runtime)"
 cargo build --quiet --release
 (cd bindings/go && go vet ./... && test -z "$(gofmt -l .)" && go test -race -count=1 ./...)
 
+echo "== Go package linked against the shared library (-tags macp_shared)"
+(cd bindings/go && go test -c -tags macp_shared -o ../../build/macp_go_shared.test . \
+   && ../../build/macp_go_shared.test -test.count=1 -test.run 'Example|TestDecisionEndToEnd')
+if [ "$(uname -s)" = Linux ]; then
+  ldd build/macp_go_shared.test | grep -q 'libmacp\.so' \
+    || { echo "the -tags macp_shared test binary does not load libmacp.so" >&2; exit 1; }
+  # The default build needs no libmacp at run time.
+  (cd bindings/go && go test -c -o ../../build/macp_go_static.test .)
+  if ldd build/macp_go_static.test | grep -q 'libmacp'; then
+    echo "the default Go build loads libmacp at run time" >&2; exit 1
+  fi
+fi
+
 if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
   echo "== Swift package tests"
   scripts/with-runtime.sh bash -c 'cd bindings/swift && swift test'
