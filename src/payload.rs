@@ -194,7 +194,11 @@ mod tests {
     #[test]
     fn doubles_round_trip_exactly() {
         // Values a fast float parser reads one ulp off.
-        for x in [-1.2052915816996385e-305, 2.2250738585072011e-308, 0.1 + 0.2] {
+        for x in [
+            -1.2052915816996385e-305,
+            2.225_073_858_507_201e-308,
+            0.1 + 0.2,
+        ] {
             let t = "macp.modes.decision.v1.EvaluationPayload";
             let bytes = encode_value(t, &serde_json::json!({ "confidence": x })).unwrap();
             let json = decode_json(t, &bytes).unwrap();
