@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -229,7 +230,11 @@ func sessionList(l *C.macp_session_list) []SessionInfo {
 // blocking runs f, a blocking libmacp call, honouring ctx: when ctx ends
 // first the call returns ctx.Err() at once and f finishes in the background,
 // its result handed to release (when not nil) so nothing leaks.
-func blocking[T any](ctx context.Context, f func() (T, error), release func(T)) (T, error) {
+func blocking[T any](ctx context.Context, call func() (T, error), release func(T)) (T, error) {
+	f := func() (v T, err error) {
+		defer catchNUL(&err)
+		return call()
+	}
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
@@ -262,7 +267,29 @@ func blocking[T any](ctx context.Context, f func() (T, error), release func(T)) 
 // cstrings are C copies of Go strings, freed together.
 type cstrings []*C.char
 
+// nulArgument is raised by cstrings.s for a string holding a NUL byte,
+// which C would read cut short, and turned into an error by catchNUL
+// before any C call is made.
+type nulArgument struct{ value string }
+
+// catchNUL, deferred, turns a nulArgument panic into *err
+// (StatusInvalidArgument); other panics go on.
+func catchNUL(err *error) {
+	if r := recover(); r != nil {
+		n, ok := r.(nulArgument)
+		if !ok {
+			panic(r)
+		}
+		*err = invalid("string argument %q contains a NUL byte", n.value)
+	}
+}
+
+// s copies v to C. Functions that call it defer catchNUL (blocking does so
+// for every call it runs).
 func (cs *cstrings) s(v string) *C.char {
+	if strings.IndexByte(v, 0) >= 0 {
+		panic(nulArgument{v})
+	}
 	p := C.CString(v)
 	*cs = append(*cs, p)
 	return p

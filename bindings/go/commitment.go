@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"context"
+	"strings"
 	"unsafe"
 )
 
@@ -15,7 +16,8 @@ import (
 // of a commitment sealed under the given versions. Empty strings are hashed
 // as empty (nothing is generated); a non-nil Supersedes is hashed even when
 // its fields are empty.
-func CommitmentHash(c Commitment, modeVersion, policyVersion, configurationVersion string) (string, error) {
+func CommitmentHash(c Commitment, modeVersion, policyVersion, configurationVersion string) (_ string, err error) {
+	defer catchNUL(&err)
 	var cs cstrings
 	defer cs.free()
 	cc := c.toC(&cs, true)
@@ -43,6 +45,9 @@ func CommitmentHashOfWire(wire []byte) (string, error) {
 // IsCanonicalCommitmentHash reports whether h has the canonical form
 // "sha256:" followed by 64 lowercase hex digits.
 func IsCanonicalCommitmentHash(h string) bool {
+	if strings.IndexByte(h, 0) >= 0 {
+		return false
+	}
 	var cs cstrings
 	defer cs.free()
 	return bool(C.macp_commitment_hash_is_canonical(cs.s(h)))
@@ -101,7 +106,8 @@ type Verification struct {
 
 // VerifyCommitment checks a claimed hash against a CommitmentPayload's wire
 // bytes.
-func VerifyCommitment(wire []byte, claimedHash string) (Verification, error) {
+func VerifyCommitment(wire []byte, claimedHash string) (_ Verification, err error) {
+	defer catchNUL(&err)
 	var cs cstrings
 	defer cs.free()
 	var r C.macp_commitment_verify_result
@@ -227,7 +233,8 @@ type ReceiptVerification struct {
 // trustedKeys (JWK Sets such as ReceiptKeys returns, or single JWKs). A
 // tampered or unsigned receipt is a verdict, not an error; an error means
 // the receipt or a key document is not JSON of the right shape.
-func VerifyReceipt(receiptJSON string, trustedKeys ...string) (*ReceiptVerification, error) {
+func VerifyReceipt(receiptJSON string, trustedKeys ...string) (_ *ReceiptVerification, err error) {
+	defer catchNUL(&err)
 	var cs cstrings
 	defer cs.free()
 	var keys **C.char

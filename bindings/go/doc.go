@@ -32,6 +32,9 @@
 //	var me *macp.Error
 //	if errors.As(err, &me) { log.Print(me.Code, me.Message) }
 //
+// A string argument holding a NUL byte, which C would read cut short, is
+// refused with StatusInvalidArgument before anything is sent.
+//
 // # Ownership and goroutines
 //
 // Client, Session, Projection and Watcher are handles with a Close method;

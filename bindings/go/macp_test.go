@@ -253,6 +253,61 @@ func TestErrorsCarryRegistryCodes(t *testing.T) {
 	}
 }
 
+// A Go string holding a NUL byte would reach C cut short; every call
+// refuses it before anything is sent.
+func TestStringsWithNULAreRefused(t *testing.T) {
+	refused := func(what string, err error) {
+		t.Helper()
+		var me *macp.Error
+		if !errors.Is(err, macp.StatusInvalidArgument) || !errors.As(err, &me) || !strings.Contains(me.Message, "NUL") {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	if _, err := macp.Dial(ctx(t), target+"\x00junk", macp.WithInsecure()); err == nil {
+		t.Fatal("a target with a NUL connected")
+	} else {
+		refused("Dial", err)
+	}
+	_, err := macp.Dial(ctx(t), target, macp.WithInsecure(), macp.WithBearerToken("go-nul\x00admin"))
+	refused("WithBearerToken", err)
+
+	c := dial(t, "go-nul")
+	s, _, err := c.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{"go-nul", "go-nul-b\x00"}, TTL: time.Minute})
+	refused("StartSession participants", err)
+	s, _, err = c.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{"go-nul"}, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.Decision().Propose(ctx(t), "p1\x00", "x", "", nil)
+	refused("Propose", err)
+	_, err = s.Decision().Vote(ctx(t), "p1", "APPROVE", "fine\x00but")
+	refused("Vote reason", err)
+	_, err = s.SendJSON(ctx(t), "Proposal", "", "{\"proposal_id\":\"p1\"}\x00", "")
+	refused("SendJSON", err)
+	_, err = c.GetPolicy(ctx(t), "policy.default\x00")
+	refused("GetPolicy", err)
+	_, err = macp.NewProjection(macp.ModeDecision + "\x00")
+	refused("NewProjection", err)
+	_, err = macp.PayloadFromJSON("macp.v1.CommitmentPayload", "{}\x00")
+	refused("PayloadFromJSON", err)
+	_, err = macp.VerifyCommitment(nil, "sha256:\x00")
+	refused("VerifyCommitment", err)
+	if macp.IsCanonicalCommitmentHash("sha256:" + strings.Repeat("0", 64) + "\x00") {
+		t.Fatal("a hash with a NUL is canonical")
+	}
+	// Nothing reached the session.
+	info, err := s.Info(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range info.Activity {
+		if a.MessageCount != 0 {
+			t.Fatalf("%s sent %d messages", a.Participant, a.MessageCount)
+		}
+	}
+}
+
 func TestContextCancellationAndDeadlines(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()

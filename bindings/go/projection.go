@@ -21,7 +21,8 @@ type Projection struct {
 }
 
 // NewProjection makes an empty projection of mode.
-func NewProjection(mode string) (*Projection, error) {
+func NewProjection(mode string) (_ *Projection, err error) {
+	defer catchNUL(&err)
 	var cs cstrings
 	defer cs.free()
 	var h *C.macp_projection
@@ -64,6 +65,7 @@ func (p *Projection) StateJSON() (string, error) {
 // DecisionTally counts the votes on a proposal of a Decision projection:
 // each participant's first APPROVE, REJECT or ABSTAIN.
 func (p *Projection) DecisionTally(proposalID string) (approve, reject, abstain uint32, err error) {
+	defer catchNUL(&err)
 	var cs cstrings
 	defer cs.free()
 	var a, r, ab C.uint32_t
@@ -81,12 +83,13 @@ type QuorumTally struct {
 
 // QuorumTally counts the ballots on a request ("" for the latest) of a
 // Quorum projection.
-func (p *Projection) QuorumTally(requestID string) (QuorumTally, error) {
+func (p *Projection) QuorumTally(requestID string) (_ QuorumTally, err error) {
+	defer catchNUL(&err)
 	var cs cstrings
 	defer cs.free()
 	var a, r, ab, req C.uint32_t
 	var reached C.bool
 	var e *C.macp_error
-	err := errorFrom(C.macp_quorum_tally(p.h, cs.opt(requestID), &a, &r, &ab, &req, &reached, &e), e)
+	err = errorFrom(C.macp_quorum_tally(p.h, cs.opt(requestID), &a, &r, &ab, &req, &reached, &e), e)
 	return QuorumTally{uint32(a), uint32(r), uint32(ab), uint32(req), bool(reached)}, err
 }

@@ -133,7 +133,8 @@ func (c *Client) SendSignal(ctx context.Context, signalType string, data []byte,
 
 // PayloadJSON decodes protobuf bytes of the message typeName (for example
 // an Envelope's payload, "macp.modes.decision.v1.VotePayload") to JSON.
-func PayloadJSON(typeName string, data []byte) (json.RawMessage, error) {
+func PayloadJSON(typeName string, data []byte) (_ json.RawMessage, err error) {
+	defer catchNUL(&err)
 	var cs cstrings
 	defer cs.free()
 	var out *C.char
@@ -146,7 +147,8 @@ func PayloadJSON(typeName string, data []byte) (json.RawMessage, error) {
 }
 
 // PayloadFromJSON encodes a JSON object as the protobuf message typeName.
-func PayloadFromJSON(typeName, payloadJSON string) ([]byte, error) {
+func PayloadFromJSON(typeName, payloadJSON string) (_ []byte, err error) {
+	defer catchNUL(&err)
 	var cs cstrings
 	defer cs.free()
 	t, j := cs.s(typeName), cs.s(payloadJSON)
