@@ -76,6 +76,23 @@ func collect(t *testing.T, w *macp.Watcher, n int, p *macp.Projection) []*macp.E
 	return got
 }
 
+// watchHistory reads the first n envelopes of s's history, applying each
+// to a new projection of its mode (closed when the test ends).
+func watchHistory(t *testing.T, s *macp.Session, n int) ([]*macp.Envelope, *macp.Projection) {
+	t.Helper()
+	p, err := macp.NewProjection(s.Mode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	w, err := s.Watch(ctx(t), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	return collect(t, w, n, p), p
+}
+
 func TestDecisionEndToEnd(t *testing.T) {
 	coord, alice, bob := dial(t, "go-coordinator"), dial(t, "go-alice"), dial(t, "go-bob")
 	s, ack, err := coord.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{
@@ -109,17 +126,7 @@ func TestDecisionEndToEnd(t *testing.T) {
 		t.Fatalf("final state seen by bob: %+v", info)
 	}
 
-	p, err := macp.NewProjection(macp.ModeDecision)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	w, err := s.Watch(ctx(t), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	envs := collect(t, w, 7, p)
+	envs, p := watchHistory(t, s, 7)
 	types := make([]string, len(envs))
 	for i, e := range envs {
 		types[i] = e.MessageType
@@ -158,14 +165,7 @@ func TestQuorumEndToEnd(t *testing.T) {
 	}
 	must(t)(s.Commit(ctx(t), macp.Commitment{Action: "quorum.approved", AuthorityScope: "release", Reason: "2 of 2", OutcomePositive: true}))
 
-	p, _ := macp.NewProjection(macp.ModeQuorum)
-	defer p.Close()
-	w, err := s.Watch(ctx(t), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	collect(t, w, 5, p)
+	_, p := watchHistory(t, s, 5)
 	tally, err := p.QuorumTally("r1")
 	if err != nil || tally.Approve != 2 || tally.Required != 2 || !tally.Reached {
 		t.Fatalf("tally %+v %v", tally, err)

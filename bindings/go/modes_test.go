@@ -86,17 +86,7 @@ func mustContain(t *testing.T, what, want string, got any) {
 // state built from it.
 func checkHistory(t *testing.T, s *macp.Session, steps []step) map[string]any {
 	t.Helper()
-	p, err := macp.NewProjection(s.Mode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	w, err := s.Watch(ctx(t), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	envs := collect(t, w, len(steps)+1, p)
+	envs, p := watchHistory(t, s, len(steps)+1)
 	for i, want := range steps {
 		e := envs[i+1]
 		what := fmt.Sprintf("history[%d] %s", i+1, e.MessageType)

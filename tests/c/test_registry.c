@@ -80,6 +80,19 @@ static size_t messages_in(const macp_session *s) {
 
 /* ------------------------------------------------------------- bad input */
 
+/* agent://c-lead connected with a Decision session it started, and the four
+ * kinds of bad client handle: NULL, freed, never issued, a session's. */
+static void bad_client_fixture(macp_client **c, macp_session **s, const macp_client *bad[4]) {
+    *c = connect_as("agent://c-lead");
+    macp_client *freed = connect_as("agent://c-freed");
+    macp_client_free(freed);
+    *s = start_decision(*c, NULL);
+    bad[0] = NULL;
+    bad[1] = freed;
+    bad[2] = (const macp_client *)NOT_A_HANDLE;
+    bad[3] = (const macp_client *)*s;
+}
+
 static void test_payload_from_json_bad_input(void) {
     const char *T = "macp.v1.CommitmentPayload";
     size_t len = 7;
@@ -143,11 +156,10 @@ static void test_payload_to_json_bad_input(void) {
 /* Every call that answers JSON: NULL out, bad strings, and each kind of bad
  * client handle (NULL, freed, never issued, a session handle cast). */
 static void test_json_reads_bad_input(void) {
-    macp_client *c = connect_as("agent://c-lead");
-    macp_client *freed = connect_as("agent://c-freed");
-    macp_client_free(freed);
-    macp_session *s = start_decision(c, NULL);
-    const macp_client *bad[] = {NULL, freed, (const macp_client *)NOT_A_HANDLE, (const macp_client *)s};
+    macp_client *c;
+    macp_session *s;
+    const macp_client *bad[4];
+    bad_client_fixture(&c, &s, bad);
     char *out = NULL;
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_initialize_json(c, NULL, &err));
@@ -194,11 +206,10 @@ static void test_json_reads_bad_input(void) {
 }
 
 static void test_registry_writes_bad_input(void) {
-    macp_client *c = connect_as("agent://c-lead");
-    macp_client *freed = connect_as("agent://c-freed");
-    macp_client_free(freed);
-    macp_session *s = start_decision(c, NULL);
-    const macp_client *bad[] = {NULL, freed, (const macp_client *)NOT_A_HANDLE, (const macp_client *)s};
+    macp_client *c;
+    macp_session *s;
+    const macp_client *bad[4];
+    bad_client_fixture(&c, &s, bad);
     char *out = NULL;
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, NULL, &err));
@@ -247,11 +258,10 @@ static void test_registry_writes_bad_input(void) {
 
 /* Signals and whole envelopes. */
 static void test_client_sends_bad_input(void) {
-    macp_client *c = connect_as("agent://c-lead");
-    macp_client *freed = connect_as("agent://c-freed");
-    macp_client_free(freed);
-    macp_session *s = start_decision(c, NULL);
-    const macp_client *bad[] = {NULL, freed, (const macp_client *)NOT_A_HANDLE, (const macp_client *)s};
+    macp_client *c;
+    macp_session *s;
+    const macp_client *bad[4];
+    bad_client_fixture(&c, &s, bad);
     macp_ack ack;
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, NULL, NULL, 0, 0.5, NULL, &ack, &err));
