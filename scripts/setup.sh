@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what libmacp needs to build, test and run its demo on a Debian
 # machine, skipping whatever is already present:
-#   protoc, a C compiler, valgrind, python3, Go (Debian packages), a Rust
+#   protoc, C and C++ compilers, valgrind, python3, Go (Debian packages), a Rust
 #   toolchain (must already exist: rustup), and the pinned reference runtime
 #   macp-runtime from crates.io; and a virtualenv .venv with the pinned Python
 #   SDK macp-sdk-python (the second client of the interop tests).
@@ -13,6 +13,7 @@ MACP_SDK_PYTHON_VERSION=0.22.0
 need_apt=()
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
+command -v c++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v python3 >/dev/null || need_apt+=(python3)

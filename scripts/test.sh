@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up and run every libmacp test: formatting and lints, Rust unit and
 # integration tests (against real macp-runtime processes), the header drift
-# check, the C ABI tests under valgrind against a real runtime, and the Go
-# package's tests (race detector). The Swift package's tests run too when a
+# check, the C ABI tests under valgrind against a real runtime, the header
+# compiled as C++, and the Go package's tests (race detector; static and
+# shared linking). The Swift package's tests run too when a
 # Swift toolchain is on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,12 @@ for src in tests/c/test_*.c; do
   MACP_COMPACT_TERMINAL_LOGS=0 scripts/with-runtime.sh valgrind -q --error-exitcode=99 --leak-check=full \
      --show-leak-kinds=definite --errors-for-leak-kinds=definite "$bin"
 done
+
+echo "== The header from C++ (g++ -std=c++11 -Wpedantic -Werror, valgrind)"
+c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -g -Iinclude tests/c/header_cpp.cpp \
+   target/debug/libmacp.a -lpthread -ldl -lm -o build/header_cpp
+valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+   --errors-for-leak-kinds=definite build/header_cpp
 
 echo "== Go package tests (cgo, static library, race detector, real runtime)"
 cargo build --quiet --release
