@@ -16,9 +16,10 @@
 //!
 //! Each vector is reported by name; a failure names every vector that failed.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CStr, CString};
-use std::path::PathBuf;
 
 use macp::commitment::{self, HashVerification};
 use macp::ffi::commitment::*;
@@ -28,35 +29,9 @@ use macp::receipts;
 use macp::{pb, Status};
 use prost::Message;
 use serde_json::{json, Value};
+use support::{json_files, vectors_dir};
 
 const LABEL: &str = "macp-commitment-hash/1";
-
-fn vectors_dir() -> PathBuf {
-    std::env::var_os("MACP_VECTORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors")))
-}
-
-/// `(name, parsed JSON)` of every vector file in `dir`, sorted by name; the
-/// name is the file's basename, which the vector's own `name` must equal.
-fn vector_files(dir: &std::path::Path) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {dir:?} (set MACP_VECTORS_DIR): {e}"))
-    {
-        let path = entry.unwrap().path();
-        let file = path.file_name().unwrap().to_string_lossy().to_string();
-        if !file.ends_with(".json") || file == "vector-schema.json" {
-            continue;
-        }
-        let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-        let v: Value =
-            serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{file}: not JSON: {e}"));
-        out.push((file.trim_end_matches(".json").to_string(), v));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
 
 fn hex(s: &str) -> Result<Vec<u8>, String> {
     if !s.len().is_multiple_of(2) {
@@ -328,7 +303,7 @@ fn run_cmt_hash_vector(name: &str, v: &Value, all: &BTreeMap<String, Value>) -> 
 #[test]
 fn cmt_hash_vectors() {
     let dir = vectors_dir().join("conformance/cmt-hash");
-    let files = vector_files(&dir);
+    let files = json_files(&dir, "vector-schema.json");
     assert!(!files.is_empty(), "no vectors in {dir:?}");
     let all: BTreeMap<String, Value> = files.iter().cloned().collect();
     let mut failures = Vec::new();
@@ -471,7 +446,7 @@ fn receipt_vectors() {
         println!("receipt vectors: {dir:?} is absent; nothing to run");
         return;
     }
-    let files = vector_files(&dir);
+    let files = json_files(&dir, "vector-schema.json");
     assert!(!files.is_empty(), "no receipt vectors in {dir:?}");
     let mut failures = Vec::new();
     for (name, v) in &files {

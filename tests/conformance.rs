@@ -36,7 +36,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void, CStr, CString};
-use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -52,13 +51,7 @@ use macp::ffi::watch::*;
 use macp::{pb, Status};
 use prost::Message;
 use serde_json::Value;
-use support::Runtime;
-
-fn vectors_dir() -> PathBuf {
-    std::env::var_os("MACP_VECTORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors")))
-}
+use support::{transcripts, vectors_dir, Runtime};
 
 fn now_unix_ms() -> i64 {
     std::time::SystemTime::now()
@@ -658,33 +651,15 @@ fn mode_state(mode: &str, history: &[pb::Envelope]) -> Result<Value, String> {
     serde_json::from_str(&take_string(out)).map_err(|e| e.to_string())
 }
 
-fn transcripts(dir: &Path) -> Vec<(String, Value)> {
-    let mut out: Vec<(String, Value)> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && p.file_stem().is_some_and(|s| s != "schema")
-        })
-        .map(|p| {
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let text =
-                std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            let v: Value =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (name, v)
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
 /// Run every transcript (or `MACP_CONFORMANCE_ONLY`), reporting each by
 /// name; `edit` may change a transcript before it runs.
 fn run_all(tag: &str, edit: impl Fn(&mut Value)) {
-    let dir = vectors_dir().join("conformance");
-    let all = transcripts(&dir);
-    assert!(!all.is_empty(), "no transcripts in {}", dir.display());
+    let all = transcripts();
+    assert!(
+        !all.is_empty(),
+        "no transcripts in {}",
+        vectors_dir().join("conformance").display()
+    );
     let only = std::env::var("MACP_CONFORMANCE_ONLY").ok();
     let mut failed = Vec::new();
     let mut ran = 0;

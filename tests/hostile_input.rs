@@ -21,8 +21,9 @@
 //! `MACP_HOSTILE_SEED` and `MACP_HOSTILE_ITERATIONS` (per target) change the
 //! run; the seed is printed so a failure can be replayed.
 
+mod support;
+
 use std::ffi::{c_char, CStr, CString};
-use std::path::PathBuf;
 
 use macp::ffi::commitment::*;
 use macp::ffi::error::*;
@@ -35,12 +36,7 @@ use macp::{pb, Status};
 use macp_core::receipt::{build, ReceiptInputs, ReceiptSigner};
 use prost::Message;
 use serde_json::Value;
-
-fn vectors_dir() -> PathBuf {
-    std::env::var_os("MACP_VECTORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors")))
-}
+use support::{transcripts, vectors_dir};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -238,20 +234,9 @@ struct Corpus {
 }
 
 fn corpus() -> Corpus {
-    let dir = vectors_dir().join("conformance");
     let mut payloads = Vec::new();
     let mut sessions = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && p.file_stem().is_some_and(|s| s != "schema")
-        })
-        .collect();
-    files.sort();
-    for (n, path) in files.iter().enumerate() {
-        let t: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (n, (_, t)) in transcripts().iter().enumerate() {
         let mode = t["mode"].as_str().unwrap_or("").to_string();
         let session_id = format!("00000000-0000-4000-8000-{n:012}");
         let start = pb::SessionStartPayload {
@@ -308,7 +293,7 @@ fn corpus() -> Corpus {
     assert!(
         !payloads.is_empty(),
         "no transcript payloads in {}",
-        dir.display()
+        vectors_dir().join("conformance").display()
     );
     Corpus { payloads, sessions }
 }

@@ -24,19 +24,15 @@
 //!   `Committed` exactly when the transcript resolves, and the Decision and
 //!   Quorum tallies equal the accepted Vote and ballot counts.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use macp::pb;
 use macp::projection::Projection;
 use prost::Message;
 use serde_json::Value;
-
-fn vectors_dir() -> PathBuf {
-    std::env::var_os("MACP_VECTORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors")))
-}
+use support::{transcripts, vectors_dir};
 
 fn s(v: &Value, k: &str) -> String {
     v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
@@ -177,23 +173,6 @@ fn differences(path: &str, expected: &Value, actual: &Value, out: &mut Vec<Strin
     }
 }
 
-fn fixtures() -> Vec<(String, Value)> {
-    let dir = vectors_dir().join("conformance");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {dir:?} (set MACP_VECTORS_DIR): {e}"))
-    {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if path.extension().is_some_and(|x| x == "json") && name != "schema.json" {
-            let v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-            out.push((name, v));
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
 fn project(fx: &Value) -> (Projection, Vec<pb::Envelope>) {
     let mut p = Projection::new(fx["mode"].as_str().unwrap()).unwrap();
     let history = accepted_history(fx);
@@ -207,7 +186,7 @@ fn project(fx: &Value) -> (Projection, Vec<pb::Envelope>) {
 fn projections_match_expected_mode_state() {
     let mut compared = Vec::new();
     let mut failures = Vec::new();
-    for (name, fx) in fixtures() {
+    for (name, fx) in transcripts() {
         let Some(expected) = fx.get("expected_mode_state") else {
             continue;
         };
@@ -237,7 +216,7 @@ fn projections_match_expected_mode_state() {
 
 #[test]
 fn every_transcript_projects_consistently() {
-    let all = fixtures();
+    let all = transcripts();
     assert!(all.len() >= 30, "only {} transcripts", all.len());
     for (name, fx) in all {
         let (p, history) = project(&fx);
@@ -297,25 +276,25 @@ fn every_transcript_projects_consistently() {
 
 #[test]
 fn quorum_and_task_transcripts_end_where_they_say() {
-    let all: BTreeMap<_, _> = fixtures().into_iter().collect();
-    let (p, _) = project(&all["quorum_happy_path.json"]);
+    let all: BTreeMap<_, _> = transcripts().into_iter().collect();
+    let (p, _) = project(&all["quorum_happy_path"]);
     let q = p.quorum().unwrap();
     assert!(q.reached("r1"));
     assert_eq!(q.tally("r1").approve, 2);
-    let (p, _) = project(&all["quorum_negative_outcome.json"]);
+    let (p, _) = project(&all["quorum_negative_outcome"]);
     let q = p.quorum().unwrap();
     assert!(!q.reached("r1"));
     assert!(q.unreachable("r1", p.participants()));
-    let (p, _) = project(&all["task_happy_path.json"]);
+    let (p, _) = project(&all["task_happy_path"]);
     let t = p.task().unwrap();
     assert_eq!(t.tasks["t1"].status, "completed");
     assert_eq!(t.active_assignee(), Some("agent://worker"));
-    let (p, _) = project(&all["task_negative_outcome.json"]);
+    let (p, _) = project(&all["task_negative_outcome"]);
     assert_eq!(p.task().unwrap().tasks["t1"].status, "failed");
-    let (p, _) = project(&all["multi_round_happy_path.json"]);
+    let (p, _) = project(&all["multi_round_happy_path"]);
     let m = p.multi_round().unwrap();
     assert!(m.converged(p.participants()));
-    let (p, _) = project(&all["handoff_implicit_accept.json"]);
+    let (p, _) = project(&all["handoff_implicit_accept"]);
     assert!(p.handoff().unwrap().offers["h1"].implicit);
 }
 
@@ -384,9 +363,9 @@ fn anomaly_kinds_and_fields_match_the_parity_contract() {
         ]
     );
     // A duplicate vote, and the snapshot's fields for it.
-    let fx = fixtures()
+    let fx = transcripts()
         .into_iter()
-        .find(|(n, _)| n == "decision_happy_path.json")
+        .find(|(n, _)| n == "decision_happy_path")
         .unwrap()
         .1;
     let (mut p, history) = project(&fx);

@@ -1,4 +1,5 @@
-//! Test support: a real `macp-runtime` process on a free loopback port.
+//! Test support: a real `macp-runtime` process on a free loopback port, and
+//! the specification's vectors.
 #![allow(dead_code)]
 
 pub mod proxy;
@@ -161,4 +162,38 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The specification's vectors: `$MACP_VECTORS_DIR`, default
+/// `../shared/vectors` beside the repository.
+pub fn vectors_dir() -> PathBuf {
+    std::env::var_os("MACP_VECTORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors")))
+}
+
+/// `(name, parsed JSON)` of every `*.json` file in `dir` but `skip` (its
+/// schema), sorted by name; the name is the file's basename without
+/// `.json`.
+pub fn json_files(dir: &Path, skip: &str) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {dir:?} (set MACP_VECTORS_DIR): {e}"))
+    {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        if !file.ends_with(".json") || file == skip {
+            continue;
+        }
+        let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        let v = serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{file}: not JSON: {e}"));
+        out.push((file.trim_end_matches(".json").to_string(), v));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Every conformance transcript (`<vectors>/conformance/*.json`), by name.
+pub fn transcripts() -> Vec<(String, serde_json::Value)> {
+    json_files(&vectors_dir().join("conformance"), "schema.json")
 }
