@@ -29,7 +29,9 @@ fi
 
 command -v cargo >/dev/null || { echo "setup: a Rust toolchain (cargo) is required: https://rustup.rs" >&2; exit 1; }
 
-if ! cargo install --list | grep -qx "macp-runtime v$MACP_RUNTIME_VERSION:"; then
+# The list is read whole before it is searched (pipefail and grep -q race).
+installed="$(cargo install --list)"
+if ! grep -qx "macp-runtime v$MACP_RUNTIME_VERSION:" <<<"$installed"; then
   echo "setup: installing macp-runtime $MACP_RUNTIME_VERSION (a few minutes, once)"
   # Pin the version, not the lock: the crate's lockfile names a dependency
   # version the registry no longer serves.

@@ -48,11 +48,15 @@ echo "== Go package linked against the shared library (-tags macp_shared)"
 (cd bindings/go && go test -c -tags macp_shared -o ../../build/macp_go_shared.test . \
    && ../../build/macp_go_shared.test -test.count=1 -test.run 'Example|TestDecisionEndToEnd')
 if [ "$(uname -s)" = Linux ]; then
-  ldd build/macp_go_shared.test | grep -q 'libmacp\.so' \
+  # ldd's output is read whole before it is searched: under pipefail,
+  # `ldd | grep -q` fails whenever grep exits first and ldd gets SIGPIPE.
+  shared_libs="$(ldd build/macp_go_shared.test)"
+  grep -q 'libmacp\.so' <<<"$shared_libs" \
     || { echo "the -tags macp_shared test binary does not load libmacp.so" >&2; exit 1; }
   # The default build needs no libmacp at run time.
   (cd bindings/go && go test -c -o ../../build/macp_go_static.test .)
-  if ldd build/macp_go_static.test | grep -q 'libmacp'; then
+  static_libs="$(ldd build/macp_go_static.test)"
+  if grep -q 'libmacp' <<<"$static_libs"; then
     echo "the default Go build loads libmacp at run time" >&2; exit 1
   fi
 fi
