@@ -362,6 +362,21 @@ typedef struct {
   const char *next_page_token;
 } macp_session_list;
 
+// An envelope as the runtime delivered it. Borrowed: valid only during the
+// callback that received it.
+typedef struct {
+  const char *macp_version;
+  const char *mode;
+  const char *message_type;
+  const char *message_id;
+  const char *session_id;
+  const char *sender;
+  int64_t timestamp_unix_ms;
+  // The protobuf-encoded payload (NULL when empty).
+  const uint8_t *payload;
+  size_t payload_len;
+} macp_envelope;
+
 // One attestation of a verified receipt. Strings are owned by the
 // `macp_receipt_verification` and valid until it is freed.
 typedef struct {
@@ -409,21 +424,6 @@ typedef struct {
   // then reports lag and the watcher resumes.
   uint32_t queue_capacity;
 } macp_watch_options;
-
-// An envelope as the runtime delivered it. Borrowed: valid only during the
-// callback that received it.
-typedef struct {
-  const char *macp_version;
-  const char *mode;
-  const char *message_type;
-  const char *message_id;
-  const char *session_id;
-  const char *sender;
-  int64_t timestamp_unix_ms;
-  // The protobuf-encoded payload (NULL when empty).
-  const uint8_t *payload;
-  size_t payload_len;
-} macp_envelope;
 
 // One event of a watcher, passed to its callback. Everything it points to
 // is borrowed and valid only until the callback returns: copy what you keep.
@@ -952,13 +952,46 @@ macp_status macp_payload_to_json(const char *type_name,
                                  char **out_json,
                                  macp_error **error);
 
+// The payload type the schema defines for `message_type` in `mode`, as
+// the fully-qualified name `macp_payload_to_json` and
+// `macp_payload_from_json` take: `Commitment`, `Signal`, `Progress` and
+// `SessionStart` are `macp.v1.<message_type>Payload` in every mode; in a
+// mode `macp.mode.<name>.<v>` or `ext.<name>.<v>` any other message type
+// is `macp.modes.<name>.<v>.<message_type>Payload` (`Vote` in
+// `macp.mode.decision.v1` is `macp.modes.decision.v1.VotePayload`). A
+// message type the schema has no payload for in that mode is
+// `MACP_STATUS_INVALID_ARGUMENT`.
+//
+// `*out_type` is owned by the caller and freed with `macp_string_free`
+// (NULL on failure).
+//
+// # Safety
+// Strings are NULL or NUL-terminated; `out_type` is NULL or writable.
+macp_status macp_payload_type(const char *mode,
+                              const char *message_type,
+                              char **out_type,
+                              macp_error **error);
+
+// Decode the payload of `envelope` (for example the one a watcher's
+// callback received) to JSON, as `macp_payload_to_json` does for the type
+// `macp_payload_type` names for its mode and message type. `*out_json` is
+// owned by the caller and freed with `macp_string_free` (NULL on
+// failure). A message type without a known payload type, or a payload
+// that does not decode as it, is `MACP_STATUS_INVALID_ARGUMENT`.
+//
+// # Safety
+// `envelope` is NULL or points to a `macp_envelope` whose strings are
+// NULL or NUL-terminated and whose `payload` is NULL or `payload_len`
+// readable bytes; `out_json` is NULL or writable.
+macp_status macp_envelope_payload_json(const macp_envelope *envelope,
+                                       char **out_json,
+                                       macp_error **error);
+
 // Send a message whose payload is given as JSON: `payload_json` is encoded
 // as the protobuf message `payload_type` (see `macp_payload_from_json`),
 // or, with `payload_type` NULL, as the type the schema defines for
-// `message_type` in the session's mode (`Vote` in `macp.mode.decision.v1`
-// is `macp.modes.decision.v1.VotePayload`; `Commitment` is
-// `macp.v1.CommitmentPayload`). `message_id` and `ack` as in
-// `macp_session_send`.
+// `message_type` in the session's mode (see `macp_payload_type`).
+// `message_id` and `ack` as in `macp_session_send`.
 //
 // The payload is sent as given: nothing is filled in. A `Commitment` sent
 // this way carries only the fields in the JSON; `macp_session_commit`

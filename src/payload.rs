@@ -52,6 +52,31 @@ pub fn is_known_type(type_name: &str) -> bool {
     descriptor(type_name).is_ok()
 }
 
+/// The payload type of `message_type` in `mode`: the core types
+/// (`Commitment`, `Signal`, `Progress`, `SessionStart`, whatever the mode)
+/// and, for a mode `macp.mode.<name>.<v>` or `ext.<name>.<v>`, the
+/// schema's `macp.modes.<name>.<v>.<message_type>Payload` when it exists.
+pub fn type_for(mode: &str, message_type: &str) -> Result<String> {
+    if matches!(
+        message_type,
+        "Commitment" | "Signal" | "Progress" | "SessionStart"
+    ) {
+        return Ok(format!("macp.v1.{message_type}Payload"));
+    }
+    let family = mode
+        .strip_prefix("macp.mode.")
+        .or_else(|| mode.strip_prefix("ext."));
+    if let Some(family) = family.filter(|f| !f.is_empty()) {
+        let candidate = format!("macp.modes.{family}.{message_type}Payload");
+        if is_known_type(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::invalid_argument(format!(
+        "no payload type known for {message_type} in {mode}; name the type"
+    )))
+}
+
 /// Encode the JSON object `json` as the protobuf message `type_name`.
 pub fn encode_json(type_name: &str, json: &str) -> Result<Vec<u8>> {
     descriptor(type_name)?;

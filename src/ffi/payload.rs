@@ -8,8 +8,9 @@ use prost::Message;
 use super::client::{client_of, macp_client};
 use super::session::{fill_ack, macp_ack, macp_session, opt, session_of};
 use super::strings::into_c_string;
+use super::watch::macp_envelope;
 use super::{arg_bytes, arg_nonempty, arg_opt_str, arg_out, arg_str, guard, macp_error, write_buf};
-use crate::error::{Error, Result, Status};
+use crate::error::{Error, Status};
 use crate::payload;
 use crate::pb;
 use crate::rt::block_on;
@@ -75,39 +76,75 @@ pub unsafe extern "C" fn macp_payload_to_json(
     })
 }
 
-/// The payload type of `message_type` in `mode`: the core types
-/// (`Commitment`, `Signal`, `Progress`, `SessionStart`) and, for a mode
-/// `macp.mode.<name>.<v>` or `ext.<name>.<v>`, the schema's
-/// `macp.modes.<name>.<v>.<message_type>Payload`.
-fn infer_payload_type(mode: &str, message_type: &str) -> Result<String> {
-    let core = format!("macp.v1.{message_type}Payload");
-    if matches!(
-        message_type,
-        "Commitment" | "Signal" | "Progress" | "SessionStart"
-    ) {
-        return Ok(core);
-    }
-    let family = mode
-        .strip_prefix("macp.mode.")
-        .or_else(|| mode.strip_prefix("ext."));
-    if let Some(family) = family {
-        let candidate = format!("macp.modes.{family}.{message_type}Payload");
-        if payload::is_known_type(&candidate) {
-            return Ok(candidate);
-        }
-    }
-    Err(Error::invalid_argument(format!(
-        "no payload type known for {message_type} in {mode}; pass payload_type"
-    )))
+/// The payload type the schema defines for `message_type` in `mode`, as
+/// the fully-qualified name `macp_payload_to_json` and
+/// `macp_payload_from_json` take: `Commitment`, `Signal`, `Progress` and
+/// `SessionStart` are `macp.v1.<message_type>Payload` in every mode; in a
+/// mode `macp.mode.<name>.<v>` or `ext.<name>.<v>` any other message type
+/// is `macp.modes.<name>.<v>.<message_type>Payload` (`Vote` in
+/// `macp.mode.decision.v1` is `macp.modes.decision.v1.VotePayload`). A
+/// message type the schema has no payload for in that mode is
+/// `MACP_STATUS_INVALID_ARGUMENT`.
+///
+/// `*out_type` is owned by the caller and freed with `macp_string_free`
+/// (NULL on failure).
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `out_type` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_payload_type(
+    mode: *const c_char,
+    message_type: *const c_char,
+    out_type: *mut *mut c_char,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        arg_out(out_type, "out_type")?;
+        *out_type = std::ptr::null_mut();
+        let m = arg_str(mode, "mode")?;
+        let mt = arg_nonempty(message_type, "message_type")?;
+        *out_type = into_c_string(payload::type_for(m, mt)?);
+        Ok(())
+    })
+}
+
+/// Decode the payload of `envelope` (for example the one a watcher's
+/// callback received) to JSON, as `macp_payload_to_json` does for the type
+/// `macp_payload_type` names for its mode and message type. `*out_json` is
+/// owned by the caller and freed with `macp_string_free` (NULL on
+/// failure). A message type without a known payload type, or a payload
+/// that does not decode as it, is `MACP_STATUS_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `envelope` is NULL or points to a `macp_envelope` whose strings are
+/// NULL or NUL-terminated and whose `payload` is NULL or `payload_len`
+/// readable bytes; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_envelope_payload_json(
+    envelope: *const macp_envelope,
+    out_json: *mut *mut c_char,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        arg_out(out_json, "out_json")?;
+        *out_json = std::ptr::null_mut();
+        let e = envelope
+            .as_ref()
+            .ok_or_else(|| Error::invalid_argument("envelope is NULL"))?;
+        let m = arg_opt_str(e.mode, "envelope.mode")?.unwrap_or("");
+        let mt = arg_nonempty(e.message_type, "envelope.message_type")?;
+        let bytes = arg_bytes(e.payload, e.payload_len, "envelope.payload")?;
+        let t = payload::type_for(m, mt)?;
+        *out_json = into_c_string(payload::decode_json(&t, bytes)?);
+        Ok(())
+    })
 }
 
 /// Send a message whose payload is given as JSON: `payload_json` is encoded
 /// as the protobuf message `payload_type` (see `macp_payload_from_json`),
 /// or, with `payload_type` NULL, as the type the schema defines for
-/// `message_type` in the session's mode (`Vote` in `macp.mode.decision.v1`
-/// is `macp.modes.decision.v1.VotePayload`; `Commitment` is
-/// `macp.v1.CommitmentPayload`). `message_id` and `ack` as in
-/// `macp_session_send`.
+/// `message_type` in the session's mode (see `macp_payload_type`).
+/// `message_id` and `ack` as in `macp_session_send`.
 ///
 /// The payload is sent as given: nothing is filled in. A `Commitment` sent
 /// this way carries only the fields in the JSON; `macp_session_commit`
@@ -133,7 +170,7 @@ pub unsafe extern "C" fn macp_session_send_json(
         let s = session_of(session)?;
         let pt = match pt {
             Some(t) if !t.is_empty() => t.to_string(),
-            _ => infer_payload_type(s.session.mode(), mt)?,
+            _ => payload::type_for(s.session.mode(), mt)?,
         };
         let bytes = payload::encode_json(&pt, json)?;
         let a = block_on(s.session.send_raw(mt, bytes, id))??;
@@ -238,7 +275,7 @@ mod tests {
 
     #[test]
     fn payload_types_are_inferred_per_mode() {
-        let t = |m: &str, mt: &str| infer_payload_type(m, mt).unwrap();
+        let t = |m: &str, mt: &str| payload::type_for(m, mt).unwrap();
         assert_eq!(
             t("macp.mode.decision.v1", "Vote"),
             "macp.modes.decision.v1.VotePayload"
@@ -259,7 +296,10 @@ mod tests {
             t("macp.mode.task.v1", "Commitment"),
             "macp.v1.CommitmentPayload"
         );
-        assert!(infer_payload_type("macp.mode.decision.v1", "Dance").is_err());
-        assert!(infer_payload_type("other", "Vote").is_err());
+        assert_eq!(t("", "Signal"), "macp.v1.SignalPayload");
+        assert!(payload::type_for("macp.mode.decision.v1", "Dance").is_err());
+        assert!(payload::type_for("other", "Vote").is_err());
+        assert!(payload::type_for("ext.", "Vote").is_err());
+        assert!(payload::type_for("macp.mode.decision.v1", "").is_err());
     }
 }

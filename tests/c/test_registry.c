@@ -153,6 +153,92 @@ static void test_payload_to_json_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_to_json(T, garbage, 0, NULL, &err));
 }
 
+static void test_payload_type_bad_input(void) {
+    const uint8_t garbage[] = {0xff, 0xff, 0xff};
+    char *out = NULL;
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type(NULL, "Vote", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type(BAD_UTF8, "Vote", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("macp.mode.decision.v1", NULL, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("macp.mode.decision.v1", BAD_UTF8, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("macp.mode.decision.v1", "", &out, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_type("macp.mode.decision.v1", "Vote", NULL, &err));
+    /* No such message in the mode, no such mode family, not a mode. */
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("macp.mode.decision.v1", "Dance", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("macp.mode.nope.v1", "Vote", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("decision", "Vote", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("ext.", "Vote", &out, &err));
+
+    macp_envelope e;
+    memset(&e, 0, sizeof e);
+    e.mode = "macp.mode.decision.v1";
+    e.message_type = "Vote";
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(NULL, &out, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_envelope_payload_json(&e, NULL, &err));
+    e.payload_len = 3; /* NULL payload with a length */
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
+    e.payload = garbage;
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
+    e.payload_len = 0;
+    e.message_type = NULL;
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
+    e.message_type = BAD_UTF8;
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
+    e.message_type = "Dance";
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
+    e.message_type = "Vote";
+    e.mode = BAD_UTF8;
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
+}
+
+/* The schema's payload type per mode and message type, and envelopes
+ * decoded with it. */
+static void test_payload_types(void) {
+    static const char *const cases[][3] = {
+        {"macp.mode.decision.v1", "Vote", "macp.modes.decision.v1.VotePayload"},
+        {"macp.mode.proposal.v1", "CounterProposal", "macp.modes.proposal.v1.CounterProposalPayload"},
+        {"macp.mode.proposal.v1", "Reject", "macp.modes.proposal.v1.RejectPayload"},
+        {"macp.mode.quorum.v1", "Reject", "macp.modes.quorum.v1.RejectPayload"},
+        {"macp.mode.task.v1", "TaskFail", "macp.modes.task.v1.TaskFailPayload"},
+        {"macp.mode.handoff.v1", "HandoffOffer", "macp.modes.handoff.v1.HandoffOfferPayload"},
+        {"ext.multi_round.v1", "Contribute", "macp.modes.multi_round.v1.ContributePayload"},
+        {"macp.mode.task.v1", "Commitment", "macp.v1.CommitmentPayload"},
+        {"macp.mode.decision.v1", "SessionStart", "macp.v1.SessionStartPayload"},
+        {"", "Signal", "macp.v1.SignalPayload"},
+        {"anything", "Progress", "macp.v1.ProgressPayload"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *t = NULL;
+        OK(macp_payload_type(cases[i][0], cases[i][1], &t, &err));
+        CHECK(t != NULL && strcmp(t, cases[i][2]) == 0);
+        if (t && strcmp(t, cases[i][2]) != 0) fprintf(stderr, "  %s %s: %s\n", cases[i][0], cases[i][1], t);
+        macp_string_free(t);
+    }
+
+    /* An envelope's payload, decoded by its mode and message type. */
+    uint8_t vote[64];
+    size_t len = 0;
+    OK(macp_payload_from_json("macp.modes.decision.v1.VotePayload",
+                              "{\"proposal_id\":\"p1\",\"vote\":\"APPROVE\",\"reason\":\"ok\"}", vote, sizeof vote, &len, &err));
+    macp_envelope e;
+    memset(&e, 0, sizeof e);
+    e.mode = "macp.mode.decision.v1";
+    e.message_type = "Vote";
+    e.payload = vote;
+    e.payload_len = len;
+    char *json = NULL;
+    OK(macp_envelope_payload_json(&e, &json, &err));
+    CHECK(contains(json, "\"proposal_id\":\"p1\""));
+    CHECK(contains(json, "\"vote\":\"APPROVE\""));
+    macp_string_free(json);
+    /* An empty payload is the type's defaults; a Signal needs no mode. */
+    e.mode = NULL;
+    e.message_type = "Signal";
+    e.payload = NULL;
+    e.payload_len = 0;
+    OK(macp_envelope_payload_json(&e, &json, &err));
+    expect_json_with(json, "\"signal_type\":\"\"");
+}
+
 /* Every call that answers JSON: NULL out, bad strings, and each kind of bad
  * client handle (NULL, freed, never issued, a session handle cast). */
 static void test_json_reads_bad_input(void) {
@@ -746,6 +832,8 @@ int main(void) {
     const struct test tests[] = {
         {"payload_from_json_bad_input", test_payload_from_json_bad_input},
         {"payload_to_json_bad_input", test_payload_to_json_bad_input},
+        {"payload_type_bad_input", test_payload_type_bad_input},
+        {"payload_types", test_payload_types},
         {"json_reads_bad_input", test_json_reads_bad_input},
         {"registry_writes_bad_input", test_registry_writes_bad_input},
         {"client_sends_bad_input", test_client_sends_bad_input},

@@ -33,6 +33,9 @@ struct record {
     pthread_t callback_thread;
     int callback_thread_set;
     int callback_thread_changed;
+    /* The last Proposal's payload, decoded in the callback. */
+    char proposal_json[512];
+    int payload_json_failures;
 };
 
 static void record_init(struct record *r) {
@@ -60,6 +63,17 @@ static void on_event(const macp_event *ev, void *user_data) {
     if (ev->kind == MACP_EVENT_ENVELOPE && r->envelopes < MAX_EVENTS) {
         r->seq[r->envelopes] = ev->sequence;
         snprintf(r->ids[r->envelopes], MACP_ID_BUFFER_LEN, "%s", ev->envelope.message_id);
+        if (strcmp(ev->envelope.message_type, "Proposal") == 0) {
+            char *json = NULL;
+            macp_error *err = NULL;
+            if (macp_envelope_payload_json(&ev->envelope, &json, &err) == MACP_STATUS_OK) {
+                snprintf(r->proposal_json, sizeof r->proposal_json, "%s", json);
+            } else {
+                r->payload_json_failures++;
+            }
+            macp_string_free(json);
+            macp_error_free(err);
+        }
         r->envelopes++;
         if (r->close_at && r->envelopes == r->close_at) close_self = r->self;
     } else if (ev->kind == MACP_EVENT_CLOSED) {
@@ -248,6 +262,10 @@ static void test_send_on_the_stream(void) {
     WAIT_FOR(&r, r.envelopes >= 2);
     pthread_mutex_lock(&r.mu);
     CHECK(strcmp(r.ids[1], used) == 0);
+    /* The delivered payload decodes by the envelope's mode and type. */
+    CHECK(r.payload_json_failures == 0);
+    CHECK(strstr(r.proposal_json, "\"proposal_id\":\"q1\"") != NULL);
+    CHECK(strstr(r.proposal_json, "\"option\":\"o\"") != NULL);
     pthread_mutex_unlock(&r.mu);
     macp_watcher_close(w);
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(w, "Proposal", NULL, 0, NULL, NULL, &err));
