@@ -143,7 +143,7 @@ func TestDecisionEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(state, `"Committed"`) {
 		t.Fatalf("projection state %s %v", state, err)
 	}
-	vote, err := macp.PayloadJSON("macp.modes.decision.v1.VotePayload", envs[4].Payload)
+	vote, err := envs[4].PayloadJSON()
 	if err != nil || !strings.Contains(string(vote), `"APPROVE"`) {
 		t.Fatalf("vote payload %s %v", vote, err)
 	}
@@ -453,5 +453,43 @@ func TestDiscoveryPoliciesAndJSONPayloads(t *testing.T) {
 	}
 	if err := c.UnregisterPolicy(ctx(t), id); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPayloadTypes(t *testing.T) {
+	for _, c := range []struct{ mode, messageType, want string }{
+		{macp.ModeDecision, "Vote", "macp.modes.decision.v1.VotePayload"},
+		{macp.ModeProposal, "Reject", "macp.modes.proposal.v1.RejectPayload"},
+		{macp.ModeQuorum, "Reject", "macp.modes.quorum.v1.RejectPayload"},
+		{macp.ModeMultiRound, "Contribute", "macp.modes.multi_round.v1.ContributePayload"},
+		{macp.ModeTask, "Commitment", "macp.v1.CommitmentPayload"},
+		{"", "Signal", "macp.v1.SignalPayload"},
+	} {
+		got, err := macp.PayloadType(c.mode, c.messageType)
+		if err != nil || got != c.want {
+			t.Errorf("PayloadType(%q, %q) = %q, %v; want %q", c.mode, c.messageType, got, err, c.want)
+		}
+	}
+	for _, c := range [][2]string{{macp.ModeDecision, "Dance"}, {"decision", "Vote"}, {macp.ModeDecision, ""}} {
+		if got, err := macp.PayloadType(c[0], c[1]); !errors.Is(err, macp.StatusInvalidArgument) || got != "" {
+			t.Errorf("PayloadType(%q, %q) = %q, %v; want StatusInvalidArgument", c[0], c[1], got, err)
+		}
+	}
+	if _, err := macp.PayloadType(macp.ModeDecision, "Vote\x00"); !errors.Is(err, macp.StatusInvalidArgument) {
+		t.Errorf("a NUL in the message type: %v", err)
+	}
+
+	wire, err := macp.PayloadFromJSON("macp.modes.task.v1.TaskFailPayload", `{"task_id":"t1","reason":"disk"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := macp.Envelope{Mode: macp.ModeTask, MessageType: "TaskFail", Payload: wire}
+	got, err := e.PayloadJSON()
+	if err != nil || !strings.Contains(string(got), `"task_id":"t1"`) || !strings.Contains(string(got), `"reason":"disk"`) {
+		t.Fatalf("TaskFail payload %s %v", got, err)
+	}
+	e.Payload = []byte{0xff, 0xff, 0xff}
+	if _, err := e.PayloadJSON(); !errors.Is(err, macp.StatusInvalidArgument) {
+		t.Fatalf("a payload that does not decode: %v", err)
 	}
 }

@@ -18,18 +18,6 @@ type step struct {
 	messageType, sender, fields string
 }
 
-// payloadType names the protobuf type of an envelope's payload.
-func payloadType(e *macp.Envelope) string {
-	switch e.MessageType {
-	case "SessionStart":
-		return "macp.v1.SessionStartPayload"
-	case "Commitment":
-		return "macp.v1.CommitmentPayload"
-	}
-	parts := strings.Split(e.Mode, ".") // macp.mode.<name>.v1, ext.<name>.v1
-	return fmt.Sprintf("macp.modes.%s.%s.%sPayload", parts[len(parts)-2], parts[len(parts)-1], e.MessageType)
-}
-
 // contains reports where want is not contained in got: objects by want's
 // keys, arrays element by element with equal length, everything else by
 // equality.
@@ -93,7 +81,7 @@ func checkHistory(t *testing.T, s *macp.Session, steps []step) map[string]any {
 		if e.MessageType != want.messageType || e.Sender != want.sender {
 			t.Fatalf("%s from %s, want %s from %s", what, e.Sender, want.messageType, want.sender)
 		}
-		raw, err := macp.PayloadJSON(payloadType(e), e.Payload)
+		raw, err := e.PayloadJSON()
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}

@@ -146,6 +146,34 @@ func PayloadJSON(typeName string, data []byte) (_ json.RawMessage, err error) {
 	return json.RawMessage(takeString(out)), nil
 }
 
+// PayloadType names the protobuf type the schema defines for messageType in
+// mode, as PayloadJSON and PayloadFromJSON take it: "Commitment", "Signal",
+// "Progress" and "SessionStart" are "macp.v1.<messageType>Payload" in every
+// mode; in "macp.mode.<name>.<v>" or "ext.<name>.<v>" any other message
+// type is "macp.modes.<name>.<v>.<messageType>Payload". A message type the
+// schema has no payload for is an error with StatusInvalidArgument.
+func PayloadType(mode, messageType string) (_ string, err error) {
+	defer catchNUL(&err)
+	var cs cstrings
+	defer cs.free()
+	var out *C.char
+	var e *C.macp_error
+	if err := errorFrom(C.macp_payload_type(cs.s(mode), cs.s(messageType), &out, &e), e); err != nil {
+		return "", err
+	}
+	return takeString(out), nil
+}
+
+// PayloadJSON decodes the envelope's payload to JSON, as the type
+// PayloadType names for its mode and message type.
+func (e *Envelope) PayloadJSON() (json.RawMessage, error) {
+	t, err := PayloadType(e.Mode, e.MessageType)
+	if err != nil {
+		return nil, err
+	}
+	return PayloadJSON(t, e.Payload)
+}
+
 // PayloadFromJSON encodes a JSON object as the protobuf message typeName.
 func PayloadFromJSON(typeName, payloadJSON string) (_ []byte, err error) {
 	defer catchNUL(&err)

@@ -44,7 +44,8 @@ type Envelope struct {
 	SessionID   string
 	Sender      string
 	Timestamp   time.Time
-	// Payload is the protobuf-encoded payload; decode it with PayloadJSON.
+	// Payload is the protobuf-encoded payload; the method PayloadJSON
+	// decodes it.
 	Payload []byte
 }
 
