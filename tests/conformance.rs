@@ -240,20 +240,14 @@ fn payload_json(type_name: &str, bytes: &[u8]) -> Result<Value, String> {
     serde_json::from_str(&take_string(out)).map_err(|e| e.to_string())
 }
 
-/// The payload type of an accepted envelope, for decoding history entries.
-fn history_payload_type(mode: &str, message_type: &str) -> String {
-    match message_type {
-        "Commitment" | "SessionStart" | "Signal" | "Progress" => {
-            format!("macp.v1.{message_type}Payload")
-        }
-        _ => {
-            let family = mode
-                .strip_prefix("macp.mode.")
-                .or_else(|| mode.strip_prefix("ext."))
-                .unwrap_or(mode);
-            format!("macp.modes.{family}.{message_type}Payload")
-        }
-    }
+/// The payload type of an accepted envelope, for decoding history entries:
+/// the library's rule (`macp_payload_type`).
+fn history_payload_type(mode: &str, message_type: &str) -> Result<String, String> {
+    let (m, mt) = (c(mode), c(message_type));
+    let mut out = std::ptr::null_mut();
+    call(|e| unsafe { macp_payload_type(m.as_ptr(), mt.as_ptr(), &mut out, e) })
+        .map_err(|f| format!("the payload type of {message_type} in {mode}: {f}"))?;
+    Ok(take_string(out))
 }
 
 fn state_name(s: macp_session_state) -> &'static str {
@@ -505,8 +499,9 @@ fn run(name: &str, t: &Value) -> Result<(), Vec<String>> {
     // Entries after the SessionStart, decoded.
     let mut entries = Vec::new();
     for env in history.iter().skip(1) {
-        let pt = history_payload_type(&env.mode, &env.message_type);
-        match payload_json(&pt, &env.payload) {
+        let decoded = history_payload_type(&env.mode, &env.message_type)
+            .and_then(|pt| payload_json(&pt, &env.payload));
+        match decoded {
             Ok(p) => entries.push((env, p)),
             Err(e) => problems.push(format!("history entry {}: {e}", env.message_id)),
         }

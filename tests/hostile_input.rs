@@ -13,6 +13,9 @@
 //! - JSON that encodes decodes back;
 //! - a projection refusing an envelope changes nothing, and its snapshot is
 //!   always JSON with an `applied` count that never falls;
+//! - an envelope's payload decodes (`macp_envelope_payload_json`) exactly as
+//!   `macp_payload_to_json` decodes it as the type `macp_payload_type`
+//!   names, and fails when either of those does;
 //! - wire bytes hash exactly when `macp_commitment_verify` does not answer
 //!   cannot-verify, and then the computed hash matches;
 //! - no change to a signed receipt outside its `attestations` verifies as
@@ -32,6 +35,7 @@ use macp::ffi::payload::*;
 use macp::ffi::projection::*;
 use macp::ffi::receipts::*;
 use macp::ffi::strings::macp_string_free;
+use macp::ffi::watch::macp_envelope;
 use macp::{pb, Status};
 use macp_core::receipt::{build, ReceiptInputs, ReceiptSigner};
 use prost::Message;
@@ -389,7 +393,7 @@ fn projection_envelopes() {
     let corpus = corpus();
     let mut r = rng("projection_envelopes");
     let rounds = (iterations() / 10).max(corpus.sessions.len());
-    let (mut applied, mut refused) = (0, 0);
+    let (mut applied, mut refused, mut payloads) = (0, 0, 0);
     for round in 0..rounds {
         let (mode, envs) = &corpus.sessions[round % corpus.sessions.len()];
         let m = c(mode);
@@ -405,6 +409,9 @@ fn projection_envelopes() {
             for _ in 0..r.usize(0..4) {
                 let k = r.usize(..envs.len());
                 let bad = mutate(&mut r, &envs[k]);
+                if envelope_payload_agrees(&bad) {
+                    payloads += 1;
+                }
                 let before = snapshot(p);
                 let st = call("macp_projection_apply", |e| unsafe {
                     macp_projection_apply(p, bad.as_ptr(), bad.len(), e)
@@ -430,8 +437,66 @@ fn projection_envelopes() {
         }
         macp_projection_free(p);
     }
-    println!("projection_envelopes: {applied} mutated envelopes applied, {refused} refused");
+    println!(
+        "projection_envelopes: {applied} mutated envelopes applied, {refused} refused, \
+         {payloads} payloads decoded"
+    );
     assert!(refused > 0, "the mutations should be refused sometimes");
+    assert!(
+        payloads > 0,
+        "some mutated envelopes should keep a payload that decodes"
+    );
+}
+
+/// Decode the payload of the envelope `bytes` (when it is one) with
+/// `macp_envelope_payload_json`, and check that it agrees with naming the
+/// type (`macp_payload_type`) and decoding as it (`macp_payload_to_json`).
+/// Returns whether a payload was decoded.
+fn envelope_payload_agrees(bytes: &[u8]) -> bool {
+    let Ok(env) = pb::Envelope::decode(bytes) else {
+        return false;
+    };
+    let (Ok(mode), Ok(mt)) = (
+        CString::new(env.mode.as_str()),
+        CString::new(env.message_type.as_str()),
+    ) else {
+        return false; // a NUL: not a string C can hold
+    };
+    let view = macp_envelope {
+        macp_version: std::ptr::null(),
+        mode: mode.as_ptr(),
+        message_type: mt.as_ptr(),
+        message_id: std::ptr::null(),
+        session_id: std::ptr::null(),
+        sender: std::ptr::null(),
+        timestamp_unix_ms: env.timestamp_unix_ms,
+        payload: env.payload.as_ptr(),
+        payload_len: env.payload.len(),
+    };
+    let mut out = std::ptr::null_mut();
+    let st = call("macp_envelope_payload_json", |e| unsafe {
+        macp_envelope_payload_json(&view, &mut out, e)
+    });
+    let direct = if st == Status::Ok {
+        Ok(take_string(out))
+    } else {
+        assert!(out.is_null(), "out_json set on failure");
+        Err(st)
+    };
+    let mut t = std::ptr::null_mut();
+    let named = call("macp_payload_type", |e| unsafe {
+        macp_payload_type(mode.as_ptr(), mt.as_ptr(), &mut t, e)
+    });
+    let expected = if named == Status::Ok {
+        to_json(&c(&take_string(t)), &env.payload)
+    } else {
+        Err(named)
+    };
+    assert_eq!(direct, expected, "{} in {}", env.message_type, env.mode);
+    if let Err(st) = direct {
+        assert_eq!(st, Status::InvalidArgument);
+    }
+    direct.is_ok()
 }
 
 fn hash_str(buf: &[c_char]) -> String {

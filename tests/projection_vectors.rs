@@ -57,14 +57,6 @@ fn encode(payload_type: &str, p: &Value) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("encoding a {payload_type}: {e}"))
 }
 
-/// The payload type of a synthetic history entry.
-fn synthetic_payload_type(mode: &str, message_type: &str) -> String {
-    let m = mode
-        .trim_start_matches("macp.mode.")
-        .trim_end_matches(".v1");
-    format!("macp.modes.{m}.v1.{message_type}Payload")
-}
-
 /// One accepted envelope of the transcript's session.
 fn envelope(
     fx: &Value,
@@ -126,7 +118,8 @@ fn accepted_history(fx: &Value) -> Vec<pb::Envelope> {
             for h in history {
                 if t(h, "synthetic") {
                     let mt = s(h, "message_type");
-                    let pt = synthetic_payload_type(&s(fx, "mode"), &mt);
+                    let pt = macp::payload::type_for(&s(fx, "mode"), &mt)
+                        .unwrap_or_else(|e| panic!("synthetic {mt}: {e}"));
                     let payload = encode(&pt, &h["payload"]);
                     let mut e = envelope(fx, out.len(), &s(h, "sender"), &mt, payload);
                     if mt == "HandoffAccept" {
