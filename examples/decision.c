@@ -5,38 +5,11 @@
  *
  *   decision [host:port]      (default: $MACP_TARGET, else 127.0.0.1:50051)
  *
- * The runtime must accept plaintext connections (MACP_ALLOW_INSECURE=1) and
- * authenticate `Authorization: Bearer <name>` as <name> (its development
- * mode, when no tokens are configured).
+ * agent.h says what the runtime must allow.
  */
 #include <stdio.h>
-#include <stdlib.h>
 
-#include "macp.h"
-
-/* Print the failure, free it, and exit. */
-static void check(macp_status st, macp_error *err, const char *what) {
-    if (st == MACP_STATUS_OK) return;
-    fprintf(stderr, "%s failed: %s (%s)\n", what, macp_error_code(err), macp_error_message(err));
-    macp_error_free(err);
-    exit(1);
-}
-
-/* A client authenticated as `identity`. */
-static macp_client *connect_as(const char *target, const char *identity) {
-    macp_client_options *opts = NULL;
-    macp_client *client = NULL;
-    macp_error *err = NULL;
-    check(macp_client_options_new(&opts, &err), err, "macp_client_options_new");
-    check(macp_client_options_set_target(opts, target, &err), err, "set_target");
-    check(macp_client_options_set_allow_insecure(opts, true, &err), err, "set_allow_insecure");
-    check(macp_client_options_set_bearer_token(opts, identity, &err), err, "set_bearer_token");
-    check(macp_client_options_set_expected_sender(opts, identity, &err), err, "set_expected_sender");
-    check(macp_client_new(opts, &client, &err), err, "macp_client_new");
-    macp_client_options_free(opts);
-    printf("[%s] connected, protocol %s\n", identity, macp_client_protocol_version(client));
-    return client;
-}
+#include "agent.h"
 
 static void step(const char *who, const char *what, const macp_ack *ack) {
     char tag[32];
@@ -46,8 +19,7 @@ static void step(const char *who, const char *what, const macp_ack *ack) {
 }
 
 int main(int argc, char **argv) {
-    const char *target = argc > 1 ? argv[1] : getenv("MACP_TARGET");
-    if (!target) target = "127.0.0.1:50051";
+    const char *target = target_of(argc, argv);
     printf("libmacp %s, runtime at %s\n", macp_version(), target);
 
     macp_client *coordinator = connect_as(target, "coordinator");

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Set up and run every libmacp test: formatting and lints, Rust unit and
 # integration tests (against real macp-runtime processes), the header drift
-# check, the C ABI tests under valgrind against a real runtime, the header
-# compiled as C++, and the Go package's tests (race detector; static and
-# shared linking). The Swift package's tests run too when a
-# Swift toolchain is on PATH.
+# check, the C ABI tests and the C examples under valgrind against a real
+# runtime, the header compiled as C++, and the Go package's tests (race
+# detector; static and shared linking). The Swift package's tests run too
+# when a Swift toolchain is on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MACP_VECTORS_DIR="${MACP_VECTORS_DIR:-$PWD/../shared/vectors}"
@@ -32,6 +32,17 @@ for src in tests/c/test_*.c; do
      target/debug/libmacp.a -lpthread -ldl -lm -o "$bin"
   MACP_COMPACT_TERMINAL_LOGS=0 scripts/with-runtime.sh valgrind -q --error-exitcode=99 --leak-check=full \
      --show-leak-kinds=definite --errors-for-leak-kinds=definite "$bin"
+done
+
+echo "== Examples (examples/*.c against a real runtime, valgrind)"
+for src in examples/*.c; do
+  bin="build/example_$(basename "$src" .c)"
+  cc -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iinclude "$src" \
+     target/debug/libmacp.a -pthread -ldl -lm -o "$bin"
+  scripts/with-runtime.sh valgrind -q --error-exitcode=99 --leak-check=full \
+     --show-leak-kinds=definite --errors-for-leak-kinds=definite "$bin" >"$bin.out" \
+    || { cat "$bin.out"; echo "example $src failed" >&2; exit 1; }
+  echo "example $(basename "$src"): ok"
 done
 
 echo "== The header from C++ (g++ -std=c++11 -Wpedantic -Werror, valgrind)"
