@@ -75,3 +75,28 @@ func ExampleError() {
 	}
 	// Output: SESSION_NOT_FOUND true
 }
+
+// An envelope's payload is protobuf; PayloadType names its message type
+// from the envelope's mode and message type, and Envelope.PayloadJSON
+// decodes it with that name.
+func ExamplePayloadType() {
+	name, err := macp.PayloadType(macp.ModeDecision, "Vote")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(name)
+
+	wire, err := macp.PayloadFromJSON(name, `{"proposal_id":"p1","vote":"APPROVE"}`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	e := macp.Envelope{Mode: macp.ModeDecision, MessageType: "Vote", Payload: wire}
+	vote, err := e.PayloadJSON()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(vote))
+	// Output:
+	// macp.modes.decision.v1.VotePayload
+	// {"proposal_id":"p1","reason":"","vote":"APPROVE"}
+}
