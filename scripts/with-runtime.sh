@@ -32,7 +32,9 @@ for _ in 1 2 3 4 5; do
   # Wait until it accepts connections (or exits, e.g. port taken).
   for _ in $(seq 1 300); do
     if ! kill -0 "$pid" 2>/dev/null; then pid=""; break; fi
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    # Ready when the port accepts connections while our runtime still runs
+    # (one that lost the port to another process exits).
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && kill -0 "$pid" 2>/dev/null; then
       export MACP_TARGET="127.0.0.1:$port"
       "$@"
       exit $?

@@ -380,19 +380,15 @@ async fn slow_calls_time_out() {
 
 #[tokio::test]
 async fn connect_failures_are_transport_or_timeout() {
-    // Nothing listens on a port we just released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Nothing listens on a port released and given to no one else.
+    let port = support::free_port();
     let e = Client::connect(config(&format!("127.0.0.1:{port}"), "a"))
         .await
         .unwrap_err();
     assert_eq!(e.status, Status::Transport, "{e}");
 
     // A listener that never speaks HTTP/2.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = support::unique_listener();
     let mut cfg = config(&silent.local_addr().unwrap().to_string(), "a");
     cfg.connect_timeout = Duration::from_millis(300);
     let e = Client::connect(cfg).await.unwrap_err();

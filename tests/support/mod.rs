@@ -4,9 +4,11 @@
 
 pub mod proxy;
 
+use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// A `macp-runtime` child process, killed when dropped.
@@ -34,11 +36,34 @@ pub fn runtime_bin() -> PathBuf {
     PathBuf::from("macp-runtime")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
+/// A loopback listener on a port that no other caller in this process was
+/// given (by this function or [`free_port`]).
+///
+/// The kernel may hand a port that was just released to the next bind of
+/// any test running in parallel. A runtime started on it would then fail to
+/// bind, while its readiness probe reached the other test's listener.
+pub fn unique_listener() -> TcpListener {
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("no free loopback port");
+        let port = listener.local_addr().expect("a bound address").port();
+        if GIVEN
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(port)
+        {
+            return listener;
+        }
+    }
+}
+
+/// A free loopback port that no other caller in this process was given:
+/// for a runtime to bind, or for nothing to listen on.
+pub fn free_port() -> u16 {
+    unique_listener()
+        .local_addr()
+        .expect("a bound address")
+        .port()
 }
 
 impl Runtime {
@@ -127,7 +152,11 @@ fn spawn(addr: SocketAddr, env: &[(String, String)]) -> Option<Child> {
         if let Ok(Some(_)) = child.try_wait() {
             return None;
         }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        // Ready when the address accepts connections while the child is
+        // still running (a child that lost the port exits).
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            && matches!(child.try_wait(), Ok(None))
+        {
             return Some(child);
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -65,7 +65,9 @@ impl Proxy {
             sends: Arc::default(),
             capabilities: Arc::default(),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = super::unique_listener();
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let addr = listener.local_addr().unwrap();
         let svc = MacpRuntimeServiceServer::new(proxy.clone());
         tokio::spawn(async move {
