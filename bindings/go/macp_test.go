@@ -190,15 +190,23 @@ func TestWatcherDeliversInOrderAndClosesOnCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 50
+	// The watcher may deliver the last envelope before its Propose call has
+	// returned: the test waits for the sender before it ends (and cancels
+	// the sender's context).
+	sent := make(chan error, 1)
 	go func() {
 		for i := 1; i <= n; i++ {
 			if _, err := s.Decision().Propose(ctx(t), fmt.Sprintf("p%d", i), "x", "", nil); err != nil {
-				t.Errorf("propose %d: %v", i, err)
+				sent <- fmt.Errorf("propose %d: %w", i, err)
 				return
 			}
 		}
+		sent <- nil
 	}()
 	envs := collect(t, w, n+1, nil)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
 	for i, e := range envs[1:] {
 		if e.MessageType != "Proposal" || e.SessionID != s.ID() {
 			t.Fatalf("envelope %d: %+v", i+1, e)
