@@ -5,6 +5,7 @@
 pub mod proxy;
 
 use std::collections::BTreeSet;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -122,7 +123,7 @@ impl Runtime {
 }
 
 /// Start a runtime on `addr`: `None` if it exits (e.g. the port is taken) or
-/// does not accept connections within 30 s.
+/// does not serve HTTP/2 within 30 s.
 fn spawn(addr: SocketAddr, env: &[(String, String)]) -> Option<Child> {
     let mut cmd = Command::new(runtime_bin());
     cmd.env("MACP_BIND_ADDR", addr.to_string())
@@ -134,6 +135,18 @@ fn spawn(addr: SocketAddr, env: &[(String, String)]) -> Option<Child> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    // Diagnostics: `MACP_TEST_RUNTIME_LOG_DIR` keeps every runtime's log,
+    // at info level, in a file named after its address and start time.
+    if let Some(dir) = std::env::var_os("MACP_TEST_RUNTIME_LOG_DIR") {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros())
+            .unwrap_or_default();
+        let path = Path::new(&dir).join(format!("{}-{stamp}.log", addr.port()));
+        if let Ok(log) = std::fs::File::create(&path) {
+            cmd.env("RUST_LOG", "info").stderr(log);
+        }
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -147,16 +160,21 @@ fn spawn(addr: SocketAddr, env: &[(String, String)]) -> Option<Child> {
             runtime_bin()
         )
     });
+    let tls = env.iter().any(|(k, _)| k == "MACP_TLS_CERT_PATH");
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return None;
         }
-        // Ready when the address accepts connections while the child is
-        // still running (a child that lost the port exits).
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-            && matches!(child.try_wait(), Ok(None))
-        {
+        // Ready when the child is still running (a child that lost the port
+        // exits) and serves: plaintext HTTP/2 answers a preface; a TLS
+        // runtime only accepts the connection.
+        let serving = if tls {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        } else {
+            serves_http2(&addr)
+        };
+        if serving && matches!(child.try_wait(), Ok(None)) {
             return Some(child);
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -164,6 +182,24 @@ fn spawn(addr: SocketAddr, env: &[(String, String)]) -> Option<Child> {
     let _ = child.kill();
     let _ = child.wait();
     None
+}
+
+/// Whether an HTTP/2 server answers on `addr`: the client connection
+/// preface and an empty SETTINGS frame get the server's own SETTINGS frame
+/// back, which a port that merely accepts connections does not send.
+fn serves_http2(addr: &SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend_from_slice(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0]); // SETTINGS, empty
+    let mut frame = [0u8; 9];
+    s.write_all(&hello).is_ok()
+        && s.read_exact(&mut frame).is_ok()
+        && frame[3] == 0x4 // SETTINGS
+        && frame[4] & 0x1 == 0 // not an ACK: the server's own
 }
 
 impl Drop for Runtime {
