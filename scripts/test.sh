@@ -53,8 +53,7 @@ valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
 
 echo "== Go package tests (cgo, static library, race detector, real runtime)"
 cargo build --quiet --release
-# The build tree's pkg-config files, and the libmacp.so.ABI link that
-# programs linked with -lmacp load (scripts/install.sh --build-tree).
+# The Go package finds libmacp through pkg-config: use the build tree's.
 PKG_CONFIG_PATH="$(scripts/install.sh --build-tree)${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export PKG_CONFIG_PATH
 (cd bindings/go && go vet ./... && test -z "$(gofmt -l .)" && go test -race -count=1 ./...)
