@@ -75,6 +75,11 @@ if [ "$(uname -s)" = Linux ]; then
   fi
 fi
 
+# --- shipping: install, pkg-config, CMake, Go and the release archive ---
+echo "== Exported symbols, install, and libmacp from outside the tree (tests/install/run.sh)"
+tests/install/run.sh
+# --- end shipping ---
+
 if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
   echo "== Swift package tests"
   scripts/with-runtime.sh bash -c 'cd bindings/swift && swift test'
