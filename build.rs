@@ -46,7 +46,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("{protoc} failed to build the descriptor set: {status}").into());
     }
     println!("cargo:rerun-if-env-changed=DEP_MACP_PROTO_PROTO_DIR");
+    shared_library_name();
     Ok(())
+}
+
+/// Names the shared library by its ABI: while the version is 0.x every minor
+/// release may break the ABI, so the ABI is `0.MINOR` (libmacp.so.0.1, the
+/// same rule as Cargo's semver and cargo-c); from 1.0 it is the major
+/// (libmacp.so.1). scripts/install.sh installs the real file
+/// (libmacp.so.0.1.0) with the `libmacp.so.0.1` and `libmacp.so` links.
+fn shared_library_name() {
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_default();
+    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").unwrap_or_default();
+    let abi = if major == "0" {
+        format!("0.{minor}")
+    } else {
+        major
+    };
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    match os.as_str() {
+        "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" => {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmacp.so.{abi}");
+        }
+        "macos" | "ios" => {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,-install_name,@rpath/libmacp.{abi}.dylib");
+        }
+        _ => {}
+    }
 }
 
 fn collect_protos(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -53,6 +53,9 @@ valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
 
 echo "== Go package tests (cgo, static library, race detector, real runtime)"
 cargo build --quiet --release
+# The Go package finds libmacp through pkg-config: use the build tree's.
+PKG_CONFIG_PATH="$(scripts/install.sh --build-tree)${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export PKG_CONFIG_PATH
 (cd bindings/go && go vet ./... && test -z "$(gofmt -l .)" && go test -race -count=1 ./...)
 
 echo "== Go package linked against the shared library (-tags macp_shared)"
@@ -71,6 +74,11 @@ if [ "$(uname -s)" = Linux ]; then
     echo "the default Go build loads libmacp at run time" >&2; exit 1
   fi
 fi
+
+# --- shipping: install, pkg-config, CMake, Go and the release archive ---
+echo "== Exported symbols, install, and libmacp from outside the tree (tests/install/run.sh)"
+tests/install/run.sh
+# --- end shipping ---
 
 if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
   echo "== Swift package tests"

@@ -3,11 +3,14 @@
 package macp
 
 // With `-tags macp_shared` the package links the shared library
-// (libmacp.so, libmacp.dylib) from target/release, and records that
-// directory as the binary's run-time search path.
+// (libmacp.so.ABI, libmacp.ABI.dylib), found through pkg-config (macp.pc),
+// like the static default. A binary then needs the library at run time:
+// installed in a directory the loader searches, or found through an rpath
+// (the build tree's macp.pc sets one; for another prefix use
+// CGO_LDFLAGS="-Wl,-rpath,$(pkg-config --variable=libdir macp)") or
+// LD_LIBRARY_PATH.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/release -lmacp -Wl,-rpath,${SRCDIR}/../../target/release
+#cgo pkg-config: macp
 */
 import "C"

@@ -3,12 +3,14 @@
 package macp
 
 // By default the package links the static library, so a Go binary needs no
-// libmacp at run time. Build it first with `cargo build --release` in the
-// repository root.
+// libmacp at run time. cgo finds it through pkg-config (macp-static.pc,
+// which names libmacp.a and the system libraries it needs): install libmacp
+// (scripts/install.sh) or unpack a release archive and put its
+// lib/pkgconfig on PKG_CONFIG_PATH. Inside this repository,
+// `export PKG_CONFIG_PATH=$(scripts/install.sh --build-tree)` after
+// `cargo build --release` points it at the build tree.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo linux LDFLAGS: ${SRCDIR}/../../target/release/libmacp.a -lm -ldl -lpthread
-#cgo darwin LDFLAGS: ${SRCDIR}/../../target/release/libmacp.a -lm -framework Security -framework CoreFoundation -framework SystemConfiguration
+#cgo pkg-config: macp-static
 */
 import "C"
