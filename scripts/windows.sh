@@ -9,11 +9,14 @@
 #   scripts/windows.sh archive   build, then build/windows/
 #                                libmacp-<version>-x86_64-pc-windows-gnu.zip
 #                                and its .sha256
-#   scripts/windows.sh test      build, then examples/decision.c and
-#                                tests/c/test_capi.c built with mingw-w64
+#   scripts/windows.sh test      build, then examples/*.c and
+#                                tests/c/test_*.c built with mingw-w64
 #                                against the DLL and run under Wine, each
 #                                against its own macp-runtime on the host's
-#                                loopback (scripts/with-runtime.sh)
+#                                loopback (scripts/with-runtime.sh);
+#                                examples/decision.c must print RESOLVED
+#
+# Several commands may be given (`archive test`); the DLL is built once.
 #
 # The root has no Windows standard library, so std is built from rust-src
 # (-Zbuild-std, enabled on the root's stable rustc by RUSTC_BOOTSTRAP=1).
@@ -69,7 +72,10 @@ version() {
   awk -F'"' '/^\[package\]/ { p = 1 } p && /^version *=/ { print $2; exit }' Cargo.toml
 }
 
+built=""
 cmd_build() {
+  [ -z "$built" ] || return 0
+  built=1
   echo "== Windows: cargo build --release --target $triple (-Zbuild-std, in the Debian unstable root)"
   in_root -- sh -ec '
     cargo build --release --locked --lib -Zbuild-std=std,panic_unwind --target "$0"
@@ -180,10 +186,14 @@ cmd_wine() {
   ' "$out" "$1"
 }
 
-case "${1:-}" in
-  build) cmd_build ;;
-  archive) cmd_archive ;;
-  test) cmd_test ;;
-  wine) [ $# -eq 2 ] || die "usage: $0 wine PROGRAM.exe"; cmd_wine "$2" ;;
-  *) die "usage: $0 build|archive|test" ;;
-esac
+usage="usage: $0 build|archive|test..."
+[ $# -gt 0 ] || die "$usage"
+if [ "$1" = wine ]; then
+  [ $# -eq 2 ] || die "usage: $0 wine PROGRAM.exe"
+  cmd_wine "$2"
+  exit
+fi
+for c in "$@"; do
+  case "$c" in build | archive | test) ;; *) die "$usage" ;; esac
+done
+for c in "$@"; do "cmd_$c"; done
