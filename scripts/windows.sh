@@ -39,7 +39,8 @@ cache=$(cd "$cache" && pwd)
 die() { echo "windows: $*" >&2; exit 1; }
 
 # Run a command in the unstable root with the checkout and the cache mounted
-# at their own paths.
+# at their own paths. Wine runs quiet and headless: no debug channels, no
+# display driver, no Mono or Gecko installer at prefix creation.
 in_root() {
   scripts/debian-root.sh run unstable -b "$repo" -b "$cache" -w "$repo" \
     -e CARGO_HOME="$cache/cargo-home" \
