@@ -84,4 +84,13 @@ if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
   echo "== Swift package tests"
   scripts/with-runtime.sh bash -c 'cd bindings/swift && swift test'
 fi
+# ---- Windows: macp.dll under Wine (scripts/windows.sh) ----
+# The DLL is cross-built in a cached Debian unstable root; when that root
+# cannot be made (e.g. the Debian mirror is unreachable) this fails, never
+# passes silently.
+echo "== Windows (macp.dll, release archive; C examples and C ABI tests under Wine, real runtime)"
+scripts/windows.sh archive test \
+  || { echo "the Windows build or its tests under Wine failed (see above)" >&2; exit 1; }
+# ---- end Windows ----
+
 echo "== all tests passed"
