@@ -1150,6 +1150,17 @@ public:
     void rethrow_if_failed() const {
         if (failed()) std::rethrow_exception(st_->exception);
     }
+    // Close (as close()), then rethrow the first exception the callable
+    // threw, if it threw one.
+    void close_and_rethrow() {
+        std::exception_ptr e = exception();
+        if (!e && st_ != nullptr && detail::current_watch() != st_) {
+            macp_watcher_close(std::exchange(h_, nullptr));  // the callback has returned for good
+            e = exception();
+        }
+        close();
+        if (e) std::rethrow_exception(e);
+    }
 #endif
 
     // Send on a session watcher's stream without waiting (its acceptance
