@@ -79,6 +79,10 @@ fi
 echo "== Exported symbols, install, and libmacp from outside the tree (tests/install/run.sh)"
 tests/install/run.sh
 # --- end shipping ---
+# ---- C++ API (include/macp.hpp) -------------------------------------------
+echo "== C++ API (g++ and clang++, C++17 and C++20, valgrind and ASan, one Decision of C++, C and Python)"
+tests/cpp/run.sh
+# ---- end of the C++ API section --------------------------------------------
 
 if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
   echo "== Swift package tests"
