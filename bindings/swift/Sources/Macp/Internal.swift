@@ -1,0 +1,119 @@
+import CMacp
+import Dispatch
+import Foundation
+
+/// C copies of Swift strings for the duration of one C call. A Swift string
+/// may hold a NUL character, which C would silently cut at: such a string is
+/// refused with `Status.invalidArgument` before anything is sent.
+final class CStrings {
+    private var owned: [UnsafeMutablePointer<CChar>] = []
+
+    func s(_ value: String, _ what: String = "string") throws -> UnsafePointer<CChar> {
+        if value.utf8.contains(0) {
+            throw MacpError.invalidArgument("\(what) contains a NUL character")
+        }
+        guard let p = strdup(value) else {
+            throw MacpError(status: .internalError, message: "out of memory")
+        }
+        owned.append(p)
+        return UnsafePointer(p)
+    }
+
+    /// nil stays NULL (the C API's "not set").
+    func opt(_ value: String?, _ what: String = "string") throws -> UnsafePointer<CChar>? {
+        guard let value else { return nil }
+        return try s(value, what)
+    }
+
+    /// An array of C strings (for `const char *const *` parameters).
+    func array(_ values: [String], _ what: String = "string") throws -> [UnsafePointer<CChar>?] {
+        try values.map { try s($0, what) }
+    }
+
+    deinit { owned.forEach { free($0) } }
+}
+
+/// Blocking libmacp calls run on this queue's threads, never on Swift's
+/// cooperative pool, so an `await` on a slow runtime never starves other
+/// tasks. (Dispatch's worker threads are separate from the pool that runs
+/// Swift tasks.)
+let blockingQueue = DispatchQueue(label: "io.macp.blocking", qos: .userInitiated,
+                                  attributes: .concurrent)
+
+/// Runs `body` on `blockingQueue` and resumes with its result. A task
+/// cancelled before the call starts gets `Status.cancelled`; a call that
+/// has started runs to its end (its own timeouts bound it).
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try Task.checkCancellation()
+    return try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, Error>) in
+        blockingQueue.async {
+            do { k.resume(returning: try body()) } catch { k.resume(throwing: error) }
+        }
+    }
+}
+
+/// Copies bytes to C for the duration of `body` (NULL with length 0 for
+/// nil or empty data).
+func withBytes<R>(_ data: Data?, _ body: (UnsafePointer<UInt8>?, Int) throws -> R) rethrows -> R {
+    guard let data, !data.isEmpty else { return try body(nil, 0) }
+    return try data.withUnsafeBytes { raw in
+        try body(raw.bindMemory(to: UInt8.self).baseAddress, raw.count)
+    }
+}
+
+/// A C string that may be NULL.
+func str(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "" }
+
+/// A fixed-size C char array (a struct field) as a String.
+func fixedString<T>(_ tuple: T) -> String {
+    withUnsafeBytes(of: tuple) { raw in
+        let bytes = raw.bindMemory(to: UInt8.self)
+        let end = bytes.firstIndex(of: 0) ?? bytes.count
+        return String(decoding: bytes[..<end], as: UTF8.self)
+    }
+}
+
+/// Takes a `macp_string` the library returned: its text, then frees it.
+func take(_ s: OpaquePointer?) -> String {
+    defer { macp_string_free(s) }
+    return String(cString: macp_string_ptr(s))
+}
+
+func date(unixMs ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+
+/// Runs a C call that returns a status and fills a `macp_string`.
+func stringCall(_ body: (UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<OpaquePointer?>) throws -> macp_status) throws -> String {
+    var out: OpaquePointer?
+    var err: OpaquePointer?
+    let s = try body(&out, &err)
+    if s != MACP_STATUS_OK {
+        macp_string_free(out)
+        throw MacpError(status: s, taking: err)
+    }
+    return take(out)
+}
+
+/// Runs a C call that returns only a status.
+func statusCall(_ body: (UnsafeMutablePointer<OpaquePointer?>) throws -> macp_status) throws {
+    var err: OpaquePointer?
+    let s = try body(&err)
+    try check(s, err)
+}
+
+/// Runs a C call that fills a `macp_ack`.
+func ackCall(_ body: (UnsafeMutablePointer<macp_ack>, UnsafeMutablePointer<OpaquePointer?>) throws -> macp_status) throws -> Ack {
+    var ack = macp_ack()
+    var err: OpaquePointer?
+    let s = try body(&ack, &err)
+    try check(s, err)
+    return Ack(ack)
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+    do {
+        return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+    } catch {
+        throw MacpError(status: .internalError,
+                        message: "cannot decode \(T.self) from libmacp's JSON: \(error)")
+    }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Build and test the Swift package (bindings/swift) against this checkout's
+# libmacp, then run the Swift example agent in a Decision with the Python
+# SDK (macp-sdk-python, .venv) against one runtime.
+#
+#   scripts/swift-test.sh [SWIFT_TEST_ARGS...]     e.g. --filter WatchTests
+#
+# `swift` comes from PATH when present (macOS, a Linux with Swift);
+# otherwise from a cached Debian stable root (scripts/debian-root.sh, Debian's
+# swiftlang) with the checkout, SwiftPM's build directory and the runtime's
+# directory bind-mounted at the same paths. The library is built here first
+# (`cargo build --release`) and linked from target/release. SwiftPM's build
+# directory is kept outside the checkout, in
+# ${XDG_CACHE_HOME:-$HOME/.cache}/libmacp/swift-build (MACP_SWIFT_SCRATCH),
+# so later runs are incremental. Failing to obtain Swift is an error.
+#
+# MACP_SWIFT_SANITIZE=thread adds `--sanitize=thread` to `swift test`.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+runtime_bin="${MACP_RUNTIME_BIN:-$(command -v macp-runtime || echo "${CARGO_HOME:-$HOME/.cargo}/bin/macp-runtime")}"
+[ -x "$runtime_bin" ] || { echo "swift-test: macp-runtime not found; run scripts/setup.sh" >&2; exit 1; }
+runtime_bin=$(cd "$(dirname "$runtime_bin")" && pwd)/$(basename "$runtime_bin")
+scratch="${MACP_SWIFT_SCRATCH:-${XDG_CACHE_HOME:-$HOME/.cache}/libmacp/swift-build}"
+mkdir -p "$scratch"
+
+echo "swift-test: cargo build --release" >&2
+cargo build --quiet --release
+lib="$here/target/release"
+[ -f "$lib/libmacp.a" ] || { echo "swift-test: $lib/libmacp.a missing after the build" >&2; exit 1; }
+
+# The header and library of this checkout (an installed libmacp is found
+# through pkg-config instead; see bindings/swift/README.md).
+flags=(--scratch-path "$scratch" -Xcc "-I$here/include"
+       -Xlinker "-L$lib" -Xlinker -rpath -Xlinker "$lib")
+test_flags=()
+if [ -n "${MACP_SWIFT_SANITIZE:-}" ]; then test_flags+=("--sanitize=$MACP_SWIFT_SANITIZE"); fi
+
+# swift_run CMD...: run CMD in bindings/swift with Swift on PATH, or in the
+# Debian root.
+if command -v swift >/dev/null 2>&1; then
+  swift_run() { (cd "$here/bindings/swift" && MACP_RUNTIME_BIN="$runtime_bin" "$@"); }
+else
+  swift_run() {
+    "$here/scripts/debian-root.sh" run stable -b "$here" -b "$scratch" -b "$(dirname "$runtime_bin")" \
+      -w "$here/bindings/swift" -e MACP_RUNTIME_BIN="$runtime_bin" -e MACP_TARGET \
+      -e MACP_SESSION -e TMPDIR=/tmp -- "$@"
+  }
+  # A failure to make the root (no mirror, no network) ends here, loudly.
+  version=$(swift_run swift --version) \
+    || { echo "swift-test: cannot obtain Swift (no swift on PATH, and the Debian root failed)" >&2; exit 1; }
+  echo "swift-test: using the Debian root's $(head -n 1 <<<"$version")" >&2
+fi
+
+echo "== swift build" >&2
+swift_run swift build "${flags[@]}"
+echo "== swift test ${test_flags[*]} $*" >&2
+swift_run swift test "${flags[@]}" "${test_flags[@]}" "$@"
+if [ $# -gt 0 ] || [ -n "${MACP_SWIFT_SANITIZE:-}" ]; then exit 0; fi
+
+echo "== Swift example agent with the Python SDK in one Decision" >&2
+py="$here/.venv/bin/python"
+[ -x "$py" ] || { echo "swift-test: $py missing; run scripts/setup.sh" >&2; exit 1; }
+agent="$scratch/debug/macp-decision-agent"
+MACP_RUNTIME_BIN="$runtime_bin" PY="$py" AGENT="$agent" SWIFT_RUN="$(declare -f swift_run)" \
+  here="$here" scratch="$scratch" runtime_bin="$runtime_bin" \
+  "$here/scripts/with-runtime.sh" bash -c '
+set -euo pipefail
+eval "$SWIFT_RUN"
+step() { "$PY" "$here/tests/interop/macp_interop.py" "$MACP_TARGET" "$sid" "$@"; }
+expect() { grep -q -- "$1" <<<"$2" || { echo "interop: expected $1 in: $2" >&2; exit 1; }; }
+sid=$("$PY" -c "import uuid; print(uuid.uuid4())")
+out=$(step coordinator decision-start coordinator,swift-agent,py-voter); expect "\"ok\": true" "$out"
+out=$(step coordinator decision-propose p1 deploy); expect "\"ok\": true" "$out"
+# The Swift agent joins, reads the proposal from the history, evaluates
+# and votes on it, and exits after its one vote.
+out=$(MACP_SESSION=$sid swift_run "$AGENT" --target "$MACP_TARGET" --session "$sid" --identity swift-agent --votes 1)
+echo "$out"
+expect "voted APPROVE on p1" "$out"
+out=$(step py-voter decision-vote p1 APPROVE); expect "\"ok\": true" "$out"
+out=$(step coordinator decision-commit decision.selected true); expect "\"ok\": true" "$out"
+# Python reads what the Swift agent sent, through its own projection.
+out=$(step coordinator project 5); echo "$out"
+expect "swift-agent" "$out"
+# The Swift agent replays the whole session and reports the Python commitment.
+out=$(swift_run "$AGENT" --target "$MACP_TARGET" --session "$sid" --identity swift-agent)
+echo "$out"
+expect "resolved: decision.selected by coordinator (positive)" "$out"
+expect "tally p1: approve 2 reject 0 abstain 0" "$out"
+'
+echo "swift-test: ok" >&2
