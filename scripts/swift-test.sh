@@ -82,8 +82,8 @@ expect "voted APPROVE on p1" "$out"
 out=$(step py-voter decision-vote p1 APPROVE); expect "\"ok\": true" "$out"
 out=$(step coordinator decision-commit decision.selected true); expect "\"ok\": true" "$out"
 # Python reads what the Swift agent sent, through its own projection.
-out=$(step coordinator project 5); echo "$out"
-expect "swift-agent" "$out"
+out=$(step coordinator project 6); echo "$out"
+expect "\"swift-agent\": \"APPROVE\"" "$out"
 # The Swift agent replays the whole session and reports the Python commitment.
 out=$(swift_run "$AGENT" --target "$MACP_TARGET" --session "$sid" --identity swift-agent)
 echo "$out"

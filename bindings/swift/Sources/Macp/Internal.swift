@@ -1,5 +1,4 @@
 import CMacp
-import Dispatch
 import Foundation
 
 /// C copies of Swift strings for the duration of one C call. A Swift string
@@ -33,20 +32,70 @@ final class CStrings {
     deinit { owned.forEach { free($0) } }
 }
 
-/// Blocking libmacp calls run on this queue's threads, never on Swift's
-/// cooperative pool, so an `await` on a slow runtime never starves other
-/// tasks. (Dispatch's worker threads are separate from the pool that runs
-/// Swift tasks.)
-let blockingQueue = DispatchQueue(label: "io.macp.blocking", qos: .userInitiated,
-                                  attributes: .concurrent)
+/// The threads blocking libmacp calls run on: never Swift's cooperative
+/// pool, so an `await` on a slow runtime never starves other tasks. (Not
+/// Dispatch either: on Linux, Swift's global executor shares Dispatch's
+/// worker threads, so blocking work queued there starves tasks too.)
+///
+/// Threads are started on demand, kept while idle for a few seconds, and
+/// number at most `maxThreads`; calls beyond that wait in order.
+final class BlockingExecutor: @unchecked Sendable {
+    static let shared = BlockingExecutor(maxThreads: 64)
 
-/// Runs `body` on `blockingQueue` and resumes with its result. A task
-/// cancelled before the call starts gets `Status.cancelled`; a call that
+    private let cond = NSCondition()
+    private var work: [() -> Void] = []
+    private var threads = 0
+    private var idle = 0
+    /// Idle threads already woken for a job they have not taken yet.
+    private var woken = 0
+    private let maxThreads: Int
+
+    init(maxThreads: Int) { self.maxThreads = maxThreads }
+
+    func run(_ job: @escaping () -> Void) {
+        cond.lock()
+        work.append(job)
+        if idle - woken == 0 && threads < maxThreads {
+            threads += 1
+            let t = Thread { [self] in loop() }
+            t.name = "macp-blocking"
+            t.start()
+        } else if idle - woken > 0 {
+            woken += 1
+            cond.signal()
+        }
+        cond.unlock()
+    }
+
+    private func loop() {
+        cond.lock()
+        while true {
+            while work.isEmpty {
+                idle += 1
+                let signalled = cond.wait(until: Date().addingTimeInterval(5))
+                idle -= 1
+                if woken > 0 { woken -= 1 }
+                if !signalled && work.isEmpty {
+                    threads -= 1
+                    cond.unlock()
+                    return
+                }
+            }
+            let job = work.removeFirst()
+            cond.unlock()
+            job()
+            cond.lock()
+        }
+    }
+}
+
+/// Runs `body` on a blocking thread and resumes with its result. A task
+/// cancelled before the call starts gets `CancellationError`; a call that
 /// has started runs to its end (its own timeouts bound it).
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try Task.checkCancellation()
     return try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, Error>) in
-        blockingQueue.async {
+        BlockingExecutor.shared.run {
             do { k.resume(returning: try body()) } catch { k.resume(throwing: error) }
         }
     }
