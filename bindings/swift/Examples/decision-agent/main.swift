@@ -36,13 +36,15 @@ do {
     let session = try await client.openSession(sessionId)
     let projection = try Projection(mode: session.mode)
     var voted: Set<String> = []
+    // A session resolved already is only replayed: there is nothing to vote on.
+    let open = try await session.info().state == .open
     print("\(identity): joined \(session.mode) session \(session.id)")
 
     events: for try await event in try await session.watch() {
         guard case .envelope(let envelope, _) = event else { continue }
         try projection.apply(envelope.raw)
         switch envelope.messageType {
-        case "Proposal":
+        case "Proposal" where open:
             let state = try projection.state(as: DecisionState.self)
             for (id, proposal) in state.proposals.sorted(by: { $0.key < $1.key })
             where state.votes[id]?[identity] == nil && !voted.contains(id) {
