@@ -84,10 +84,6 @@ echo "== C++ API (g++ and clang++, C++17 and C++20, valgrind and ASan, one Decis
 tests/cpp/run.sh
 # ---- end of the C++ API section --------------------------------------------
 
-if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
-  echo "== Swift package tests"
-  scripts/with-runtime.sh bash -c 'cd bindings/swift && swift test'
-fi
 # ---- Windows: macp.dll under Wine (scripts/windows.sh) ----
 # The DLL is cross-built in a cached Debian unstable root; when that root
 # cannot be made (e.g. the Debian mirror is unreachable) this fails, never
@@ -96,5 +92,11 @@ echo "== Windows (macp.dll, release archive; C examples and C ABI tests under Wi
 scripts/windows.sh archive test \
   || { echo "the Windows build or its tests under Wine failed (see above)" >&2; exit 1; }
 # ---- end Windows ----
-
+# --- Swift package (bindings/swift) -------------------------------------
+# swift from PATH, else Debian stable's swiftlang in a cached root; a failure
+# to obtain Swift fails the run. The tests start their own runtimes; then the
+# Swift example agent and the Python SDK share one Decision.
+echo "== Swift package tests (swift test, example agent with the Python SDK)"
+scripts/swift-test.sh
+# --- end of the Swift package section ------------------------------------
 echo "== all tests passed"
