@@ -232,6 +232,10 @@ public:
     BytesView(const std::vector<std::uint8_t> &v) noexcept : data_(v.data()), size_(v.size()) {}
     BytesView(std::string_view s) noexcept
         : data_(reinterpret_cast<const std::uint8_t *>(s.data())), size_(s.size()) {}
+    BytesView(const std::string &s) noexcept : BytesView(std::string_view(s)) {}
+    // A string literal's characters, without its terminating NUL.
+    template <std::size_t N>
+    BytesView(const char (&s)[N]) noexcept : BytesView(std::string_view(s, N - 1)) {}
     constexpr const std::uint8_t *data() const noexcept { return size_ ? data_ : nullptr; }
     constexpr std::size_t size() const noexcept { return size_; }
     constexpr bool empty() const noexcept { return size_ == 0; }

@@ -137,6 +137,18 @@ void client_and_session_moves() {
     CHECK(!rv && rv.attestations().empty() && rv2.verdict() == macp::ReceiptVerdict::refused);
 }
 
+void bytes_views() {
+    // Bytes from a literal (without its NUL), a string, a view, a vector.
+    std::string owned("abcd");
+    std::vector<std::uint8_t> bytes = {1, 2, 3};
+    macp::BytesView lit = "bin", str = owned, view = std::string_view("xy"), vec = bytes, none;
+    CHECK(lit.size() == 3 && lit.as_text() == "bin");
+    CHECK(str.size() == 4 && str.data() == reinterpret_cast<const std::uint8_t *>(owned.data()));
+    CHECK(view.size() == 2 && vec.size() == 3 && vec.to_vector() == bytes);
+    CHECK(none.empty() && none.data() == nullptr);
+    CHECK(macp::BytesView(bytes.data(), 0).data() == nullptr);  // empty passes NULL
+}
+
 void run(const char *name, void (*test)()) {
     try {
         test();
@@ -149,6 +161,7 @@ void run(const char *name, void (*test)()) {
 }  // namespace
 
 int main() {
+    run("bytes_views", bytes_views);
     run("projection_moves", projection_moves);
     run("string_moves", string_moves);
     run("option_moves", option_moves);

@@ -183,12 +183,12 @@ void task() {
     macp::Client planner = t::connect_as("planner"), worker = t::connect_as("worker"), carol = t::connect_as("carol");
     macp::Session sp = start(planner, macp::mode::task, {"planner", "worker", "carol"});
     macp::Session sw = worker.open(sp.id()), sc = carol.open(sp.id());
-    sp.task().request("t1", "build", "compile it", std::nullopt, std::string_view("src"));
+    sp.task().request("t1", "build", "compile it", std::nullopt, "src");
     sc.task().reject("t1", std::nullopt, "busy");
     sw.task().accept("t1", "worker", "on it");
     CHECK(sp.task().try_accept("t1").status() == macp::Status::invalid_envelope);
     sw.task().update("t1", 0.5, "compiling", "half", std::string_view("log"));
-    sw.task().complete("t1", std::string_view("bin"), "built");
+    sw.task().complete("t1", std::string("bin"), "built");
     sp.progress(1, 1, "all done");
     sp.commit(commitment("task.completed", true));
     CHECK(sw.info().metadata().state() == macp::SessionState::resolved);
