@@ -38,9 +38,11 @@
  * last call has returned. Closing the watcher (close(), its destructor)
  * from inside its own callback is allowed; that call is then the last. An
  * exception that escapes the callable never reaches the C library: the
- * watcher catches it, keeps the first one (Watcher::failed(),
- * Watcher::rethrow_if_failed()) and calls the callable no more; the stream
- * runs on until the watcher is closed. An async send's completion is a
+ * watcher catches it, keeps the first one (Watcher::failed(), exception(),
+ * rethrow_if_failed(), close_and_rethrow()) and calls the callable no more;
+ * the stream runs on until the watcher is closed. The callback may run
+ * before watch() returns: a callable that closes its own Watcher must wait
+ * until that object is assigned. An async send's completion is a
  * callable `void(macp::Result<macp::Ack>)` called exactly once on a library
  * thread; an exception escaping it is caught and discarded (nothing waits
  * for it), so keep what matters inside the callable.
