@@ -32,7 +32,7 @@ lib="$here/target/release"
 [ -f "$lib/libmacp.a" ] || { echo "swift-test: $lib/libmacp.a missing after the build" >&2; exit 1; }
 
 # The header and library of this checkout (an installed libmacp is found
-# through pkg-config instead; see bindings/swift/README.md).
+# through pkg-config instead; see the README's Swift section).
 flags=(--scratch-path "$scratch" -Xcc "-I$here/include"
        -Xlinker "-L$lib" -Xlinker -rpath -Xlinker "$lib")
 test_flags=()
@@ -90,4 +90,73 @@ echo "$out"
 expect "resolved: decision.selected by coordinator (positive)" "$out"
 expect "tally p1: approve 2 reject 0 abstain 0" "$out"
 '
+
+echo "== A Swift program outside the tree, libmacp found through pkg-config" >&2
+# A minimal installed libmacp (header, shared library, macp.pc) in a
+# temporary prefix, and a package that depends on bindings/swift by path
+# and passes no search paths of its own: CMacp finds everything via macp.pc.
+# (SwiftPM keeps only -L/-l of a .pc's Libs, so the program finds the
+# temporary prefix's library at run time through LD_LIBRARY_PATH, as it
+# would find one in a system directory through the loader's cache.)
+out_dir=$(mktemp -d)
+trap 'rm -rf "$out_dir"' EXIT
+prefix="$out_dir/prefix"
+mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$out_dir/app/Sources/app"
+cp include/macp.h "$prefix/include/"
+cp "$lib/libmacp.so" "$prefix/lib/"
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+cat >"$prefix/lib/pkgconfig/macp.pc" <<PC
+prefix=$prefix
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: macp
+Description: MACP client SDK
+Version: $version
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -lmacp
+PC
+cat >"$out_dir/app/Package.swift" <<SWIFT
+// swift-tools-version:5.9
+import PackageDescription
+let package = Package(
+    name: "app",
+    platforms: [.macOS(.v13)],
+    dependencies: [.package(path: "$here/bindings/swift")],
+    targets: [.executableTarget(name: "app", dependencies: [.product(name: "Macp", package: "swift")])]
+)
+SWIFT
+cat >"$out_dir/app/Sources/app/main.swift" <<'SWIFT'
+import Foundation
+import Macp
+
+let target = ProcessInfo.processInfo.environment["MACP_TARGET"]!
+let client = try await Client(ClientOptions(target: target, bearerToken: "outside", allowInsecure: true))
+let (session, _) = try await client.startSession(mode: Mode.decision, StartOptions(participants: ["outside"]))
+try await session.decision.propose(proposalId: "p1", option: "ship")
+try await session.decision.vote(proposalId: "p1", vote: "APPROVE")
+let ack = try await session.decision.commit(action: "decision.selected", authorityScope: "app", reason: "alone")
+print("outside the tree: session \(session.id) \(ack.state)")
+SWIFT
+out_scratch="$scratch-outside"
+mkdir -p "$out_scratch"
+if command -v swift >/dev/null 2>&1; then
+  outside_run() {
+    (cd "$out_dir/app" && PKG_CONFIG_PATH="$prefix/lib/pkgconfig" LD_LIBRARY_PATH="$prefix/lib" \
+       DYLD_LIBRARY_PATH="$prefix/lib" "$@")
+  }
+else
+  outside_run() {
+    "$here/scripts/debian-root.sh" run stable -b "$here" -b "$out_dir" -b "$out_scratch" \
+      -w "$out_dir/app" -e PKG_CONFIG_PATH="$prefix/lib/pkgconfig" -e LD_LIBRARY_PATH="$prefix/lib" \
+      -e MACP_TARGET -- "$@"
+  }
+fi
+outside_run swift build --scratch-path "$out_scratch"
+export -f outside_run
+export out_dir out_scratch prefix here
+out=$(scripts/with-runtime.sh bash -c 'outside_run "$out_scratch/debug/app"')
+echo "$out"
+grep -q "outside the tree: session .* RESOLVED" <<<"$out" \
+  || { echo "swift-test: the program outside the tree did not resolve its session" >&2; exit 1; }
 echo "swift-test: ok" >&2

@@ -1,5 +1,28 @@
 import CMacp
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// libmacp writes to sockets with plain writes: when a runtime goes away
+/// mid-stream, such a write raises SIGPIPE, whose default action ends the
+/// process. Rust and Go programs ignore SIGPIPE already; a Swift program
+/// does not, so the first client sets it to ignored (then the write fails
+/// with EPIPE and the watcher reconnects), unless the program installed a
+/// handler of its own.
+let ignoreSIGPIPE: Void = {
+    var current = sigaction()
+    if sigaction(SIGPIPE, nil, &current) == 0 {
+        #if canImport(Glibc)
+        let isDefault = current.__sigaction_handler.sa_handler == nil
+        #else
+        let isDefault = current.__sigaction_u.__sa_handler == nil
+        #endif
+        if isDefault { _ = signal(SIGPIPE, SIG_IGN) }
+    }
+}()
 
 /// Retry policy of every send: up to `maxRetries` more attempts after a
 /// transient failure, waiting `baseDelay` doubled per retry up to
@@ -117,6 +140,7 @@ public final class Client: @unchecked Sendable {
 
     /// Connects and negotiates the protocol version (`Initialize`).
     public init(_ options: ClientOptions) async throws {
+        _ = ignoreSIGPIPE
         handle = try await blocking {
             let opts = try options.makeC()
             defer { macp_client_options_free(opts) }

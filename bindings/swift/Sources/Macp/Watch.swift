@@ -114,10 +114,16 @@ final class WatcherCore: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var sink: Unmanaged<EventSink>?
 
+    /// C watchers open in this process (for tests).
+    private static let liveLock = NSLock()
+    nonisolated(unsafe) private static var liveCount = 0
+    static var live: Int { liveLock.lock(); defer { liveLock.unlock() }; return liveCount }
+
     init(sink: Unmanaged<EventSink>) { self.sink = sink }
 
     func attach(_ h: OpaquePointer) {
         lock.lock(); handle = h; lock.unlock()
+        WatcherCore.liveLock.lock(); WatcherCore.liveCount += 1; WatcherCore.liveLock.unlock()
     }
 
     func withHandle<R>(_ body: (OpaquePointer?) throws -> R) rethrows -> R {
@@ -132,6 +138,7 @@ final class WatcherCore: @unchecked Sendable {
         sink = nil
         lock.unlock()
         guard let s else { return }
+        if h != nil { WatcherCore.liveLock.lock(); WatcherCore.liveCount -= 1; WatcherCore.liveLock.unlock() }
         // After this returns the callback is not running and never runs again
         // (also when called from inside it: it is then the last call).
         macp_watcher_close(h)

@@ -34,7 +34,9 @@ final class WatchTests: XCTestCase {
     func testTaskCancellationClosesTheWatcher() async throws {
         let rt = try TestRuntime()
         let s = try await startDecision(rt, "sw-w-cancel")
+        let before = WatcherCore.live
         let w = try await s.watcher()
+        XCTAssertEqual(WatcherCore.live, before + 1)
         let (firstSeen, seen) = AsyncStream<Void>.makeStream()
         let consumer = Task {
             var n = 0
@@ -49,6 +51,7 @@ final class WatchTests: XCTestCase {
         consumer.cancel()
         let n = try await within(30) { try await consumer.value }
         XCTAssertEqual(n, 1)
+        XCTAssertEqual(WatcherCore.live, before, "the watcher outlived the cancelled task")
         // The watcher is closed: it refuses to send.
         XCTAssertThrowsError(try w.send("Progress")) { e in
             XCTAssertEqual((e as? MacpError)?.status, .invalidState)
@@ -62,6 +65,7 @@ final class WatchTests: XCTestCase {
     func testReplayAfterSequence() async throws {
         let rt = try TestRuntime()
         let s = try await startDecision(rt, "sw-w-replay")
+        let before = WatcherCore.live
         for i in 0..<3 { try await s.decision.propose(proposalId: "p\(i)", option: "o") }
         let seqs = try await within(30) {
             var out: [UInt64] = []
@@ -71,6 +75,7 @@ final class WatchTests: XCTestCase {
             return out
         }
         XCTAssertEqual(seqs, [3, 4])
+        XCTAssertEqual(WatcherCore.live, before, "the watcher outlived its stream")
     }
 
     /// A file-backed runtime killed and restarted on the same port: the
