@@ -46,7 +46,7 @@ else
   swift_run() {
     "$here/scripts/debian-root.sh" run stable -b "$here" -b "$scratch" -b "$(dirname "$runtime_bin")" \
       -w "$here/bindings/swift" -e MACP_RUNTIME_BIN="$runtime_bin" -e MACP_TARGET \
-      -e MACP_SESSION -e TMPDIR=/tmp -- "$@"
+      -e TMPDIR=/tmp -- "$@"
   }
   # A failure to make the root (no mirror, no network) ends here, loudly.
   version=$(swift_run swift --version) \
@@ -76,7 +76,7 @@ out=$(step coordinator decision-start coordinator,swift-agent,py-voter); expect 
 out=$(step coordinator decision-propose p1 deploy); expect "\"ok\": true" "$out"
 # The Swift agent joins, reads the proposal from the history, evaluates
 # and votes on it, and exits after its one vote.
-out=$(MACP_SESSION=$sid swift_run "$AGENT" --target "$MACP_TARGET" --session "$sid" --identity swift-agent --votes 1)
+out=$(swift_run "$AGENT" --target "$MACP_TARGET" --session "$sid" --identity swift-agent --votes 1)
 echo "$out"
 expect "voted APPROVE on p1" "$out"
 out=$(step py-voter decision-vote p1 APPROVE); expect "\"ok\": true" "$out"
@@ -93,19 +93,23 @@ expect "tally p1: approve 2 reject 0 abstain 0" "$out"
 
 echo "== A Swift program outside the tree, libmacp found through pkg-config" >&2
 # A minimal installed libmacp (header, shared library, macp.pc) in a
-# temporary prefix, and a package that depends on bindings/swift by path
+# prefix of its own, and a package that depends on bindings/swift by path
 # and passes no search paths of its own: CMacp finds everything via macp.pc.
 # (SwiftPM keeps only -L/-l of a .pc's Libs, so the program finds the
-# temporary prefix's library at run time through LD_LIBRARY_PATH, as it
+# prefix's library at run time through LD_LIBRARY_PATH, as it
 # would find one in a system directory through the loader's cache.)
-out_dir=$(mktemp -d)
-trap 'rm -rf "$out_dir"' EXIT
+# Kept beside SwiftPM's build directory (not in a fresh temporary one) so
+# later runs rebuild only what changed; files are rewritten only when their
+# content changes.
+out_dir="$scratch-outside"
 prefix="$out_dir/prefix"
-mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$out_dir/app/Sources/app"
-cp include/macp.h "$prefix/include/"
-cp "$lib/libmacp.so" "$prefix/lib/"
+out_scratch="$out_dir/build"
+mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$out_dir/app/Sources/app" "$out_scratch"
+put() { local t; t=$(mktemp); cat >"$t"; if cmp -s "$t" "$1"; then rm -f "$t"; else mv "$t" "$1"; fi; }
+put "$prefix/include/macp.h" <include/macp.h
+put "$prefix/lib/libmacp.so" <"$lib/libmacp.so"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-cat >"$prefix/lib/pkgconfig/macp.pc" <<PC
+put "$prefix/lib/pkgconfig/macp.pc" <<PC
 prefix=$prefix
 libdir=\${prefix}/lib
 includedir=\${prefix}/include
@@ -116,7 +120,7 @@ Version: $version
 Cflags: -I\${includedir}
 Libs: -L\${libdir} -lmacp
 PC
-cat >"$out_dir/app/Package.swift" <<SWIFT
+put "$out_dir/app/Package.swift" <<SWIFT
 // swift-tools-version:5.9
 import PackageDescription
 let package = Package(
@@ -126,7 +130,7 @@ let package = Package(
     targets: [.executableTarget(name: "app", dependencies: [.product(name: "Macp", package: "swift")])]
 )
 SWIFT
-cat >"$out_dir/app/Sources/app/main.swift" <<'SWIFT'
+put "$out_dir/app/Sources/app/main.swift" <<'SWIFT'
 import Foundation
 import Macp
 
@@ -138,8 +142,6 @@ try await session.decision.vote(proposalId: "p1", vote: "APPROVE")
 let ack = try await session.decision.commit(action: "decision.selected", authorityScope: "app", reason: "alone")
 print("outside the tree: session \(session.id) \(ack.state)")
 SWIFT
-out_scratch="$scratch-outside"
-mkdir -p "$out_scratch"
 if command -v swift >/dev/null 2>&1; then
   outside_run() {
     (cd "$out_dir/app" && PKG_CONFIG_PATH="$prefix/lib/pkgconfig" LD_LIBRARY_PATH="$prefix/lib" \
@@ -147,7 +149,7 @@ if command -v swift >/dev/null 2>&1; then
   }
 else
   outside_run() {
-    "$here/scripts/debian-root.sh" run stable -b "$here" -b "$out_dir" -b "$out_scratch" \
+    "$here/scripts/debian-root.sh" run stable -b "$here" -b "$out_dir" \
       -w "$out_dir/app" -e PKG_CONFIG_PATH="$prefix/lib/pkgconfig" -e LD_LIBRARY_PATH="$prefix/lib" \
       -e MACP_TARGET -- "$@"
   }
