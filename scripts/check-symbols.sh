@@ -66,9 +66,11 @@ report "$tmp/undeclared" "$lib exports symbols $(basename "$header") does not de
 
 static=$(dirname "$lib")/libmacp.a
 if [ -f "$static" ]; then
-  # Archive members print their file name lines too; keep "ADDR T name".
-  static_out=$(nm -g --defined-only "$static" 2>/dev/null) || die "nm failed on $static"
-  awk 'NF == 3 && $2 ~ /^[TDRB]$/ { print $3 }' <<<"$static_out" | LC_ALL=C sort -u >"$tmp/static"
+  # readelf, not nm: nm hands members that carry LLVM bitcode to the LTO
+  # plugin, which cannot read a newer LLVM's and then lists nothing.
+  static_out=$(readelf -s -W "$static") || die "readelf -s failed on $static"
+  awk '$5 == "GLOBAL" && $7 != "UND" && ($4 == "FUNC" || $4 == "OBJECT") { sub(/@.*/, "", $8); print $8 }' \
+    <<<"$static_out" | LC_ALL=C sort -u >"$tmp/static"
   LC_ALL=C comm -23 "$tmp/exported" "$tmp/static" >"$tmp/static_missing"
   report "$tmp/static_missing" "$static lacks symbols the shared library exports"
 fi

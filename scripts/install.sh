@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build libmacp (release) and install it, or uninstall it.
 #
-#   scripts/install.sh [--prefix DIR] [--destdir DIR] [--no-build]
+#   scripts/install.sh [--prefix DIR] [--destdir DIR] [--no-build] [--no-strip]
 #   scripts/install.sh --uninstall [--prefix DIR] [--destdir DIR]
 #   scripts/install.sh --build-tree
 #
@@ -19,6 +19,11 @@
 #   share/libmacp/install-manifest.txt, every installed path (itself too);
 #       --uninstall removes exactly the paths it lists
 #
+# The installed libraries are stripped as distributions strip them ($STRIP
+# or strip): the shared library of everything its dynamic symbols do not
+# need, the static one of debug information (a statically linked program
+# is a third smaller) and LLVM bitcode (README); --no-strip installs them
+# as built.
 # --no-build installs what is already in ${CARGO_TARGET_DIR:-target}/release.
 # --relocatable (for scripts/release.sh) writes .pc files that find the
 # prefix from their own location and no manifest.
@@ -37,7 +42,7 @@ die() { echo "install: $*" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${PREFIX:-/usr/local}
 destdir=${DESTDIR:-}
-build=1 uninstall=0 relocatable=0 build_tree=0
+build=1 uninstall=0 relocatable=0 build_tree=0 strip=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) [ $# -ge 2 ] || die "--prefix needs a directory"; prefix=$2; shift 2 ;;
@@ -45,6 +50,7 @@ while [ $# -gt 0 ]; do
     --destdir) [ $# -ge 2 ] || die "--destdir needs a directory"; destdir=$2; shift 2 ;;
     --destdir=*) destdir=${1#*=}; shift ;;
     --no-build) build=0; shift ;;
+    --no-strip) strip=0; shift ;;
     --uninstall) uninstall=1; shift ;;
     --relocatable) relocatable=1; shift ;;
     --build-tree) build_tree=1; build=0; shift ;;
@@ -163,6 +169,17 @@ put 755 "$out/$shared_built" "lib/$shared_real"
 link "$shared_real" "lib/$soname"
 link "$soname" "lib/$shared_dev"
 put 644 "$out/libmacp.a" lib/libmacp.a
+if [ "$strip" = 1 ]; then
+  # The static library's objects also carry LLVM bitcode (.llvmbc), which
+  # no C link uses and which makes binutils' LTO plugin fail to read them.
+  if [ "$os" = Darwin ]; then
+    so_strip=(-x) a_strip=(-S)
+  else
+    so_strip=(--strip-unneeded) a_strip=(--strip-debug --remove-section=.llvmbc --remove-section=.llvmcmd)
+  fi
+  "${STRIP:-strip}" "${so_strip[@]}" "$dest/lib/$shared_real" || die "strip failed on $shared_real"
+  "${STRIP:-strip}" "${a_strip[@]}" "$dest/lib/libmacp.a" || die "strip failed on libmacp.a"
+fi
 put 644 "$root/include/macp.h" include/macp.h
 if [ -f "$root/include/macp.hpp" ]; then put 644 "$root/include/macp.hpp" include/macp.hpp; fi
 generate macp.pc.in lib/pkgconfig/macp.pc

@@ -18,9 +18,16 @@ set -euo pipefail
 die() { echo "release: $*" >&2; exit 1; }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=1
-if [ "${1:-}" = --no-build ]; then build=0; shift; fi
-out=${1:-${CARGO_TARGET_DIR:-$root/target}/dist}
+build=1 out=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option '$1' (see --help)" ;;
+    *) [ -z "$out" ] || die "one output directory only"; out=$1; shift ;;
+  esac
+done
+out=${out:-${CARGO_TARGET_DIR:-$root/target}/dist}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 

@@ -93,6 +93,10 @@ for f in "lib/libmacp.so.$version" "lib/$soname" lib/libmacp.so lib/libmacp.a in
   grep -qxF "$prefix/$f" "$manifest" || fail "the manifest does not list $f"
 done
 [ "$(readlink "$prefix/lib/libmacp.so")" = "$soname" ] || fail "libmacp.so does not point at $soname"
+for f in "lib/libmacp.so.$version" lib/libmacp.a; do
+  sections=$(readelf -S -W "$prefix/$f" 2>/dev/null)
+  if grep -q '\.debug_info' <<<"$sections"; then fail "$f is installed with debug information"; fi
+done
 [ "$(readlink "$prefix/lib/$soname")" = "libmacp.so.$version" ] || fail "$soname does not point at the real file"
 if [ -f include/macp.hpp ]; then [ -f "$prefix/include/macp.hpp" ] || fail "include/macp.hpp not installed"; fi
 while IFS= read -r f; do [ -e "$f" ] || fail "the manifest lists $f, which does not exist"; done <"$manifest"
