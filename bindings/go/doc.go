@@ -6,15 +6,17 @@
 //
 // # Building and linking
 //
-// The package is a thin cgo layer over libmacp's C ABI (include/macp.h).
-// Build the library first, in the repository root:
+// The package is a thin cgo layer over libmacp's C ABI (include/macp.h),
+// found through pkg-config: install libmacp (scripts/install.sh) or unpack a
+// release archive and put its lib/pkgconfig on PKG_CONFIG_PATH; inside the
+// repository, after `cargo build --release`,
 //
-//	cargo build --release
+//	export PKG_CONFIG_PATH=$(scripts/install.sh --build-tree)
 //
-// By default the package links target/release/libmacp.a statically, so a Go
-// binary needs no libmacp at run time. With the build tag macp_shared it
-// links the shared library instead (libmacp.so or libmacp.dylib), recording
-// target/release as the run-time search path:
+// points it at the build tree. By default the package links the static
+// library (macp-static.pc), so a Go binary needs no libmacp at run time.
+// With the build tag macp_shared it links the shared library (macp.pc)
+// instead, which the binary then loads at run time:
 //
 //	go build -tags macp_shared ./...
 //
