@@ -114,7 +114,7 @@ static void latency(int n) {
     double *lat = malloc(sizeof(double) * n);
     for (int i = -200; i < n; i++) { /* 200 warm-up sends first */
         if ((i + 200) % PER_SESSION == 0) {
-            if (s) macp_session_close(s);
+            if (s) macp_session_free(s);
             s = start(c);
         }
         snprintf(id, sizeof id, "p%d", i + 200);
@@ -125,7 +125,7 @@ static void latency(int n) {
     qsort(lat, n, sizeof(double), cmp_double);
     printf("{\"p50_us\": %.1f, \"p99_us\": %.1f, \"n\": %d}\n", lat[n / 2], lat[(int)(n * 0.99)], n);
     free(lat);
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(c);
 }
 
@@ -136,8 +136,8 @@ static macp_session **start_many(macp_client *c, int count) {
     return s;
 }
 
-static void close_many(macp_session **s, int count) {
-    for (int i = 0; i < count; i++) macp_session_close(s[i]);
+static void free_many(macp_session **s, int count) {
+    for (int i = 0; i < count; i++) macp_session_free(s[i]);
     free(s);
 }
 
@@ -174,7 +174,7 @@ static void throughput(int threads, int n) {
     printf("{\"msgs_per_sec\": %.1f, \"threads\": %d, \"n\": %d}\n", threads * n / secs, threads, threads * n);
     free(t);
     free(w);
-    close_many(all, threads * per);
+    free_many(all, threads * per);
     macp_client_free(c);
 }
 
@@ -231,7 +231,7 @@ static void throughput_async(int streams, int n) {
         exit(1);
     }
     printf("{\"msgs_per_sec\": %.1f, \"in_flight\": %d, \"n\": %d}\n", streams * n / secs, streams, streams * n);
-    close_many(all, streams * per);
+    free_many(all, streams * per);
     macp_client_free(c);
 }
 
@@ -303,7 +303,7 @@ static void watch_bench(int n) {
     macp_watcher_close(r);
     free(live.sent_at);
     free(replay.sent_at);
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(c);
 }
 
@@ -334,7 +334,7 @@ static void watchers(int n) {
            before, after, (after - before) / (double)n);
     for (int i = 0; i < n; i++) macp_watcher_close(w[i]);
     free(w);
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(c);
 }
 
@@ -345,7 +345,7 @@ static void first_call(void) {
     macp_session *s = start(c);
     double t2 = now_us();
     printf("{\"connect_us\": %.1f, \"first_ack_us\": %.1f}\n", t1 - t0, t2 - t0);
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(c);
 }
 

@@ -66,19 +66,21 @@ int main(int argc, char **argv) {
           err, "commit");
     step("coordinator", "Commitment: decision.selected", &ack);
 
-    /* Every participant reads the same final state. */
+    /* Every participant reads the same final state. `meta` is borrowed
+     * from `info`: valid until macp_session_info_free(info). */
     macp_session_info *info = NULL;
     check(macp_session_get_info(s_bob, &info, &err), err, "get_info");
-    printf("session %s: %s, initiator %s, %zu participants\n", info->session_id,
-           macp_session_state_name(info->state), info->initiator, info->participants_len);
-    for (size_t i = 0; i < info->activity_len; i++)
-        printf("  %-12s %u messages\n", info->activity[i].participant_id, info->activity[i].message_count);
-    int resolved = info->state == MACP_SESSION_STATE_RESOLVED;
+    const macp_session_metadata *meta = macp_session_info_metadata(info);
+    printf("session %s: %s, initiator %s, %zu participants\n", meta->session_id,
+           macp_session_state_name(meta->state), meta->initiator, meta->participants_len);
+    for (size_t i = 0; i < meta->activity_len; i++)
+        printf("  %-12s %u messages\n", meta->activity[i].participant_id, meta->activity[i].message_count);
+    int resolved = meta->state == MACP_SESSION_STATE_RESOLVED;
     macp_session_info_free(info);
 
-    macp_session_close(s_alice);
-    macp_session_close(s_bob);
-    macp_session_close(s_coord);
+    macp_session_free(s_alice);
+    macp_session_free(s_bob);
+    macp_session_free(s_coord);
     macp_client_free(alice);
     macp_client_free(bob);
     macp_client_free(coordinator);

@@ -57,14 +57,14 @@ static void on_event(const macp_event *ev, void *user_data) {
         return;
     }
     const macp_envelope *e = &ev->envelope;
-    char *json = NULL;
+    macp_string *json = NULL; /* the payload as JSON, ours to free */
     macp_error *err = NULL;
     if (macp_envelope_payload_json(e, &json, &err) != MACP_STATUS_OK) {
         fprintf(stderr, "decoding %s: %s\n", e->message_type, macp_error_message(err));
         macp_error_free(err);
     }
     printf("[worker watcher] #%llu %-12s from %-8s %s\n", (unsigned long long)ev->sequence,
-           e->message_type, e->sender, json ? json : "(not decoded)");
+           e->message_type, e->sender, json ? macp_string_ptr(json) : "(not decoded)");
     if (macp_projection_apply(in->projection, ev->raw, ev->raw_len, &err) != MACP_STATUS_OK) {
         fprintf(stderr, "projecting %s: %s\n", e->message_id, macp_error_message(err));
         macp_error_free(err);
@@ -72,7 +72,7 @@ static void on_event(const macp_event *ev, void *user_data) {
 
     pthread_mutex_lock(&in->mu);
     if (strcmp(e->message_type, "TaskRequest") == 0 && json && !in->requested)
-        in->requested = string_field(json, "task_id", in->task_id, sizeof in->task_id);
+        in->requested = string_field(macp_string_ptr(json), "task_id", in->task_id, sizeof in->task_id);
     if (strcmp(e->message_type, "TaskComplete") == 0) in->completed = 1;
     if (strcmp(e->message_type, "Commitment") == 0) in->committed = 1;
     pthread_cond_broadcast(&in->changed);
@@ -161,16 +161,16 @@ int main(int argc, char **argv) {
 
     /* Closing the watcher stops its callback; then the projection is ours. */
     macp_watcher_close(watcher);
-    char *state = NULL;
+    macp_string *state = NULL;
     check(macp_projection_state_json(in.projection, &state, &err), err, "macp_projection_state_json");
-    printf("[worker] projection: %s\n", state);
+    printf("[worker] projection: %s\n", macp_string_ptr(state));
     macp_string_free(state);
 
     macp_projection_free(in.projection);
     pthread_cond_destroy(&in.changed);
     pthread_mutex_destroy(&in.mu);
-    macp_session_close(s_worker);
-    macp_session_close(s_planner);
+    macp_session_free(s_worker);
+    macp_session_free(s_planner);
     macp_client_free(worker);
     macp_client_free(planner);
     return resolved ? 0 : 1;

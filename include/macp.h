@@ -1,21 +1,47 @@
 /*
  * libmacp: the native client SDK for MACP, the Multi-Agent Coordination Protocol.
  *
- * Conventions (apply to every function below):
- * - Fallible functions return macp_status (MACP_STATUS_OK == 0) and take a
- *   trailing `macp_error **error`. On failure, if `error` is not NULL, *error
- *   receives an error object to free with macp_error_free(); on success it is
- *   set to NULL. Pass NULL to ignore details.
- * - Handles are opaque and checked on every call: a NULL, freed or wrong-type
- *   handle yields MACP_STATUS_INVALID_HANDLE, never a crash. Every _new/_start/
- *   _open has its _free/_close; freeing NULL or a freed handle does nothing.
- * - Strings in are NUL-terminated UTF-8 borrowed for the call; bytes are
- *   pointer + length (NULL allowed with length 0). Strings out are either
- *   borrowed from a handle (valid until it is freed, as documented) or owned
- *   by a struct with its own free function.
- * - Blocking calls may be made from any thread, concurrently, but not from a
- *   thread that runs an async runtime (MACP_STATUS_INVALID_STATE).
- * - No panic crosses the boundary: a library bug is reported as MACP_STATUS_PANIC.
+ * Conventions (every function below follows them; C99 or C++11 and later):
+ *
+ * Errors. Fallible functions return macp_status (MACP_STATUS_OK == 0) and
+ *   take a trailing `macp_error **error`. On failure, when `error` is not
+ *   NULL, *error receives an error object the caller frees with
+ *   macp_error_free(); on success it is set to NULL. Pass NULL to ignore
+ *   the details. No panic crosses the boundary: a library bug is reported
+ *   as MACP_STATUS_PANIC and the library stays usable.
+ *
+ * Handles. Every object the library gives you (client, options, session,
+ *   watcher, projection, error, string, session info and list, receipt
+ *   verification) is an opaque handle, checked on every call: a NULL, freed
+ *   or wrong-type handle gives MACP_STATUS_INVALID_HANDLE (or "" / NULL / 0
+ *   from a getter), never a crash. Handles are never reused, so freeing one
+ *   twice is harmless and can never free another object. Each is released
+ *   with its `_free` function; only a watcher is released with
+ *   macp_watcher_close, which also stops its stream and waits until its
+ *   callback has returned.
+ *
+ * Inputs. Strings are NUL-terminated UTF-8, borrowed for the call; bytes
+ *   are pointer + length (NULL only with length 0). Nothing is kept after
+ *   the call returns unless the function says so (callbacks' user_data).
+ *
+ * Outputs, four kinds only:
+ *   - a new handle, written to `T **out`: owned by the caller; NULL on failure;
+ *   - text the library made (JSON answers, names): a macp_string handle,
+ *     read with macp_string_ptr()/macp_string_len(), freed with
+ *     macp_string_free();
+ *   - a borrowed view (`const char *`, `const T *`) read from a handle or
+ *     passed to a callback: valid until the call each function names
+ *     (the handle's free, or the callback's return);
+ *   - caller memory, always with its size: a value struct the library fills
+ *     (macp_ack, macp_commitment_verify_result; text fields are fixed arrays
+ *     of MACP_*_LEN bytes), or a buffer with its length (`buf`, `buf_len`,
+ *     and `*out_len` receiving the size where it varies).
+ *   Each function's `Ownership:` sentence says which applies, what it
+ *   borrows, and what every output holds on failure.
+ *
+ * Threads. Blocking calls may be made from any thread, concurrently, on the
+ *   same handle, but not from a thread that runs an async runtime
+ *   (MACP_STATUS_INVALID_STATE).
  */
 
 
@@ -31,6 +57,10 @@
 // Largest accepted `max_retries`.
 #define RetryPolicy_MAX_RETRIES 100
 
+// Size of the id fields of `macp_ack` and of a buffer that holds any id
+// libmacp accepts: at most 128 bytes, plus the terminating NUL.
+#define MACP_ID_BUFFER_LEN 129
+
 // Longest accepted timeout or retry delay, in milliseconds (one day).
 #define MACP_MAX_TIMEOUT_MS 86400000
 
@@ -41,10 +71,6 @@
 // Size of `macp_commitment_verify_result.reason_message`; a longer reason is
 // cut at a UTF-8 character boundary.
 #define MACP_COMMITMENT_REASON_BUFFER_LEN 256
-
-// Size of the id buffers in `macp_ack`: the longest session or message id
-// libmacp accepts (128 bytes) plus the terminating NUL.
-#define MACP_ID_BUFFER_LEN 129
 
 // Status of a libmacp call: `Ok`, one code of the MACP error registry
 // (`registries/error-codes.md`), or an SDK-local failure (100 and up).
@@ -235,6 +261,24 @@ typedef enum {
   MACP_SESSION_EVENT_CANCELLED = 6,
 } macp_session_event_type;
 
+// Which runtime-wide stream `macp_client_watch` follows.
+typedef enum {
+  // Session lifecycle across the runtime (`WatchSessions`): first one
+  // CREATED event per registered session, then each transition as a
+  // `MACP_EVENT_SESSION`. After a reconnect, transitions missed meanwhile
+  // are reported with `reconciled` set (from `ListSessions`).
+  MACP_WATCH_SESSIONS = 1,
+  // Ambient signals (`WatchSignals`) as `MACP_EVENT_SIGNAL`s.
+  MACP_WATCH_SIGNALS = 2,
+  // Policy registry changes (`WatchPolicies`) as `MACP_EVENT_POLICIES`.
+  MACP_WATCH_POLICIES = 3,
+  // Mode registry changes (`WatchModeRegistry`) as
+  // `MACP_EVENT_MODE_REGISTRY`.
+  MACP_WATCH_MODE_REGISTRY = 4,
+  // Root changes (`WatchRoots`) as `MACP_EVENT_ROOTS`.
+  MACP_WATCH_ROOTS = 5,
+} macp_watch_kind;
+
 // A connected MACP client with one identity. Safe to share between threads:
 // every call may be made from any thread, concurrently. Created with
 // `macp_client_new`, freed with `macp_client_free`.
@@ -255,52 +299,43 @@ typedef struct macp_error macp_error;
 // `macp_projection_new`, freed with `macp_projection_free`.
 typedef struct macp_projection macp_projection;
 
+// The outcome of `macp_receipt_verify`, owned by the caller: read it with
+// `macp_receipt_verification_result`, free it with
+// `macp_receipt_verification_free`.
+typedef struct macp_receipt_verification macp_receipt_verification;
+
 // One participant's handle on one session. Created by `macp_session_start`
-// or `macp_session_open`, freed with `macp_session_close` (which ends nothing
+// or `macp_session_open`, freed with `macp_session_free` (which ends nothing
 // on the runtime: use `macp_session_cancel` for that). Thread-safe.
 typedef struct macp_session macp_session;
+
+// One session's metadata, owned by the caller: from
+// `macp_session_get_info` or `macp_client_get_session`, read with
+// `macp_session_info_metadata`, freed with `macp_session_info_free`.
+typedef struct macp_session_info macp_session_info;
+
+// A list of sessions owned by the caller: from `macp_client_list_sessions`
+// or `macp_client_list_all_sessions`, read with `macp_session_list_len`,
+// `macp_session_list_at` and `macp_session_list_next_page_token`, freed
+// with `macp_session_list_free`.
+typedef struct macp_session_list macp_session_list;
 
 // Parameters of a new session, for `macp_session_start`. Created with
 // `macp_start_options_new`, freed with `macp_start_options_free`.
 typedef struct macp_start_options macp_start_options;
 
-// A running watcher. Created by `macp_session_watch` or a
-// `macp_client_watch_*` function; closed with `macp_watcher_close`.
+// Text owned by the caller: a NUL-terminated UTF-8 string and its length,
+// read with `macp_string_ptr` and `macp_string_len`, released with
+// `macp_string_free`. Like every handle it is checked on each call, so
+// freeing it twice, or reading it after the free, is harmless.
+typedef struct macp_string macp_string;
+
+// A running watcher. Created by `macp_session_watch` or
+// `macp_client_watch`; closed with `macp_watcher_close`.
 typedef struct macp_watcher macp_watcher;
 
-// One participant's activity in a session.
-typedef struct {
-  const char *participant_id;
-  int64_t last_message_at_unix_ms;
-  uint32_t message_count;
-} macp_participant_activity;
-
-// Metadata and state of a session. Allocated by the library; every pointer
-// in it is owned by the struct (or the list holding it) and valid until
-// `macp_session_info_free` (or `macp_session_list_free`).
-typedef struct {
-  const char *session_id;
-  const char *mode;
-  macp_session_state state;
-  int64_t started_at_unix_ms;
-  int64_t expires_at_unix_ms;
-  const char *mode_version;
-  const char *configuration_version;
-  const char *policy_version;
-  // The identity that started the session.
-  const char *initiator;
-  const char *context_id;
-  const char *const *participants;
-  size_t participants_len;
-  // Keys of the extensions set at session start.
-  const char *const *extension_keys;
-  size_t extension_keys_len;
-  const macp_participant_activity *activity;
-  size_t activity_len;
-} macp_session_info;
-
-// The runtime's acknowledgement of an accepted message, written by the
-// library into caller-owned memory (nothing to free).
+// The runtime's acknowledgement of an accepted message: a value the library
+// writes into caller memory (nothing to free).
 typedef struct {
   // The runtime had already accepted this message id (e.g. a retry of a
   // message whose first answer was lost); it was not applied twice.
@@ -311,7 +346,7 @@ typedef struct {
   uint32_t attempts;
   // When the runtime accepted the message (Unix ms).
   int64_t accepted_at_unix_ms;
-  // The message id used (NUL-terminated).
+  // The message id used (NUL-terminated; ids are never longer than 128 bytes).
   char message_id[MACP_ID_BUFFER_LEN];
   // The session id (NUL-terminated).
   char session_id[MACP_ID_BUFFER_LEN];
@@ -352,16 +387,6 @@ typedef struct {
   char reason_message[MACP_COMMITMENT_REASON_BUFFER_LEN];
 } macp_commitment_verify_result;
 
-// A list of sessions. Allocated by the library; everything it points to is
-// valid until `macp_session_list_free`.
-typedef struct {
-  const macp_session_info *sessions;
-  size_t len;
-  // Pass to the next `macp_client_list_sessions` call; `""` when the
-  // listing is complete.
-  const char *next_page_token;
-} macp_session_list;
-
 // An envelope as the runtime delivered it. Borrowed: valid only during the
 // callback that received it.
 typedef struct {
@@ -377,8 +402,8 @@ typedef struct {
   size_t payload_len;
 } macp_envelope;
 
-// One attestation of a verified receipt. Strings are owned by the
-// `macp_receipt_verification` and valid until it is freed.
+// One attestation of a verified receipt. Borrowed from the
+// `macp_receipt_verification` it was read from, valid until that is freed.
 typedef struct {
   // The attestation's `type` (`"jws"`, `"vendor"`, ...); `""` when absent.
   const char *kind;
@@ -387,9 +412,9 @@ typedef struct {
   macp_attestation_outcome outcome;
 } macp_receipt_attestation;
 
-// What `macp_receipt_verify` found. Allocated by the library; every pointer
-// in it is owned by the struct and valid until
-// `macp_receipt_verification_free`.
+// What `macp_receipt_verify` found, read from a `macp_receipt_verification`
+// with `macp_receipt_verification_result`. Borrowed: every pointer in it is
+// valid until that verification is freed.
 typedef struct {
   macp_receipt_integrity integrity;
   macp_receipt_verdict verdict;
@@ -397,7 +422,7 @@ typedef struct {
   // integrity is `MACP_RECEIPT_INTEGRITY_MATCH`.
   const macp_receipt_attestation *attestations;
   size_t attestations_len;
-} macp_receipt_verification;
+} macp_receipt_verify_result;
 
 // Completion callback of `macp_session_send_async`: `status` is the outcome;
 // on success `ack` is the acknowledgement and `error` NULL, on failure `ack`
@@ -407,6 +432,36 @@ typedef void (*macp_send_callback)(macp_status status,
                                    const macp_ack *ack,
                                    const macp_error *error,
                                    void *user_data);
+
+// One participant's activity in a session.
+typedef struct {
+  const char *participant_id;
+  int64_t last_message_at_unix_ms;
+  uint32_t message_count;
+} macp_participant_activity;
+
+// Metadata and state of a session. Borrowed: every pointer in it lives as
+// long as the handle or event it was read from.
+typedef struct {
+  const char *session_id;
+  const char *mode;
+  macp_session_state state;
+  int64_t started_at_unix_ms;
+  int64_t expires_at_unix_ms;
+  const char *mode_version;
+  const char *configuration_version;
+  const char *policy_version;
+  // The identity that started the session.
+  const char *initiator;
+  const char *context_id;
+  const char *const *participants;
+  size_t participants_len;
+  // Keys of the extensions set at session start.
+  const char *const *extension_keys;
+  size_t extension_keys_len;
+  const macp_participant_activity *activity;
+  size_t activity_len;
+} macp_session_metadata;
 
 // Reconnect and buffering settings of a watcher. Get the defaults from
 // `macp_watch_options_default` and change what you need.
@@ -445,7 +500,7 @@ typedef struct {
   macp_session_event_type session_event;
   // SESSION: the session's metadata after the transition (NULL when the
   // runtime had already evicted it).
-  const macp_session_info *session;
+  const macp_session_metadata *session;
   // SESSION: derived from `ListSessions` after a reconnect, for a
   // transition that happened while the watcher was disconnected.
   bool reconciled;
@@ -478,44 +533,124 @@ typedef void (*macp_event_callback)(const macp_event *event, void *user_data);
 extern "C" {
 #endif // __cplusplus
 
-// Name of a status (`"SESSION_NOT_FOUND"`, `"TIMEOUT"`, ...): the MACP
-// registry code for registry statuses. Returns a static string (never NULL;
-// `"UNKNOWN"` for a value that is not a status).
-const char *macp_status_name(int32_t status);
-
-// Whether `status` is worth retrying (transport, timeout, `RATE_LIMITED`,
-// `INTERNAL_ERROR`). `macp_session_send` and the mode helpers already retry
-// these per the client's retry policy.
-bool macp_status_is_transient(int32_t status);
-
-// The libmacp version, e.g. `"0.1.0"`. Static string.
-const char *macp_version(void);
-
-// Generate a new UUID v4 (a valid session or message id) into `buf` as a
-// NUL-terminated string; `buf_len` must be at least 37 (a buffer of
-// `MACP_ID_BUFFER_LEN` bytes always fits).
+// Connect to the runtime and negotiate the protocol version (`Initialize`).
+// Blocks up to the connect timeout. On success `*out` is a client to free
+// with `macp_client_free`; `opts` stays owned by the caller.
 //
-// # Safety
-// `buf` is NULL or points to `buf_len` writable bytes.
-macp_status macp_new_id(char *buf, size_t buf_len, macp_error **error);
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_client_free`); on failure `*out` is NULL.
+macp_status macp_client_new(const macp_client_options *opts, macp_client **out, macp_error **error);
+
+// Free a client: calls still running on it (from other threads) end with
+// `MACP_STATUS_CANCELLED`, and sessions opened from it fail with
+// `MACP_STATUS_CANCELLED` from then on (they must still be closed). NULL and
+// already-freed clients are ignored.
+//
+// Ownership: takes `client` and frees it. NULL and already-freed handles are
+// ignored.
+void macp_client_free(macp_client *client);
+
+// The negotiated protocol version (e.g. `"1.0"`).
+//
+// Ownership: returns a string borrowed from `client`, valid until
+// `macp_client_free(client)`; `""` when `client` is not a live handle.
+const char *macp_client_protocol_version(const macp_client *client);
+
+// Metadata and state of any session this identity may read (`GetSession`).
+// Free `*out` with `macp_session_info_free`.
+//
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_session_info_free`); on failure `*out` is NULL.
+macp_status macp_client_get_session(const macp_client *client,
+                                    const char *session_id,
+                                    macp_session_info **out,
+                                    macp_error **error);
+
+// Cancel a session this identity started (`CancelSession`); `reason` may be
+// NULL. Cancelling an already-terminal session succeeds and reports its state
+// in `*ack` (which may be NULL).
+//
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
+macp_status macp_client_cancel_session(const macp_client *client,
+                                       const char *session_id,
+                                       const char *reason,
+                                       macp_ack *ack,
+                                       macp_error **error);
+
+// Send an envelope exactly as encoded (`envelope`, `envelope_len` bytes of
+// a protobuf `Envelope`, e.g. from `macp_envelope_encode`): no field is
+// filled in or checked beyond a non-empty `message_type` and a valid
+// `message_id`, so any session, mode, version or timestamp can be sent,
+// including ones the runtime will refuse. Transient failures are retried
+// with the same `message_id`, as for every send. For tools, tests and
+// gateways; agents use the session functions.
+//
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
+macp_status macp_client_send_envelope(const macp_client *client,
+                                      const uint8_t *envelope,
+                                      size_t envelope_len,
+                                      macp_ack *ack,
+                                      macp_error **error);
+
+// Send an ambient `Signal` (no session; it never enters any session's
+// history; watchers of `MACP_WATCH_SIGNALS` receive it):
+// `signal_type` (required), `data` (NULL with 0 for none), `confidence`
+// from 0.0 to 1.0, and an optional `correlation_session_id`.
+//
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
+macp_status macp_client_send_signal(const macp_client *client,
+                                    const char *signal_type,
+                                    const uint8_t *data,
+                                    size_t data_len,
+                                    double confidence,
+                                    const char *correlation_session_id,
+                                    macp_ack *ack,
+                                    macp_error **error);
+
+// One page of the sessions the runtime holds (`ListSessions`): at most
+// `page_size` (0: the runtime's default; must not be negative) after
+// `page_token` (NULL or `""` for the first page). Fails with
+// `MACP_STATUS_UNSUPPORTED` when the runtime does not advertise listing, and
+// with the runtime's code for a token it does not accept.
+//
+// Ownership: borrows its arguments; on success `*out` is owned by the
+// caller (free with `macp_session_list_free`); on failure `*out` is NULL.
+macp_status macp_client_list_sessions(const macp_client *client,
+                                      int32_t page_size,
+                                      const char *page_token,
+                                      macp_session_list **out,
+                                      macp_error **error);
+
+// Every session the runtime holds, all pages.
+//
+// Ownership: borrows `client`; on success `*out` is owned by the caller
+// (free with `macp_session_list_free`); on failure `*out` is NULL.
+macp_status macp_client_list_all_sessions(const macp_client *client,
+                                          macp_session_list **out,
+                                          macp_error **error);
 
 // Create client options with the defaults: TLS required, 10 s connect
 // timeout, 30 s call timeout, retry 3 times from 100 ms up to 2 s with jitter.
 // A target must be set before `macp_client_new`.
 //
-// # Safety
-// `out` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_client_options_free`); on failure `*out` is NULL.
 macp_status macp_client_options_new(macp_client_options **out, macp_error **error);
 
 // Free client options. NULL and already-freed options are ignored.
+//
+// Ownership: takes `opts` and frees it. NULL and already-freed handles are
+// ignored.
 void macp_client_options_free(macp_client_options *opts);
 
 // The runtime to connect to: `host:port` (TLS, or plaintext when insecure
 // connections are allowed), `https://host:port`, or `http://host:port`
 // (requires `macp_client_options_set_allow_insecure`).
 //
-// # Safety
-// `target` is NULL or a NUL-terminated string.
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_target(macp_client_options *opts,
                                            const char *target,
                                            macp_error **error);
@@ -523,14 +658,15 @@ macp_status macp_client_options_set_target(macp_client_options *opts,
 // The bearer credential (opaque token or JWT) sent on every call as
 // `authorization: Bearer <token>`. NULL removes it.
 //
-// # Safety
-// `token` is NULL or a NUL-terminated string.
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_bearer_token(macp_client_options *opts,
                                                  const char *token,
                                                  macp_error **error);
 
 // Allow plaintext (non-TLS) connections. Off by default; use only on a
 // trusted network or loopback.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_allow_insecure(macp_client_options *opts,
                                                    bool allow,
                                                    macp_error **error);
@@ -538,8 +674,7 @@ macp_status macp_client_options_set_allow_insecure(macp_client_options *opts,
 // Trust the CA certificates in this PEM buffer instead of the system roots.
 // The bytes are copied. NULL/0 restores the system roots.
 //
-// # Safety
-// `pem` is NULL or points to `len` readable bytes.
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_ca_pem(macp_client_options *opts,
                                            const uint8_t *pem,
                                            size_t len,
@@ -548,18 +683,21 @@ macp_status macp_client_options_set_ca_pem(macp_client_options *opts,
 // The TLS server name to verify when it differs from the target host. NULL
 // uses the target host.
 //
-// # Safety
-// `domain` is NULL or a NUL-terminated string.
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_tls_domain(macp_client_options *opts,
                                                const char *domain,
                                                macp_error **error);
 
 // Time allowed to connect and negotiate (`Initialize`), 1 ms to one day.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_connect_timeout_ms(macp_client_options *opts,
                                                        uint64_t timeout_ms,
                                                        macp_error **error);
 
 // Deadline of each call attempt, up to one day; 0 means no deadline.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_call_timeout_ms(macp_client_options *opts,
                                                     uint64_t timeout_ms,
                                                     macp_error **error);
@@ -569,8 +707,7 @@ macp_status macp_client_options_set_call_timeout_ms(macp_client_options *opts,
 // message the credential would attribute to someone else. NULL turns the
 // guard off (the runtime fills in the sender).
 //
-// # Safety
-// `sender` is NULL or a NUL-terminated string.
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_expected_sender(macp_client_options *opts,
                                                     const char *sender,
                                                     macp_error **error);
@@ -580,6 +717,8 @@ macp_status macp_client_options_set_expected_sender(macp_client_options *opts,
 // capped at `max_delay_ms` (both at most one day, base <= max); `jitter`
 // spreads each wait over [delay/2, delay]. A retry always reuses the
 // message id, so the runtime never applies a message twice.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_retry_policy(macp_client_options *opts,
                                                  uint32_t max_retries,
                                                  uint64_t base_delay_ms,
@@ -590,52 +729,11 @@ macp_status macp_client_options_set_retry_policy(macp_client_options *opts,
 // The `ClientInfo` sent in `Initialize` (defaults: "libmacp" and the library
 // version). `version` may be NULL.
 //
-// # Safety
-// `name` and `version` are NULL or NUL-terminated strings.
+// Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_client_info(macp_client_options *opts,
                                                 const char *name,
                                                 const char *version,
                                                 macp_error **error);
-
-// Connect to the runtime and negotiate the protocol version (`Initialize`).
-// Blocks up to the connect timeout. On success `*out` is a client to free
-// with `macp_client_free`; `opts` stays owned by the caller.
-//
-// # Safety
-// `out` is NULL or writable.
-macp_status macp_client_new(const macp_client_options *opts, macp_client **out, macp_error **error);
-
-// Free a client: calls still running on it (from other threads) end with
-// `MACP_STATUS_CANCELLED`, and sessions opened from it fail with
-// `MACP_STATUS_CANCELLED` from then on (they must still be closed). NULL and
-// already-freed clients are ignored.
-void macp_client_free(macp_client *client);
-
-// The negotiated protocol version (e.g. `"1.0"`). Borrowed, valid until the
-// client is freed; `""` for an invalid handle.
-const char *macp_client_protocol_version(const macp_client *client);
-
-// Metadata and state of any session this identity may read (`GetSession`).
-// Free `*out` with `macp_session_info_free`.
-//
-// # Safety
-// `session_id` is NULL or a NUL-terminated string; `out` is NULL or writable.
-macp_status macp_client_get_session(const macp_client *client,
-                                    const char *session_id,
-                                    macp_session_info **out,
-                                    macp_error **error);
-
-// Cancel a session this identity started (`CancelSession`); `reason` may be
-// NULL. Cancelling an already-terminal session succeeds and reports its state
-// in `*ack` (which may be NULL).
-//
-// # Safety
-// String arguments are NULL or NUL-terminated; `ack` is NULL or writable.
-macp_status macp_client_cancel_session(const macp_client *client,
-                                       const char *session_id,
-                                       const char *reason,
-                                       macp_ack *ack,
-                                       macp_error **error);
 
 // Compute the commitment hash (RFC-MACP-0013) of `c` with the three version
 // fields, into `out` as a NUL-terminated `"sha256:<64 lowercase hex>"`.
@@ -647,9 +745,8 @@ macp_status macp_client_cancel_session(const macp_client *client,
 // fields is not NULL. To name a commitment a session sent, pass its
 // `commitment_id` and the session's bound versions (`macp_session_info`).
 //
-// # Safety
-// `c` is NULL or valid; strings are NULL or NUL-terminated; `out` is NULL or
-// points to `out_len` writable bytes.
+// Ownership: borrows its arguments; on success `out` holds the hash; on
+// failure it holds `""` when `out_len` is not 0.
 macp_status macp_commitment_hash(const macp_commitment *c,
                                  const char *mode_version,
                                  const char *policy_version,
@@ -665,9 +762,8 @@ macp_status macp_commitment_hash(const macp_commitment *c,
 // unknown field, a malformed encoding) give `MACP_STATUS_INVALID_ARGUMENT`
 // with the reason in the error message.
 //
-// # Safety
-// `wire` is NULL or points to `wire_len` readable bytes; `out` is NULL or
-// points to `out_len` writable bytes.
+// Ownership: borrows its arguments; on success `out` holds the hash; on
+// failure it holds `""` when `out_len` is not 0.
 macp_status macp_commitment_hash_of_wire(const uint8_t *wire,
                                          size_t wire_len,
                                          char *out,
@@ -683,9 +779,8 @@ macp_status macp_commitment_hash_of_wire(const uint8_t *wire,
 // The claim is compared as given, `sha256:` prefix included; any other
 // spelling is a mismatch.
 //
-// # Safety
-// `wire` is NULL or points to `wire_len` readable bytes; `claimed` is NULL or
-// NUL-terminated; `out` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out` (caller memory) holds
+// the result; on failure `*out` is untouched.
 macp_status macp_commitment_verify(const uint8_t *wire,
                                    size_t wire_len,
                                    const char *claimed,
@@ -696,15 +791,14 @@ macp_status macp_commitment_verify(const uint8_t *wire,
 // exactly 64 lowercase hex digits, nothing trimmed. False for NULL or a
 // string that is not UTF-8.
 //
-// # Safety
-// `hash` is NULL or NUL-terminated.
+// Ownership: borrows `hash`.
 bool macp_commitment_hash_is_canonical(const char *hash);
 
 // Propose option `option` under `proposal_id` (both required). `rationale`
 // may be NULL; `supporting_data` is NULL or `supporting_data_len` bytes.
 //
-// # Safety
-// Strings are NULL or NUL-terminated; buffers as described.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_decision_propose(const macp_session *session,
                                   const char *proposal_id,
                                   const char *option,
@@ -718,8 +812,8 @@ macp_status macp_decision_propose(const macp_session *session,
 // `"REVIEW"`, `"BLOCK"` or `"REJECT"` (the runtime compares it exactly), with
 // `confidence` in [0, 1]; `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_decision_evaluate(const macp_session *session,
                                    const char *proposal_id,
                                    const char *recommendation,
@@ -731,8 +825,8 @@ macp_status macp_decision_evaluate(const macp_session *session,
 // Object to a proposal with a lowercase `severity`: `"low"`, `"medium"`,
 // `"high"` or `"critical"` (required). `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_decision_object(const macp_session *session,
                                  const char *proposal_id,
                                  const char *reason,
@@ -744,8 +838,8 @@ macp_status macp_decision_object(const macp_session *session,
 // or `"ABSTAIN"` (the runtime compares it exactly).
 // The first vote of each participant counts. `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_decision_vote(const macp_session *session,
                                const char *proposal_id,
                                const char *vote,
@@ -758,8 +852,8 @@ macp_status macp_decision_vote(const macp_session *session,
 // NULL) and whether the outcome is positive. For a chosen commitment id or
 // supersession use `macp_session_commit`.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_decision_commit(const macp_session *session,
                                  const char *action,
                                  const char *authority_scope,
@@ -768,23 +862,80 @@ macp_status macp_decision_commit(const macp_session *session,
                                  macp_ack *ack,
                                  macp_error **error);
 
+// Encode an envelope (protobuf), e.g. to feed a projection envelopes
+// obtained elsewhere, or to build test input. `mode`, `message_type` and
+// `session_id` are required; `sender` may be NULL; `message_id` NULL
+// generates a UUID v4; `payload` is NULL or `payload_len` bytes of encoded
+// payload. `macp_version` is "1.0" and the timestamp is now.
+//
+// `*out_len` (required) receives the encoded size. With `buf` NULL (and
+// `buf_len` 0) nothing else is written: a size query. Otherwise the envelope
+// is written to `buf`, or, when `buf_len` is smaller than the size,
+// `MACP_STATUS_INVALID_ARGUMENT` is returned and nothing is written.
+//
+// Ownership: borrows its arguments; on success `*out_len` holds the size and
+// `buf` (when not NULL) the bytes; on failure `buf` is untouched and
+// `*out_len` holds the size needed when the buffer was too small, else 0.
+macp_status macp_envelope_encode(const char *mode,
+                                 const char *message_type,
+                                 const char *session_id,
+                                 const char *sender,
+                                 const char *message_id,
+                                 const uint8_t *payload,
+                                 size_t payload_len,
+                                 uint8_t *buf,
+                                 size_t buf_len,
+                                 size_t *out_len,
+                                 macp_error **error);
+
+// Decode the payload of `envelope` (for example the one a watcher's
+// callback received) to JSON, as `macp_payload_to_json` does for the type
+// `macp_payload_type` names for its mode and message type. `*out_json` is
+// owned by the caller and freed with `macp_string_free` (NULL on
+// failure). A message type without a known payload type, or a payload
+// that does not decode as it, is `MACP_STATUS_INVALID_ARGUMENT`.
+//
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+macp_status macp_envelope_payload_json(const macp_envelope *envelope,
+                                       macp_string **out_json,
+                                       macp_error **error);
+
 // The status of the failure (`MACP_STATUS_INVALID_HANDLE` for a bad `err`).
+//
+// Ownership: borrows its arguments.
 macp_status macp_error_status(const macp_error *err);
 
 // The error code string: the MACP registry code exactly as the runtime sent
 // it (e.g. `"SESSION_NOT_FOUND"`, even one this library does not know), or the
 // SDK-local status name (e.g. `"TIMEOUT"`). Borrowed; never NULL.
+//
+// Ownership: returns a string borrowed from `err`, valid until
+// `macp_error_free(err)`; `"invalid macp_error handle"` when `err` is not a
+// live handle.
 const char *macp_error_code(const macp_error *err);
 
 // A readable message (the runtime's, or the library's). Borrowed; never NULL.
+//
+// Ownership: returns a string borrowed from `err`, valid until
+// `macp_error_free(err)`; `"invalid macp_error handle"` when `err` is not a
+// live handle.
 const char *macp_error_message(const macp_error *err);
 
 // The session id the failure concerns, or `""`. Borrowed; never NULL.
+//
+// Ownership: returns a string borrowed from `err`, valid until
+// `macp_error_free(err)`; `"invalid macp_error handle"` when `err` is not a
+// live handle.
 const char *macp_error_session_id(const macp_error *err);
 
 // The message id the failure concerns, or `""`. A failed send always reports
 // the id it used, so the same message can be retried with the same id.
 // Borrowed; never NULL.
+//
+// Ownership: returns a string borrowed from `err`, valid until
+// `macp_error_free(err)`; `"invalid macp_error handle"` when `err` is not a
+// live handle.
 const char *macp_error_message_id(const macp_error *err);
 
 // The runtime's details bytes (`MACPError.details` or the
@@ -792,24 +943,32 @@ const char *macp_error_message_id(const macp_error *err);
 // denial's reasons). Sets `*data`/`*len` to a borrowed buffer, or NULL/0 when
 // there are none or `err` is invalid. Either out-pointer may be NULL.
 //
-// # Safety
-// `data` and `len` are NULL or writable.
+// Ownership: `*data` is borrowed from `err`, valid until
+// `macp_error_free(err)`.
 void macp_error_details(const macp_error *err, const uint8_t **data, size_t *len);
 
 // The gRPC status code when the failure was a gRPC status, else 0.
+//
+// Ownership: borrows `err`.
 int32_t macp_error_grpc_code(const macp_error *err);
 
-// Free an error. NULL and already-freed errors are ignored.
+// Free an error.
 //
-// # Safety
-// Strings borrowed from `err` must not be used afterwards.
+// Ownership: takes `err` and frees it; strings and details borrowed from it
+// become invalid. NULL and already-freed handles are ignored.
 void macp_error_free(macp_error *err);
+
+// Name of an event kind (`"ENVELOPE"`, `"RECONNECTING"`, ...); `"UNKNOWN"`
+// for any other value.
+//
+// Ownership: returns a static string.
+const char *macp_event_kind_name(int32_t kind);
 
 // Offer responsibility for `scope` to `target_participant` under a new
 // `handoff_id` (both required). `scope` and `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_handoff_offer(const macp_session *session,
                                const char *handoff_id,
                                const char *target_participant,
@@ -821,8 +980,8 @@ macp_status macp_handoff_offer(const macp_session *session,
 // Attach `context` (NULL or `context_len` bytes) of media type
 // `content_type` (may be NULL) to an offer.
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `context` as described.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_handoff_context(const macp_session *session,
                                  const char *handoff_id,
                                  const char *content_type,
@@ -834,8 +993,8 @@ macp_status macp_handoff_context(const macp_session *session,
 // Accept an offer made to this participant (an explicit accept).
 // `accepted_by` (NULL: the authenticated sender) and `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_handoff_accept(const macp_session *session,
                                 const char *handoff_id,
                                 const char *accepted_by,
@@ -846,8 +1005,8 @@ macp_status macp_handoff_accept(const macp_session *session,
 // Decline an offer made to this participant. `declined_by` (NULL: the
 // authenticated sender) and `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_handoff_decline(const macp_session *session,
                                  const char *handoff_id,
                                  const char *declined_by,
@@ -855,59 +1014,12 @@ macp_status macp_handoff_decline(const macp_session *session,
                                  macp_ack *ack,
                                  macp_error **error);
 
-// Suspend the session (initiator or policy-delegated roles): mode messages
-// are refused while it is suspended and its remaining TTL is banked.
-// `reason` may be NULL; `ack` (may be NULL) reports the new state.
-//
-// # Safety
-// `reason` is NULL or NUL-terminated; `ack` is NULL or writable.
-macp_status macp_session_suspend(const macp_session *session,
-                                 const char *reason,
-                                 macp_ack *ack,
-                                 macp_error **error);
-
-// Resume a suspended session; `reason` may be NULL.
-//
-// # Safety
-// As `macp_session_suspend`.
-macp_status macp_session_resume(const macp_session *session,
-                                const char *reason,
-                                macp_ack *ack,
-                                macp_error **error);
-
-// One page of the sessions the runtime holds (`ListSessions`): at most
-// `page_size` (0: the runtime's default; must not be negative) after
-// `page_token` (NULL or `""` for the first page). Free `*out` with
-// `macp_session_list_free`. Fails with `MACP_STATUS_UNSUPPORTED` when the
-// runtime does not advertise listing, and with the runtime's code for a
-// token it does not accept.
-//
-// # Safety
-// `page_token` is NULL or NUL-terminated; `out` is NULL or writable.
-macp_status macp_client_list_sessions(const macp_client *client,
-                                      int32_t page_size,
-                                      const char *page_token,
-                                      macp_session_list **out,
-                                      macp_error **error);
-
-// Every session the runtime holds, all pages. Free `*out` with
-// `macp_session_list_free`.
-//
-// # Safety
-// `out` is NULL or writable.
-macp_status macp_client_list_all_sessions(const macp_client *client,
-                                          macp_session_list **out,
-                                          macp_error **error);
-
-// Free a session list. NULL, already-freed and foreign pointers are ignored.
-void macp_session_list_free(macp_session_list *list);
-
 // Contribute `value` (required, non-empty; compared for equality only),
 // sent in its canonical protobuf encoding. A participant may contribute
 // again; its latest value counts. `ack` may be NULL.
 //
-// # Safety
-// `value` is NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_multi_round_contribute(const macp_session *session,
                                         const char *value,
                                         macp_ack *ack,
@@ -927,9 +1039,9 @@ macp_status macp_multi_round_contribute(const macp_session *session,
 // `buf_len` 0 nothing else is written; otherwise the bytes are written to
 // `buf`, which must hold them. An empty object may encode to 0 bytes.
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `buf` is NULL or `buf_len` writable
-// bytes; `out_len` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_len` holds the size and
+// `buf` (when not NULL) the bytes; on failure `buf` is untouched and
+// `*out_len` holds the size needed when the buffer was too small, else 0.
 macp_status macp_payload_from_json(const char *type_name,
                                    const char *json,
                                    uint8_t *buf,
@@ -943,13 +1055,12 @@ macp_status macp_payload_from_json(const char *type_name,
 // with `macp_string_free` (NULL on failure). Bytes that are not a valid
 // message of that type are `MACP_STATUS_INVALID_ARGUMENT`.
 //
-// # Safety
-// `type_name` is NULL or NUL-terminated; `data` is NULL or `data_len`
-// readable bytes; `out_json` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_payload_to_json(const char *type_name,
                                  const uint8_t *data,
                                  size_t data_len,
-                                 char **out_json,
+                                 macp_string **out_json,
                                  macp_error **error);
 
 // The payload type the schema defines for `message_type` in `mode`, as
@@ -965,106 +1076,24 @@ macp_status macp_payload_to_json(const char *type_name,
 // `*out_type` is owned by the caller and freed with `macp_string_free`
 // (NULL on failure).
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `out_type` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_type` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_type` is NULL.
 macp_status macp_payload_type(const char *mode,
                               const char *message_type,
-                              char **out_type,
+                              macp_string **out_type,
                               macp_error **error);
-
-// Decode the payload of `envelope` (for example the one a watcher's
-// callback received) to JSON, as `macp_payload_to_json` does for the type
-// `macp_payload_type` names for its mode and message type. `*out_json` is
-// owned by the caller and freed with `macp_string_free` (NULL on
-// failure). A message type without a known payload type, or a payload
-// that does not decode as it, is `MACP_STATUS_INVALID_ARGUMENT`.
-//
-// # Safety
-// `envelope` is NULL or points to a `macp_envelope` whose strings are
-// NULL or NUL-terminated and whose `payload` is NULL or `payload_len`
-// readable bytes; `out_json` is NULL or writable.
-macp_status macp_envelope_payload_json(const macp_envelope *envelope,
-                                       char **out_json,
-                                       macp_error **error);
-
-// Send a message whose payload is given as JSON: `payload_json` is encoded
-// as the protobuf message `payload_type` (see `macp_payload_from_json`),
-// or, with `payload_type` NULL, as the type the schema defines for
-// `message_type` in the session's mode (see `macp_payload_type`).
-// `message_id` and `ack` as in `macp_session_send`.
-//
-// The payload is sent as given: nothing is filled in. A `Commitment` sent
-// this way carries only the fields in the JSON; `macp_session_commit`
-// fills in the session's mode, configuration and policy versions left empty.
-//
-// # Safety
-// Strings are NULL or NUL-terminated; `ack` is NULL or writable.
-macp_status macp_session_send_json(const macp_session *session,
-                                   const char *message_type,
-                                   const char *payload_type,
-                                   const char *payload_json,
-                                   const char *message_id,
-                                   macp_ack *ack,
-                                   macp_error **error);
-
-// Send an envelope exactly as encoded (`envelope`, `envelope_len` bytes of
-// a protobuf `Envelope`, e.g. from `macp_envelope_encode`): no field is
-// filled in or checked beyond a non-empty `message_type` and a valid
-// `message_id`, so any session, mode, version or timestamp can be sent,
-// including ones the runtime will refuse. Transient failures are retried
-// with the same `message_id`, as for every send. For tools, tests and
-// gateways; agents use the session functions.
-//
-// # Safety
-// `envelope` is NULL or `envelope_len` readable bytes; `ack` is NULL or
-// writable.
-macp_status macp_client_send_envelope(const macp_client *client,
-                                      const uint8_t *envelope,
-                                      size_t envelope_len,
-                                      macp_ack *ack,
-                                      macp_error **error);
-
-// Send an ambient `Signal` (no session; it never enters any session's
-// history; watchers of `macp_client_watch_signals` receive it):
-// `signal_type` (required), `data` (NULL with 0 for none), `confidence`
-// from 0.0 to 1.0, and an optional `correlation_session_id`.
-//
-// # Safety
-// Strings are NULL or NUL-terminated; `data` is NULL or `data_len`
-// readable bytes; `ack` is NULL or writable.
-macp_status macp_client_send_signal(const macp_client *client,
-                                    const char *signal_type,
-                                    const uint8_t *data,
-                                    size_t data_len,
-                                    double confidence,
-                                    const char *correlation_session_id,
-                                    macp_ack *ack,
-                                    macp_error **error);
-
-// Report progress in the session (a `Progress` message; it changes no mode
-// state): `progress` out of `total` (0 when unknown; both finite and not
-// negative), an optional `progress_token` and `message`, and optionally the
-// id of the message the work answers (`target_message_id`).
-//
-// # Safety
-// Strings are NULL or NUL-terminated; `ack` is NULL or writable.
-macp_status macp_session_progress(const macp_session *session,
-                                  const char *progress_token,
-                                  double progress,
-                                  double total,
-                                  const char *message,
-                                  const char *target_message_id,
-                                  macp_ack *ack,
-                                  macp_error **error);
 
 // Create an empty projection for `mode` (one of the `MACP_MODE_*`
 // identifiers). Free `*out` with `macp_projection_free`.
 //
-// # Safety
-// `mode` is NULL or NUL-terminated; `out` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_projection_free`); on failure `*out` is NULL.
 macp_status macp_projection_new(const char *mode, macp_projection **out, macp_error **error);
 
 // Free a projection. NULL and already-freed projections are ignored.
+//
+// Ownership: takes `projection` and frees it. NULL and already-freed handles
+// are ignored.
 void macp_projection_free(macp_projection *projection);
 
 // Apply one accepted envelope, protobuf-encoded (`len` bytes at
@@ -1075,8 +1104,7 @@ void macp_projection_free(macp_projection *projection);
 // another session than the envelopes applied before, or its payload does
 // not decode (the same message id may then be applied again).
 //
-// # Safety
-// `envelope` is NULL or `len` readable bytes.
+// Ownership: borrows its arguments.
 macp_status macp_projection_apply(const macp_projection *projection,
                                   const uint8_t *envelope,
                                   size_t len,
@@ -1106,10 +1134,10 @@ macp_status macp_projection_apply(const macp_projection *projection,
 // `*out` is a new NUL-terminated UTF-8 string owned by the caller: free it
 // with `macp_string_free`.
 //
-// # Safety
-// `out` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_string_free`); on failure `*out` is NULL.
 macp_status macp_projection_state_json(const macp_projection *projection,
-                                       char **out,
+                                       macp_string **out,
                                        macp_error **error);
 
 // The counted votes on a Decision proposal: each participant's first
@@ -1117,8 +1145,8 @@ macp_status macp_projection_state_json(const macp_projection *projection,
 // projection, counts zero. Each output may be NULL. Fails with
 // `MACP_STATUS_INVALID_ARGUMENT` for a projection of another mode.
 //
-// # Safety
-// `proposal_id` is NULL or NUL-terminated; outputs are NULL or writable.
+// Ownership: borrows its arguments; on success each non-NULL output holds its
+// count; on failure they are untouched.
 macp_status macp_decision_tally(const macp_projection *projection,
                                 const char *proposal_id,
                                 uint32_t *approve,
@@ -1132,8 +1160,8 @@ macp_status macp_decision_tally(const macp_projection *projection,
 // before the request is seen. Each output may be NULL. Fails with
 // `MACP_STATUS_INVALID_ARGUMENT` for a projection of another mode.
 //
-// # Safety
-// `request_id` is NULL or NUL-terminated; outputs are NULL or writable.
+// Ownership: borrows its arguments; on success each non-NULL output holds its
+// count; on failure they are untouched.
 macp_status macp_quorum_tally(const macp_projection *projection,
                               const char *request_id,
                               uint32_t *approve,
@@ -1143,39 +1171,12 @@ macp_status macp_quorum_tally(const macp_projection *projection,
                               bool *reached,
                               macp_error **error);
 
-// Encode an envelope (protobuf), e.g. to feed a projection envelopes
-// obtained elsewhere, or to build test input. `mode`, `message_type` and
-// `session_id` are required; `sender` may be NULL; `message_id` NULL
-// generates a UUID v4; `payload` is NULL or `payload_len` bytes of encoded
-// payload. `macp_version` is "1.0" and the timestamp is now.
-//
-// `*out_len` (required) receives the encoded size. With `buf` NULL (and
-// `buf_len` 0) nothing else is written: a size query. Otherwise the envelope
-// is written to `buf`, or, when `buf_len` is smaller than the size,
-// `MACP_STATUS_INVALID_ARGUMENT` is returned and nothing is written.
-//
-// # Safety
-// Strings are NULL or NUL-terminated; `payload` is NULL or `payload_len`
-// readable bytes; `buf` is NULL or `buf_len` writable bytes; `out_len` is
-// NULL or writable.
-macp_status macp_envelope_encode(const char *mode,
-                                 const char *message_type,
-                                 const char *session_id,
-                                 const char *sender,
-                                 const char *message_id,
-                                 const uint8_t *payload,
-                                 size_t payload_len,
-                                 uint8_t *buf,
-                                 size_t buf_len,
-                                 size_t *out_len,
-                                 macp_error **error);
-
 // Submit an offer under `proposal_id` (required, unique in the session),
 // with `title` and `summary` (may be NULL), `details` (NULL or `details_len`
 // bytes) and `tags_len` tags (non-empty strings; `tags` NULL when 0).
 //
-// # Safety
-// Strings are NULL or NUL-terminated; buffers and arrays as described.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_proposal_propose(const macp_session *session,
                                   const char *proposal_id,
                                   const char *title,
@@ -1192,8 +1193,8 @@ macp_status macp_proposal_propose(const macp_session *session,
 // `title` and `summary` may be NULL; `details` is NULL or `details_len`
 // bytes.
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `details` as described.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_proposal_counter_propose(const macp_session *session,
                                           const char *proposal_id,
                                           const char *supersedes_proposal_id,
@@ -1207,8 +1208,8 @@ macp_status macp_proposal_counter_propose(const macp_session *session,
 // Accept a live proposal; a participant's later Accept replaces its
 // earlier one. `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_proposal_accept(const macp_session *session,
                                  const char *proposal_id,
                                  const char *reason,
@@ -1218,8 +1219,8 @@ macp_status macp_proposal_accept(const macp_session *session,
 // Reject a proposal. A `terminal` rejection makes the session eligible for
 // a negative Commitment. `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_proposal_reject(const macp_session *session,
                                  const char *proposal_id,
                                  bool terminal,
@@ -1229,8 +1230,8 @@ macp_status macp_proposal_reject(const macp_session *session,
 
 // Withdraw a proposal this participant authored. `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_proposal_withdraw(const macp_session *session,
                                    const char *proposal_id,
                                    const char *reason,
@@ -1241,8 +1242,8 @@ macp_status macp_proposal_withdraw(const macp_session *session,
 // `action` and `summary` (may be NULL), `details` (NULL or `details_len`
 // bytes) and `required_approvals` (1 to the number of participants).
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `details` as described.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_quorum_request_approval(const macp_session *session,
                                          const char *request_id,
                                          const char *action,
@@ -1255,8 +1256,8 @@ macp_status macp_quorum_request_approval(const macp_session *session,
 
 // Approve the request (this participant's one ballot). `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_quorum_approve(const macp_session *session,
                                 const char *request_id,
                                 const char *reason,
@@ -1265,8 +1266,8 @@ macp_status macp_quorum_approve(const macp_session *session,
 
 // Reject the request (this participant's one ballot). `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_quorum_reject(const macp_session *session,
                                const char *request_id,
                                const char *reason,
@@ -1276,8 +1277,8 @@ macp_status macp_quorum_reject(const macp_session *session,
 // Abstain (this participant's one ballot; neither approval nor rejection).
 // `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_quorum_abstain(const macp_session *session,
                                 const char *request_id,
                                 const char *reason,
@@ -1290,11 +1291,11 @@ macp_status macp_quorum_abstain(const macp_session *session,
 // resolved, or of an extension mode, gives `MACP_STATUS_RECEIPT_UNAVAILABLE`;
 // a runtime that does not advertise receipts, `MACP_STATUS_UNSUPPORTED`.
 //
-// # Safety
-// `session_id` is NULL or NUL-terminated; `receipt_json` is NULL or writable.
+// Ownership: borrows its arguments; on success `*receipt_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*receipt_json` is NULL.
 macp_status macp_client_get_decision_receipt(const macp_client *client,
                                              const char *session_id,
-                                             char **receipt_json,
+                                             macp_string **receipt_json,
                                              macp_error **error);
 
 // Fetch the runtime's receipt verification keys (`GetReceiptKeys`): a JWKS
@@ -1302,10 +1303,10 @@ macp_status macp_client_get_decision_receipt(const macp_client *client,
 // `macp_string_free` (NULL on failure). Pass it to `macp_receipt_verify` to
 // trust these keys.
 //
-// # Safety
-// `jwks_json` is NULL or writable.
+// Ownership: borrows its arguments; on success `*jwks_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*jwks_json` is NULL.
 macp_status macp_client_get_receipt_keys(const macp_client *client,
-                                         char **jwks_json,
+                                         macp_string **jwks_json,
                                          macp_error **error);
 
 // Verify a decision receipt offline (RFC-MACP-0013 Appendix A.4), trusting
@@ -1319,17 +1320,24 @@ macp_status macp_client_get_receipt_keys(const macp_client *client,
 // with `MACP_STATUS_OK`; `MACP_STATUS_INVALID_ARGUMENT` means the receipt or
 // a key document is not JSON, or a key document is not a JWK or JWKS.
 //
-// # Safety
-// `receipt_json` is NULL or NUL-terminated; `jwks_json` is NULL or points to
-// `jwks_len` pointers, each NULL or NUL-terminated; `out` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_receipt_verification_free`); on failure `*out` is NULL.
 macp_status macp_receipt_verify(const char *receipt_json,
                                 const char *const *jwks_json,
                                 size_t jwks_len,
                                 macp_receipt_verification **out,
                                 macp_error **error);
 
-// Free a receipt verification. NULL, already-freed and foreign pointers are
-// ignored.
+// What a receipt verification found.
+//
+// Ownership: returns a view borrowed from `v`, valid until
+// `macp_receipt_verification_free(v)`; NULL when `v` is not a live handle.
+const macp_receipt_verify_result *macp_receipt_verification_result(const macp_receipt_verification *v);
+
+// Free a receipt verification.
+//
+// Ownership: takes `v` and frees it, with every view borrowed from it.
+// NULL and already-freed handles are ignored.
 void macp_receipt_verification_free(macp_receipt_verification *v);
 
 // The runtime's `Initialize` answer as JSON: `selected_protocol_version`,
@@ -1339,10 +1347,10 @@ void macp_receipt_verification_free(macp_receipt_verification *v);
 // sent. `*out_json` is owned by the caller (`macp_string_free`), NULL on
 // failure. Makes no call.
 //
-// # Safety
-// `out_json` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_client_initialize_json(const macp_client *client,
-                                        char **out_json,
+                                        macp_string **out_json,
                                         macp_error **error);
 
 // `GetManifest`: the manifest of the runtime (`agent_id` NULL or empty) or
@@ -1350,28 +1358,30 @@ macp_status macp_client_initialize_json(const macp_client *client,
 // (caller frees with `macp_string_free`; NULL on failure). Needs
 // `capabilities.manifest.get_manifest`.
 //
-// # Safety
-// `agent_id` is NULL or NUL-terminated; `out_json` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_client_get_manifest(const macp_client *client,
                                      const char *agent_id,
-                                     char **out_json,
+                                     macp_string **out_json,
                                      macp_error **error);
 
 // `ListModes`: the standards-track modes, as a JSON array of
 // `ModeDescriptor` objects in `*out_json` (caller frees with
 // `macp_string_free`). Needs `capabilities.mode_registry.list_modes`.
 //
-// # Safety
-// `out_json` is NULL or writable.
-macp_status macp_client_list_modes(const macp_client *client, char **out_json, macp_error **error);
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+macp_status macp_client_list_modes(const macp_client *client,
+                                   macp_string **out_json,
+                                   macp_error **error);
 
 // `ListExtModes`: the extension modes (built in and registered), as
 // `macp_client_list_modes` reports modes.
 //
-// # Safety
-// `out_json` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_client_list_ext_modes(const macp_client *client,
-                                       char **out_json,
+                                       macp_string **out_json,
                                        macp_error **error);
 
 // `RegisterExtMode`: register an extension mode described by
@@ -1383,8 +1393,7 @@ macp_status macp_client_list_ext_modes(const macp_client *client,
 // reserved name) is `MACP_STATUS_RPC` with its message, or the registry
 // status its message names.
 //
-// # Safety
-// `descriptor_json` is NULL or NUL-terminated.
+// Ownership: borrows its arguments.
 macp_status macp_client_register_ext_mode(const macp_client *client,
                                           const char *descriptor_json,
                                           macp_error **error);
@@ -1392,8 +1401,7 @@ macp_status macp_client_register_ext_mode(const macp_client *client,
 // `UnregisterExtMode`: remove a registered extension mode (built-in modes
 // cannot be removed).
 //
-// # Safety
-// `mode` is NULL or NUL-terminated.
+// Ownership: borrows its arguments.
 macp_status macp_client_unregister_ext_mode(const macp_client *client,
                                             const char *mode,
                                             macp_error **error);
@@ -1403,21 +1411,23 @@ macp_status macp_client_unregister_ext_mode(const macp_client *client,
 // to ignore) receives the mode's identifier after promotion, owned by the
 // caller (`macp_string_free`).
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `out_mode` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_mode` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_mode` is NULL.
 macp_status macp_client_promote_mode(const macp_client *client,
                                      const char *mode,
                                      const char *promoted_mode_name,
-                                     char **out_mode,
+                                     macp_string **out_mode,
                                      macp_error **error);
 
 // `ListRoots`: the runtime's resource roots, a JSON array of
 // `{"uri", "name"}` objects in `*out_json` (caller frees with
 // `macp_string_free`). Needs `capabilities.roots.list_roots`.
 //
-// # Safety
-// `out_json` is NULL or writable.
-macp_status macp_client_list_roots(const macp_client *client, char **out_json, macp_error **error);
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+macp_status macp_client_list_roots(const macp_client *client,
+                                   macp_string **out_json,
+                                   macp_error **error);
 
 // `RegisterPolicy`: register the governance policy `policy_json`, written
 // as RFC-MACP-0012 writes a definition: `{"policy_id", "mode",
@@ -1428,16 +1438,14 @@ macp_status macp_client_list_roots(const macp_client *client, char **out_json, m
 // `policy_id` is `MACP_STATUS_RPC`. Needs
 // `capabilities.policy_registry.register_policy`.
 //
-// # Safety
-// `policy_json` is NULL or NUL-terminated.
+// Ownership: borrows its arguments.
 macp_status macp_client_register_policy(const macp_client *client,
                                         const char *policy_json,
                                         macp_error **error);
 
 // `UnregisterPolicy` (`policy.default` cannot be removed).
 //
-// # Safety
-// `policy_id` is NULL or NUL-terminated.
+// Ownership: borrows its arguments.
 macp_status macp_client_unregister_policy(const macp_client *client,
                                           const char *policy_id,
                                           macp_error **error);
@@ -1447,22 +1455,22 @@ macp_status macp_client_unregister_policy(const macp_client *client,
 // `registered_at_unix_ms`. `*out_json` is owned by the caller
 // (`macp_string_free`). Needs `capabilities.policy_registry.list_policies`.
 //
-// # Safety
-// `policy_id` is NULL or NUL-terminated; `out_json` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_client_get_policy(const macp_client *client,
                                    const char *policy_id,
-                                   char **out_json,
+                                   macp_string **out_json,
                                    macp_error **error);
 
 // `ListPolicies`: every registered policy (`mode` NULL or empty) or those
 // targeting `mode`, as a JSON array of objects like `macp_client_get_policy`
 // returns. `*out_json` is owned by the caller (`macp_string_free`).
 //
-// # Safety
-// `mode` is NULL or NUL-terminated; `out_json` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_client_list_policies(const macp_client *client,
                                       const char *mode,
-                                      char **out_json,
+                                      macp_string **out_json,
                                       macp_error **error);
 
 // `WhatIfReplay`: replay the session's accepted history under the
@@ -1477,168 +1485,21 @@ macp_status macp_client_list_policies(const macp_client *client,
 // `capabilities.policy_registry.what_if_replay`; a session whose history
 // was compacted fails with `MACP_STATUS_HISTORY_UNAVAILABLE`.
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `out_json` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_client_what_if_replay(const macp_client *client,
                                        const char *session_id,
                                        const char *candidate_json,
-                                       char **out_json,
+                                       macp_string **out_json,
                                        macp_error **error);
-
-// Name of a session state (`"OPEN"`, `"RESOLVED"`, ...). Static string;
-// `"UNSPECIFIED"` for any other value.
-const char *macp_session_state_name(int32_t state);
-
-// Free a session info. NULL, already-freed and foreign pointers are ignored.
-void macp_session_info_free(macp_session_info *info);
-
-// Create session start options: no participants, no TTL (one must be set),
-// mode version 1.0.0, configuration config.default, empty policy version (the
-// runtime's policy.default), a generated UUID v4 session id.
-//
-// # Safety
-// `out` is NULL or writable.
-macp_status macp_start_options_new(macp_start_options **out, macp_error **error);
-
-// Free start options. NULL and already-freed options are ignored.
-void macp_start_options_free(macp_start_options *opts);
-
-// The session id (a lowercase UUID v4/v7, or 22 to 128 base64url
-// characters). NULL restores a generated UUID v4.
-//
-// # Safety
-// `session_id` is NULL or NUL-terminated.
-macp_status macp_start_options_set_session_id(macp_start_options *opts,
-                                              const char *session_id,
-                                              macp_error **error);
-
-// The session's intent, a description for participants. NULL clears it.
-//
-// # Safety
-// `intent` is NULL or NUL-terminated.
-macp_status macp_start_options_set_intent(macp_start_options *opts,
-                                          const char *intent,
-                                          macp_error **error);
-
-// Mode version to bind (NULL: 1.0.0).
-//
-// # Safety
-// `mode_version` is NULL or NUL-terminated.
-macp_status macp_start_options_set_mode_version(macp_start_options *opts,
-                                                const char *mode_version,
-                                                macp_error **error);
-
-// Configuration version to bind (NULL: config.default).
-//
-// # Safety
-// `configuration_version` is NULL or NUL-terminated.
-macp_status macp_start_options_set_configuration_version(macp_start_options *opts,
-                                                         const char *configuration_version,
-                                                         macp_error **error);
-
-// Governance policy version to bind (NULL or empty: policy.default).
-//
-// # Safety
-// `policy_version` is NULL or NUL-terminated.
-macp_status macp_start_options_set_policy_version(macp_start_options *opts,
-                                                  const char *policy_version,
-                                                  macp_error **error);
-
-// Opaque reference to the context the session works within. NULL clears it.
-//
-// # Safety
-// `context_id` is NULL or NUL-terminated.
-macp_status macp_start_options_set_context_id(macp_start_options *opts,
-                                              const char *context_id,
-                                              macp_error **error);
-
-// Add a participant identity (non-empty; duplicates are ignored).
-//
-// # Safety
-// `participant` is NULL or NUL-terminated.
-macp_status macp_start_options_add_participant(macp_start_options *opts,
-                                               const char *participant,
-                                               macp_error **error);
-
-// Time to live, in milliseconds; must be greater than zero.
-macp_status macp_start_options_set_ttl_ms(macp_start_options *opts,
-                                          int64_t ttl_ms,
-                                          macp_error **error);
-
-// Cap on the session's cumulative suspended time, in milliseconds; 0 lets
-// the runtime choose. Must not be negative.
-macp_status macp_start_options_set_max_suspend_ms(macp_start_options *opts,
-                                                  int64_t max_suspend_ms,
-                                                  macp_error **error);
-
-// Set an extension block: `key` (a protocol identifier) maps to `len` bytes
-// at `value` (copied). Setting a key again replaces it.
-//
-// # Safety
-// `key` is NULL or NUL-terminated; `value` is NULL or `len` readable bytes.
-macp_status macp_start_options_set_extension(macp_start_options *opts,
-                                             const char *key,
-                                             const uint8_t *value,
-                                             size_t len,
-                                             macp_error **error);
-
-// Add a root (a resource boundary: `uri`, and an optional `name`).
-//
-// # Safety
-// `uri` and `name` are NULL or NUL-terminated.
-macp_status macp_start_options_add_root(macp_start_options *opts,
-                                        const char *uri,
-                                        const char *name,
-                                        macp_error **error);
-
-// Start a session of `mode` (e.g. `MACP_MODE_DECISION`) with this client's
-// identity as initiator: sends `SessionStart`. On success `*out` is the
-// session (close it with `macp_session_close`) and `*ack` (may be NULL) the
-// acknowledgement. `opts` stays owned by the caller.
-//
-// # Safety
-// `mode` is NULL or NUL-terminated; `out` is NULL or writable; `ack` is NULL
-// or writable.
-macp_status macp_session_start(const macp_client *client,
-                               const char *mode,
-                               const macp_start_options *opts,
-                               macp_session **out,
-                               macp_ack *ack,
-                               macp_error **error);
-
-// Open a handle on an existing session (to take part as a participant, or
-// as its initiator from another client). Reads the session once
-// (`GetSession`) to learn its mode and bound versions, so an unknown session
-// fails here with `MACP_STATUS_SESSION_NOT_FOUND`, and one this identity may
-// not read with `MACP_STATUS_FORBIDDEN`. Close with `macp_session_close`.
-//
-// # Safety
-// `session_id` is NULL or NUL-terminated; `out` is NULL or writable.
-macp_status macp_session_open(const macp_client *client,
-                              const char *session_id,
-                              macp_session **out,
-                              macp_error **error);
-
-// Release a session handle. The session itself goes on. NULL and
-// already-closed handles are ignored.
-void macp_session_close(macp_session *session);
-
-// The session id. Borrowed, valid until `macp_session_close`; `""` for an
-// invalid handle.
-const char *macp_session_id(const macp_session *session);
-
-// The session's mode. Borrowed, valid until `macp_session_close`; `""` for
-// an invalid handle.
-const char *macp_session_mode(const macp_session *session);
 
 // Send a message of any type with an already-encoded protobuf payload (for
 // extension modes, or types without a helper). `message_id` NULL generates a
 // UUID v4; a caller-chosen id (at most 128 bytes, not starting with
 // `implicit-accept:`) lets a message be re-sent idempotently later.
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `payload` is NULL or `payload_len`
-// readable bytes; `ack` is NULL or writable.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_session_send(const macp_session *session,
                               const char *message_type,
                               const uint8_t *payload,
@@ -1658,9 +1519,9 @@ macp_status macp_session_send(const macp_session *session,
 // `MACP_STATUS_INVALID_STATE`. Completions of concurrent sends may arrive in
 // any order. `user_data` is passed back untouched.
 //
-// # Safety
-// As `macp_session_send`; `user_data` must stay valid until the callback
-// has been called.
+// Ownership: borrows its arguments (the payload is copied before it returns),
+// and `user_data` until the callback has run; the callback's `ack` and `error`
+// are borrowed for the call. On failure the callback is never called.
 macp_status macp_session_send_async(const macp_session *session,
                                     const char *message_type,
                                     const uint8_t *payload,
@@ -1670,46 +1531,329 @@ macp_status macp_session_send_async(const macp_session *session,
                                     void *user_data,
                                     macp_error **error);
 
+// Send a message whose payload is given as JSON: `payload_json` is encoded
+// as the protobuf message `payload_type` (see `macp_payload_from_json`),
+// or, with `payload_type` NULL, as the type the schema defines for
+// `message_type` in the session's mode (see `macp_payload_type`).
+// `message_id` and `ack` as in `macp_session_send`.
+//
+// The payload is sent as given: nothing is filled in. A `Commitment` sent
+// this way carries only the fields in the JSON; `macp_session_commit`
+// fills in the session's mode, configuration and policy versions left empty.
+//
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
+macp_status macp_session_send_json(const macp_session *session,
+                                   const char *message_type,
+                                   const char *payload_type,
+                                   const char *payload_json,
+                                   const char *message_id,
+                                   macp_ack *ack,
+                                   macp_error **error);
+
 // Send a Commitment resolving the session. Version fields are the session's
 // bound versions.
 //
-// # Safety
-// `commitment` is NULL or valid; `ack` is NULL or writable.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_session_commit(const macp_session *session,
                                 const macp_commitment *commitment,
                                 macp_ack *ack,
                                 macp_error **error);
 
+// Report progress in the session (a `Progress` message; it changes no mode
+// state): `progress` out of `total` (0 when unknown; both finite and not
+// negative), an optional `progress_token` and `message`, and optionally the
+// id of the message the work answers (`target_message_id`).
+//
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
+macp_status macp_session_progress(const macp_session *session,
+                                  const char *progress_token,
+                                  double progress,
+                                  double total,
+                                  const char *message,
+                                  const char *target_message_id,
+                                  macp_ack *ack,
+                                  macp_error **error);
+
+// Start a session of `mode` (e.g. `MACP_MODE_DECISION`) with this client's
+// identity as initiator: sends `SessionStart`. On success `*out` is the
+// session (free it with `macp_session_free`) and `*ack` (may be NULL) the
+// acknowledgement. `opts` stays owned by the caller.
+//
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_session_free`) and `*ack` (when not NULL) holds the
+// acknowledgement; on failure `*out` is NULL and `*ack` is untouched.
+macp_status macp_session_start(const macp_client *client,
+                               const char *mode,
+                               const macp_start_options *opts,
+                               macp_session **out,
+                               macp_ack *ack,
+                               macp_error **error);
+
+// Open a handle on an existing session (to take part as a participant, or
+// as its initiator from another client). Reads the session once
+// (`GetSession`) to learn its mode and bound versions, so an unknown session
+// fails here with `MACP_STATUS_SESSION_NOT_FOUND`, and one this identity may
+// not read with `MACP_STATUS_FORBIDDEN`. Free it with `macp_session_free`.
+//
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_session_free`); on failure `*out` is NULL.
+macp_status macp_session_open(const macp_client *client,
+                              const char *session_id,
+                              macp_session **out,
+                              macp_error **error);
+
+// Release a session handle. The session itself goes on. NULL and
+// already-closed handles are ignored.
+//
+// Ownership: takes `session` and frees it. NULL and already-freed handles are
+// ignored.
+void macp_session_free(macp_session *session);
+
+// The session id.
+//
+// Ownership: returns a string borrowed from `session`, valid until
+// `macp_session_free(session)`; `""` when `session` is not a live handle.
+const char *macp_session_id(const macp_session *session);
+
+// The session's mode.
+//
+// Ownership: returns a string borrowed from `session`, valid until
+// `macp_session_free(session)`; `""` when `session` is not a live handle.
+const char *macp_session_mode(const macp_session *session);
+
 // Current metadata and state of the session (`GetSession`). Free `*out`
 // with `macp_session_info_free`.
 //
-// # Safety
-// `out` is NULL or writable.
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_session_info_free`); on failure `*out` is NULL.
 macp_status macp_session_get_info(const macp_session *session,
                                   macp_session_info **out,
                                   macp_error **error);
 
 // Cancel the session (initiator only); `reason` may be NULL.
 //
-// # Safety
-// `reason` is NULL or NUL-terminated; `ack` is NULL or writable.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_session_cancel(const macp_session *session,
                                 const char *reason,
                                 macp_ack *ack,
                                 macp_error **error);
 
-// Free a string libmacp returned to you (e.g. by
-// `macp_projection_state_json`). NULL, already-freed and foreign pointers
-// are ignored.
-void macp_string_free(char *s);
+// Suspend the session (initiator or policy-delegated roles): mode messages
+// are refused while it is suspended and its remaining TTL is banked.
+// `reason` may be NULL; `ack` (may be NULL) reports the new state.
+//
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
+macp_status macp_session_suspend(const macp_session *session,
+                                 const char *reason,
+                                 macp_ack *ack,
+                                 macp_error **error);
+
+// Resume a suspended session; `reason` may be NULL.
+//
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
+macp_status macp_session_resume(const macp_session *session,
+                                const char *reason,
+                                macp_ack *ack,
+                                macp_error **error);
+
+// The metadata held by `info`.
+//
+// Ownership: returns a view borrowed from `info`, valid until
+// `macp_session_info_free(info)`; NULL when `info` is not a live handle.
+const macp_session_metadata *macp_session_info_metadata(const macp_session_info *info);
+
+// Free a session info.
+//
+// Ownership: takes `info` and frees it, with every view borrowed from it.
+// NULL and already-freed handles are ignored.
+void macp_session_info_free(macp_session_info *info);
+
+// The number of sessions in `list`; 0 when `list` is not a live handle.
+//
+// Ownership: borrows `list`.
+size_t macp_session_list_len(const macp_session_list *list);
+
+// The metadata of session `index` (from 0) of `list`.
+//
+// Ownership: returns a view borrowed from `list`, valid until
+// `macp_session_list_free(list)`; NULL when `list` is not a live handle or
+// `index` is out of range.
+const macp_session_metadata *macp_session_list_at(const macp_session_list *list, size_t index);
+
+// The token to pass to the next `macp_client_list_sessions` call; `""` when
+// the listing is complete.
+//
+// Ownership: returns a string borrowed from `list`, valid until
+// `macp_session_list_free(list)`; `""` when `list` is not a live handle.
+const char *macp_session_list_next_page_token(const macp_session_list *list);
+
+// Free a session list.
+//
+// Ownership: takes `list` and frees it, with every view borrowed from it.
+// NULL and already-freed handles are ignored.
+void macp_session_list_free(macp_session_list *list);
+
+// Name of a session state (`"OPEN"`, `"RESOLVED"`, ...); `"UNSPECIFIED"`
+// for any other value.
+//
+// Ownership: returns a static string.
+const char *macp_session_state_name(int32_t state);
+
+// Create session start options: no participants, no TTL (one must be set),
+// mode version 1.0.0, configuration config.default, empty policy version (the
+// runtime's policy.default), a generated UUID v4 session id.
+//
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_start_options_free`); on failure `*out` is NULL.
+macp_status macp_start_options_new(macp_start_options **out, macp_error **error);
+
+// Free start options. NULL and already-freed options are ignored.
+//
+// Ownership: takes `opts` and frees it. NULL and already-freed handles are
+// ignored.
+void macp_start_options_free(macp_start_options *opts);
+
+// The session id (a lowercase UUID v4/v7, or 22 to 128 base64url
+// characters). NULL restores a generated UUID v4.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_set_session_id(macp_start_options *opts,
+                                              const char *session_id,
+                                              macp_error **error);
+
+// The session's intent, a description for participants. NULL clears it.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_set_intent(macp_start_options *opts,
+                                          const char *intent,
+                                          macp_error **error);
+
+// Mode version to bind (NULL: 1.0.0).
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_set_mode_version(macp_start_options *opts,
+                                                const char *mode_version,
+                                                macp_error **error);
+
+// Configuration version to bind (NULL: config.default).
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_set_configuration_version(macp_start_options *opts,
+                                                         const char *configuration_version,
+                                                         macp_error **error);
+
+// Governance policy version to bind (NULL or empty: policy.default).
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_set_policy_version(macp_start_options *opts,
+                                                  const char *policy_version,
+                                                  macp_error **error);
+
+// Opaque reference to the context the session works within. NULL clears it.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_set_context_id(macp_start_options *opts,
+                                              const char *context_id,
+                                              macp_error **error);
+
+// Add a participant identity (non-empty; duplicates are ignored).
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_add_participant(macp_start_options *opts,
+                                               const char *participant,
+                                               macp_error **error);
+
+// Time to live, in milliseconds; must be greater than zero.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_set_ttl_ms(macp_start_options *opts,
+                                          int64_t ttl_ms,
+                                          macp_error **error);
+
+// Cap on the session's cumulative suspended time, in milliseconds; 0 lets
+// the runtime choose. Must not be negative.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_set_max_suspend_ms(macp_start_options *opts,
+                                                  int64_t max_suspend_ms,
+                                                  macp_error **error);
+
+// Set an extension block: `key` (a protocol identifier) maps to `len` bytes
+// at `value` (copied). Setting a key again replaces it.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_set_extension(macp_start_options *opts,
+                                             const char *key,
+                                             const uint8_t *value,
+                                             size_t len,
+                                             macp_error **error);
+
+// Add a root (a resource boundary: `uri`, and an optional `name`).
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_start_options_add_root(macp_start_options *opts,
+                                        const char *uri,
+                                        const char *name,
+                                        macp_error **error);
+
+// Name of a status (`"SESSION_NOT_FOUND"`, `"TIMEOUT"`, ...): the MACP
+// registry code for registry statuses. Returns a static string (never NULL;
+// `"UNKNOWN"` for a value that is not a status).
+//
+// Ownership: returns a static string.
+const char *macp_status_name(int32_t status);
+
+// Whether `status` is worth retrying (transport, timeout, `RATE_LIMITED`,
+// `INTERNAL_ERROR`). `macp_session_send` and the mode helpers already retry
+// these per the client's retry policy.
+//
+// Ownership: takes no pointer.
+bool macp_status_is_transient(int32_t status);
+
+// The libmacp version, e.g. `"0.1.0"`. Static string.
+//
+// Ownership: returns a static string.
+const char *macp_version(void);
+
+// Generate a new UUID v4 (a valid session or message id) into `buf` as a
+// NUL-terminated string of 36 characters; `buf_len` must be at least 37
+// (`MACP_ID_BUFFER_LEN` always fits).
+//
+// Ownership: borrows `buf` for the call; on failure `buf` holds `""` when
+// `buf_len` is not 0.
+macp_status macp_new_id(char *buf, size_t buf_len, macp_error **error);
+
+// The text of `s`, NUL-terminated UTF-8.
+//
+// Ownership: returns a string borrowed from `s`, valid until
+// `macp_string_free(s)`; `""` when `s` is not a live `macp_string`.
+const char *macp_string_ptr(const macp_string *s);
+
+// The length of `s` in bytes, without the terminating NUL; 0 when `s` is
+// not a live `macp_string`.
+//
+// Ownership: borrows `s`.
+size_t macp_string_len(const macp_string *s);
+
+// Free a string the library returned.
+//
+// Ownership: takes `s` and frees it; strings borrowed from it become
+// invalid. NULL and already-freed handles are ignored.
+void macp_string_free(macp_string *s);
 
 // Open the session's task: `task_id` (required), `title`, `instructions`,
 // `requested_assignee` (NULL: any eligible participant may accept), `input`
 // (NULL or `input_len` bytes) and a requested deadline in Unix ms (0 for
 // none; negative is refused).
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `input` as described.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_task_request(const macp_session *session,
                               const char *task_id,
                               const char *title,
@@ -1724,8 +1868,8 @@ macp_status macp_task_request(const macp_session *session,
 // Take the task; the first accepted TaskAccept makes its sender the
 // session's one assignee. `assignee` and `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_task_accept(const macp_session *session,
                              const char *task_id,
                              const char *assignee,
@@ -1736,8 +1880,8 @@ macp_status macp_task_accept(const macp_session *session,
 // Decline the task (or, under a reassignment policy, give it back).
 // `assignee` and `reason` may be NULL.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_task_reject(const macp_session *session,
                              const char *task_id,
                              const char *assignee,
@@ -1749,8 +1893,8 @@ macp_status macp_task_reject(const macp_session *session,
 // `progress` as a fraction in [0, 1], and `partial_output` (NULL or
 // `partial_output_len` bytes).
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `partial_output` as described.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_task_update(const macp_session *session,
                              const char *task_id,
                              const char *status,
@@ -1764,8 +1908,8 @@ macp_status macp_task_update(const macp_session *session,
 // Report success with `output` (NULL or `output_len` bytes) and a `summary`
 // (may be NULL). The session stays open until the initiator commits.
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `output` as described.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_task_complete(const macp_session *session,
                                const char *task_id,
                                const char *assignee,
@@ -1778,8 +1922,8 @@ macp_status macp_task_complete(const macp_session *session,
 // Report a bounded failure: a machine-readable `error_code` and a `reason`
 // (both may be NULL), and whether a retry may succeed.
 //
-// # Safety
-// Strings are NULL or NUL-terminated.
+// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+// the acknowledgement; on failure `*ack` is untouched.
 macp_status macp_task_fail(const macp_session *session,
                            const char *task_id,
                            const char *assignee,
@@ -1790,6 +1934,8 @@ macp_status macp_task_fail(const macp_session *session,
                            macp_error **error);
 
 // The default watch options.
+//
+// Ownership: returns a value (nothing to free).
 macp_watch_options macp_watch_options_default(void);
 
 // Subscribe to a session's accepted envelopes, replayed from after
@@ -1804,9 +1950,10 @@ macp_watch_options macp_watch_options_default(void);
 // `callback` runs on the watcher's own thread with `user_data`; see
 // `macp_watcher_close` for when it stops. Close with `macp_watcher_close`.
 //
-// # Safety
-// `options` is NULL or valid; `out` is NULL or writable; `user_data` must
-// stay valid for the callback until `macp_watcher_close` returns.
+// Ownership: borrows its arguments, and `user_data` until `macp_watcher_close`
+// returns; on success `*out` is owned by the caller (stop and free it with
+// `macp_watcher_close`); on failure `*out` is NULL and the callback is never
+// called.
 macp_status macp_session_watch(const macp_session *session,
                                uint64_t after_sequence,
                                const macp_watch_options *options,
@@ -1815,95 +1962,57 @@ macp_status macp_session_watch(const macp_session *session,
                                macp_watcher **out,
                                macp_error **error);
 
-// Watch session lifecycle across the runtime (`WatchSessions`): first one
-// CREATED event per registered session, then each transition as a
-// `MACP_EVENT_SESSION`. After a reconnect, transitions missed meanwhile are
-// reported with `reconciled` set (from `ListSessions`). Fails with
-// `MACP_STATUS_UNSUPPORTED` if the runtime does not advertise it.
+// Follow a runtime-wide stream (see `macp_watch_kind`), each event delivered
+// to `callback`. Across broken streams the watcher reconnects per `options`
+// (NULL for the defaults), reporting RECONNECTING and RESUMED; events
+// published while it was disconnected may be missed (except session
+// transitions, which are reconciled). Fails with `MACP_STATUS_UNSUPPORTED`
+// when the runtime does not advertise the stream, and with
+// `MACP_STATUS_INVALID_ARGUMENT` for a `kind` that is not a
+// `macp_watch_kind`. `callback` runs as for `macp_session_watch`.
 //
-// # Safety
-// As `macp_session_watch`.
-macp_status macp_client_watch_sessions(const macp_client *client,
-                                       const macp_watch_options *options,
-                                       macp_event_callback callback,
-                                       void *user_data,
-                                       macp_watcher **out,
-                                       macp_error **error);
-
-// Watch ambient signals (`WatchSignals`) as `MACP_EVENT_SIGNAL`s.
-//
-// # Safety
-// As `macp_session_watch`.
-macp_status macp_client_watch_signals(const macp_client *client,
-                                      const macp_watch_options *options,
-                                      macp_event_callback callback,
-                                      void *user_data,
-                                      macp_watcher **out,
-                                      macp_error **error);
-
-// Watch policy registry changes (`WatchPolicies`) as `MACP_EVENT_POLICIES`.
-//
-// # Safety
-// As `macp_session_watch`.
-macp_status macp_client_watch_policies(const macp_client *client,
-                                       const macp_watch_options *options,
-                                       macp_event_callback callback,
-                                       void *user_data,
-                                       macp_watcher **out,
-                                       macp_error **error);
-
-// Watch mode registry changes (`WatchModeRegistry`) as
-// `MACP_EVENT_MODE_REGISTRY`.
-//
-// # Safety
-// As `macp_session_watch`.
-macp_status macp_client_watch_mode_registry(const macp_client *client,
-                                            const macp_watch_options *options,
-                                            macp_event_callback callback,
-                                            void *user_data,
-                                            macp_watcher **out,
-                                            macp_error **error);
-
-// Watch root changes (`WatchRoots`) as `MACP_EVENT_ROOTS`.
-//
-// # Safety
-// As `macp_session_watch`.
-macp_status macp_client_watch_roots(const macp_client *client,
-                                    const macp_watch_options *options,
-                                    macp_event_callback callback,
-                                    void *user_data,
-                                    macp_watcher **out,
-                                    macp_error **error);
+// Ownership: borrows its arguments, and `user_data` until
+// `macp_watcher_close` returns; on success `*out` is owned by the caller
+// (stop and free it with `macp_watcher_close`); on failure `*out` is NULL
+// and the callback is never called.
+macp_status macp_client_watch(const macp_client *client,
+                              int32_t kind,
+                              const macp_watch_options *options,
+                              macp_event_callback callback,
+                              void *user_data,
+                              macp_watcher **out,
+                              macp_error **error);
 
 // Send an envelope on a session watcher's stream (`StreamSession`) without
 // waiting: its acceptance arrives as a `MACP_EVENT_ENVELOPE`, a refusal as a
 // `MACP_EVENT_STREAM_ERROR` carrying its message id. If the stream breaks
 // first, it is re-sent with the same message id after resuming. `payload` is
 // the protobuf-encoded payload (NULL with length 0 for none); `message_id`
-// NULL generates one. `message_id_out` (NULL, or `MACP_ID_BUFFER_LEN` bytes)
-// receives the id used. Fails with `MACP_STATUS_INVALID_STATE` for a
-// runtime-wide watcher, an ended watcher, or a full send queue.
+// NULL generates one. The id used is written to `message_id_out`
+// (`message_id_out_len` bytes; `MACP_ID_BUFFER_LEN` always fits) unless it
+// is NULL. Fails with `MACP_STATUS_INVALID_STATE` for a runtime-wide
+// watcher, an ended watcher, or a full send queue.
 //
-// # Safety
-// Strings are NULL or NUL-terminated; `payload` is NULL or `payload_len`
-// bytes; `message_id_out` is NULL or `MACP_ID_BUFFER_LEN` writable bytes.
+// Ownership: borrows its arguments; on success `message_id_out` (when not
+// NULL) holds the id; on failure it holds `""` (when not NULL and its
+// length is not 0) and nothing was queued.
 macp_status macp_watcher_send(const macp_watcher *watcher,
                               const char *message_type,
                               const uint8_t *payload,
                               size_t payload_len,
                               const char *message_id,
                               char *message_id_out,
+                              size_t message_id_out_len,
                               macp_error **error);
 
 // Stop a watcher and free it. After this returns, its callback is not
 // running and will not run again, and `user_data` is not touched. It may be
 // called from inside the watcher's own callback (the callback then finishes
 // normally and is the last). NULL and already-closed watchers are ignored.
+//
+// Ownership: takes `watcher` and frees it; `user_data` is released once this
+// returns. NULL and already-closed handles are ignored.
 void macp_watcher_close(macp_watcher *watcher);
-
-// Name of an event kind (`"ENVELOPE"`, `"RECONNECTING"`, ...). Static
-// string; `"UNKNOWN"` for any other value.
-const char *macp_event_kind_name(int32_t kind);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -150,7 +150,7 @@ impl Session {
         if let Some(id) = &message_id {
             validate_message_id(id)?;
         }
-        crate::modes::handoff::check_client_payload(&self.mode, message_type, &payload)?;
+        crate::modes::rules::check_client_payload(&self.mode, message_type, &payload)?;
         let env = self
             .client
             .envelope(&self.mode, message_type, &self.id, payload, message_id);

@@ -93,6 +93,7 @@ async fn decision_runs_to_resolution() {
     assert_eq!(alice.policy_version(), "policy.default");
 
     let a = alice
+        .decision()
         .propose("p1", "postgres", "mature", b"{}")
         .await
         .unwrap();
@@ -100,10 +101,16 @@ async fn decision_runs_to_resolution() {
     assert_eq!(a.attempts, 1);
     assert_eq!(a.session_id, coord.id());
     assert_eq!(a.session_state, pb::SessionState::Open as i32);
-    bob.evaluate("p1", "APPROVE", 0.8, "fine").await.unwrap();
-    bob.object("p1", "ops cost", "low").await.unwrap();
-    alice.vote("p1", "APPROVE", "yes").await.unwrap();
-    bob.vote("p1", "APPROVE", "ok").await.unwrap();
+    bob.decision()
+        .evaluate("p1", "APPROVE", 0.8, "fine")
+        .await
+        .unwrap();
+    bob.decision()
+        .object("p1", "ops cost", "low")
+        .await
+        .unwrap();
+    alice.decision().vote("p1", "APPROVE", "yes").await.unwrap();
+    bob.decision().vote("p1", "APPROVE", "ok").await.unwrap();
     let done = coord.commit(commitment("decision.selected")).await.unwrap();
     assert_eq!(done.session_state, pb::SessionState::Resolved as i32);
 
@@ -148,7 +155,11 @@ async fn non_participant_is_forbidden() {
 async fn only_the_initiator_commits_or_cancels() {
     let rt = Runtime::start();
     let (coord, alice, _) = decision(&rt).await;
-    alice.propose("p1", "postgres", "", b"").await.unwrap();
+    alice
+        .decision()
+        .propose("p1", "postgres", "", b"")
+        .await
+        .unwrap();
     let e = alice
         .commit(commitment("decision.selected"))
         .await
@@ -191,9 +202,13 @@ async fn duplicate_message_id_is_acknowledged_as_duplicate() {
 async fn messages_after_resolution_are_session_not_open() {
     let rt = Runtime::start();
     let (coord, alice, _) = decision(&rt).await;
-    alice.propose("p1", "x", "", b"").await.unwrap();
+    alice.decision().propose("p1", "x", "", b"").await.unwrap();
     coord.commit(commitment("decision.selected")).await.unwrap();
-    let e = alice.vote("p1", "APPROVE", "").await.unwrap_err();
+    let e = alice
+        .decision()
+        .vote("p1", "APPROVE", "")
+        .await
+        .unwrap_err();
     assert_eq!(e.status, Status::SessionNotOpen, "{e}");
 }
 
@@ -232,6 +247,7 @@ async fn oversized_payload_is_payload_too_large() {
     let rt = Runtime::start_with(&[("MACP_MAX_PAYLOAD_BYTES", "1024")]);
     let (_, alice, _) = decision(&rt).await;
     let e = alice
+        .decision()
         .propose("p1", "x", "", &[7u8; 4096])
         .await
         .unwrap_err();
@@ -248,6 +264,7 @@ async fn wrong_expected_sender_is_refused() {
     let e = Session::open(spoof, coord.id())
         .await
         .unwrap()
+        .decision()
         .propose("p1", "x", "", b"")
         .await
         .unwrap_err();
@@ -258,9 +275,13 @@ async fn wrong_expected_sender_is_refused() {
 async fn mode_message_in_the_wrong_phase_is_invalid_envelope() {
     let rt = Runtime::start();
     let (_, alice, bob) = decision(&rt).await;
-    alice.propose("p1", "x", "", b"").await.unwrap();
-    alice.vote("p1", "APPROVE", "").await.unwrap();
-    let e = bob.propose("p2", "y", "", b"").await.unwrap_err();
+    alice.decision().propose("p1", "x", "", b"").await.unwrap();
+    alice.decision().vote("p1", "APPROVE", "").await.unwrap();
+    let e = bob
+        .decision()
+        .propose("p2", "y", "", b"")
+        .await
+        .unwrap_err();
     assert_eq!(e.status, Status::InvalidEnvelope, "{e}");
 }
 
@@ -292,7 +313,7 @@ async fn transient_failures_are_retried_with_the_same_message_id() {
         .metadata_mut()
         .insert("macp-error-code", "INTERNAL_ERROR".parse().unwrap());
     proxy.push(Fault::Reject(internal));
-    let ack = alice.propose("p1", "x", "", b"").await.unwrap();
+    let ack = alice.decision().propose("p1", "x", "", b"").await.unwrap();
     assert_eq!(ack.attempts, 3);
     assert!(!ack.duplicate);
     let sends = proxy.sends();
@@ -311,7 +332,7 @@ async fn a_lost_answer_is_retried_and_reported_as_duplicate() {
         .await
         .unwrap();
     proxy.push(Fault::LoseAnswer(tonic::Status::unavailable("answer lost")));
-    let ack = alice.propose("p1", "x", "", b"").await.unwrap();
+    let ack = alice.decision().propose("p1", "x", "", b"").await.unwrap();
     assert!(ack.duplicate, "the retry must hit the runtime's dedup");
     assert_eq!(ack.attempts, 2);
     // The proposal exists exactly once: a second propose of p1 is refused.
@@ -354,7 +375,11 @@ async fn retries_give_up_after_the_policy_allows() {
             .insert("macp-error-code", "RATE_LIMITED".parse().unwrap());
         proxy.push(Fault::Reject(s));
     }
-    let e = alice.propose("p1", "x", "", b"").await.unwrap_err();
+    let e = alice
+        .decision()
+        .propose("p1", "x", "", b"")
+        .await
+        .unwrap_err();
     assert_eq!(e.status, Status::RateLimited);
     assert!(e.message.contains("after 3 attempts"), "{}", e.message);
     let sends = proxy.sends();
@@ -374,7 +399,11 @@ async fn slow_calls_time_out() {
         .await
         .unwrap();
     proxy.push(Fault::Delay(Duration::from_secs(3)));
-    let e = alice.propose("p1", "x", "", b"").await.unwrap_err();
+    let e = alice
+        .decision()
+        .propose("p1", "x", "", b"")
+        .await
+        .unwrap_err();
     assert_eq!(e.status, Status::Timeout, "{e}");
 }
 
@@ -400,7 +429,11 @@ async fn shutdown_cancels_calls() {
     let rt = Runtime::start();
     let (coord, alice, _) = decision(&rt).await;
     alice.client().shutdown();
-    let e = alice.propose("p1", "x", "", b"").await.unwrap_err();
+    let e = alice
+        .decision()
+        .propose("p1", "x", "", b"")
+        .await
+        .unwrap_err();
     assert_eq!(e.status, Status::Cancelled);
     coord.metadata().await.unwrap();
 }

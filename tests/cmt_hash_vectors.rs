@@ -22,9 +22,7 @@ use std::collections::BTreeMap;
 use std::ffi::{c_char, CStr, CString};
 
 use macp::commitment::{self, HashVerification};
-use macp::ffi::commitment::*;
-use macp::ffi::receipts::*;
-use macp::ffi::session::macp_commitment;
+use macp::ffi::*;
 use macp::receipts;
 use macp::{pb, Status};
 use prost::Message;
@@ -378,7 +376,8 @@ fn c_receipt_verify(receipt: &str, jwks: &str) -> Result<Value, String> {
         )
     };
     check("macp_receipt_verify status", st, Status::Ok)?;
-    let v = unsafe { &*out };
+    // SAFETY: `out` is live until the free below, after the last use of `v`.
+    let v = unsafe { support::verification(out) };
     let integrity = match v.integrity {
         macp_receipt_integrity::MACP_RECEIPT_INTEGRITY_NOT_CHECKED => Value::Null,
         macp_receipt_integrity::MACP_RECEIPT_INTEGRITY_MATCH => json!("match"),

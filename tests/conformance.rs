@@ -39,19 +39,11 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use macp::ffi::client::*;
-use macp::ffi::error::*;
-use macp::ffi::macp_error;
-use macp::ffi::payload::*;
-use macp::ffi::projection::*;
-use macp::ffi::registry::*;
-use macp::ffi::session::*;
-use macp::ffi::strings::macp_string_free;
-use macp::ffi::watch::*;
+use macp::ffi::*;
 use macp::{pb, Status};
 use prost::Message;
 use serde_json::Value;
-use support::{transcripts, vectors_dir, Runtime};
+use support::{take_string, transcripts, vectors_dir, Runtime};
 
 fn now_unix_ms() -> i64 {
     std::time::SystemTime::now()
@@ -93,16 +85,8 @@ fn call(f: impl FnOnce(*mut *mut macp_error) -> Status) -> Result<(), Failure> {
         message: text(macp_error_message(err)),
     };
     assert_eq!(macp_error_status(err), status);
-    unsafe { macp_error_free(err) };
+    macp_error_free(err);
     Err(failure)
-}
-
-/// A string the library returned, copied and freed.
-fn take_string(p: *mut c_char) -> String {
-    assert!(!p.is_null());
-    let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
-    macp_string_free(p);
-    s
 }
 
 /// One identity: its client and, once opened, its handle on the session.
@@ -116,7 +100,7 @@ struct Party {
 impl Drop for Party {
     fn drop(&mut self) {
         if let Some(s) = self.session.take() {
-            macp_session_close(s);
+            macp_session_free(s);
         }
         macp_client_free(self.client);
     }
@@ -480,7 +464,7 @@ fn run(name: &str, t: &Value) -> Result<(), Vec<String>> {
     let mut info = std::ptr::null_mut();
     match call(|e| unsafe { macp_session_get_info(session, &mut info, e) }) {
         Ok(()) => {
-            let state = state_name(unsafe { (*info).state });
+            let state = state_name(unsafe { support::info_metadata(info) }.state);
             macp_session_info_free(info);
             let want = str_of(t, "expected_final_state");
             if state != want {

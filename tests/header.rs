@@ -15,7 +15,8 @@ fn committed_header_matches_the_sources() {
         .generate()
         .expect("cbindgen failed to generate the header")
         .write(&mut generated);
-    let generated = String::from_utf8(generated).expect("header is UTF-8");
+    let generated =
+        without_rust_safety_sections(&String::from_utf8(generated).expect("header is UTF-8"));
     let path = root.join("include/macp.h");
     if std::env::var_os("MACP_BLESS_HEADER").is_some() {
         std::fs::write(&path, &generated).expect("write include/macp.h");
@@ -27,4 +28,76 @@ fn committed_header_matches_the_sources() {
         "include/macp.h is out of date with the sources; regenerate it with \
          `MACP_BLESS_HEADER=1 cargo test --test header` and commit the result"
     );
+}
+
+/// The header minus the `# Safety` sections of the Rust docs: they speak of
+/// Rust callers' obligations, which each function's `Ownership:` sentence
+/// states for C. A section runs from its `// # Safety` line to the end of
+/// the comment block; the blank comment line before it goes too.
+fn without_rust_safety_sections(header: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut skipping = false;
+    for line in header.lines() {
+        let t = line.trim_start();
+        if t == "// # Safety" {
+            if out.last().is_some_and(|l| l.trim() == "//") {
+                out.pop();
+            }
+            skipping = true;
+            continue;
+        }
+        if skipping && t.starts_with("//") {
+            continue;
+        }
+        skipping = false;
+        out.push(line);
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+/// Every function the header declares states its ownership rule in one
+/// `Ownership:` sentence, as the conventions at the top of the header say.
+#[test]
+fn every_function_states_its_ownership() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(root.join("include/macp.h")).expect("include/macp.h");
+    let mut doc = String::new();
+    let mut missing = Vec::new();
+    for line in header.lines() {
+        let t = line.trim_start();
+        if let Some(c) = t.strip_prefix("//") {
+            doc.push_str(c);
+            doc.push('\n');
+            continue;
+        }
+        if let Some(name) = declared_function(t) {
+            if !doc.contains("Ownership:") {
+                missing.push(name);
+            }
+        }
+        if !t.is_empty() {
+            doc.clear();
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "functions without an `Ownership:` sentence in their doc comment: {missing:?}"
+    );
+}
+
+/// The name of the function a header line starts to declare, if any.
+fn declared_function(line: &str) -> Option<String> {
+    if line.starts_with("typedef")
+        || line.starts_with('#')
+        || line.starts_with('*')
+        || line.starts_with("/*")
+        || !line.contains('(')
+    {
+        return None;
+    }
+    let before = &line[..line.find('(')?];
+    let name = before.rsplit([' ', '*']).next()?;
+    name.starts_with("macp_").then(|| name.to_string())
 }

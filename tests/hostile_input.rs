@@ -28,19 +28,12 @@ mod support;
 
 use std::ffi::{c_char, CStr, CString};
 
-use macp::ffi::commitment::*;
-use macp::ffi::error::*;
-use macp::ffi::macp_error;
-use macp::ffi::payload::*;
-use macp::ffi::projection::*;
-use macp::ffi::receipts::*;
-use macp::ffi::strings::macp_string_free;
-use macp::ffi::watch::macp_envelope;
+use macp::ffi::*;
 use macp::{pb, Status};
 use macp_core::receipt::{build, ReceiptInputs, ReceiptSigner};
 use prost::Message;
 use serde_json::Value;
-use support::{transcripts, vectors_dir};
+use support::{take_string, transcripts, vectors_dir};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -166,23 +159,13 @@ fn call(what: &str, f: impl FnOnce(*mut *mut macp_error) -> Status) -> Status {
             "{what}: {st:?} with an empty message"
         );
         assert_eq!(macp_error_status(err), st);
-        unsafe { macp_error_free(err) };
+        macp_error_free(err);
     }
     st
 }
 
-fn take_string(p: *mut c_char) -> String {
-    assert!(!p.is_null());
-    let s = unsafe { CStr::from_ptr(p) }
-        .to_str()
-        .expect("library strings are UTF-8")
-        .to_string();
-    macp_string_free(p);
-    s
-}
-
 fn to_json(type_name: &CStr, bytes: &[u8]) -> Result<String, Status> {
-    let mut out: *mut c_char = std::ptr::dangling_mut();
+    let mut out: *mut macp_string = std::ptr::dangling_mut();
     let st = call("macp_payload_to_json", |e| unsafe {
         macp_payload_to_json(type_name.as_ptr(), bytes.as_ptr(), bytes.len(), &mut out, e)
     });
@@ -607,7 +590,9 @@ fn receipt_documents() {
             assert!(out.is_null());
             return None;
         }
-        let v = unsafe { &*out };
+        let v = macp_receipt_verification_result(out);
+        assert!(!v.is_null(), "a verification without a result");
+        let v = unsafe { &*v };
         let verdict = v.verdict;
         let n = v.attestations_len;
         assert!(n == 0 || !v.attestations.is_null());

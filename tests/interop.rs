@@ -238,22 +238,26 @@ async fn decision_started_and_committed_by_python() {
     assert_eq!(alice.policy_version(), "policy.default");
 
     alice
+        .decision()
         .propose("p1", "postgres", "mature", b"")
         .await
         .unwrap();
     py.ok("carol", "decision-propose", &["p2", "sqlite"]).await;
-    bob.evaluate("p1", "APPROVE", 0.9, "fine").await.unwrap();
+    bob.decision()
+        .evaluate("p1", "APPROVE", 0.9, "fine")
+        .await
+        .unwrap();
     py.ok("carol", "decision-evaluate", &["p1", "REVIEW", "0.5"])
         .await;
-    alice.vote("p1", "APPROVE", "yes").await.unwrap();
+    alice.decision().vote("p1", "APPROVE", "yes").await.unwrap();
     py.ok("carol", "decision-vote", &["p1", "APPROVE"]).await;
     // Both SDKs see a second vote refused with the same registry code.
     let again = py.step("carol", "decision-vote", &["p1", "REJECT"]).await;
     assert_eq!(again["ok"], false);
-    let e = alice.vote("p1", "REJECT", "").await.unwrap_err();
+    let e = alice.decision().vote("p1", "REJECT", "").await.unwrap_err();
     assert_eq!(again["code"], e.code, "{again}");
     assert_eq!(e.status, Status::InvalidEnvelope);
-    bob.vote("p1", "REJECT", "cost").await.unwrap();
+    bob.decision().vote("p1", "REJECT", "cost").await.unwrap();
     py.ok(
         "coordinator",
         "decision-commit",
@@ -262,7 +266,7 @@ async fn decision_started_and_committed_by_python() {
     .await;
     // A resolved session refuses further messages, on both sides alike.
     let late = py.step("carol", "decision-vote", &["p2", "APPROVE"]).await;
-    let e = bob.vote("p2", "APPROVE", "").await.unwrap_err();
+    let e = bob.decision().vote("p2", "APPROVE", "").await.unwrap_err();
     assert_eq!(late["code"], e.code);
     assert_eq!(e.status, Status::SessionNotOpen);
 
@@ -297,10 +301,16 @@ async fn decision_started_and_committed_by_libmacp() {
 
     py.ok("alice", "decision-propose", &["p1", "postgres"])
         .await;
-    bob.evaluate("p1", "APPROVE", 0.8, "ok").await.unwrap();
-    bob.object("p1", "ops cost", "low").await.unwrap();
+    bob.decision()
+        .evaluate("p1", "APPROVE", 0.8, "ok")
+        .await
+        .unwrap();
+    bob.decision()
+        .object("p1", "ops cost", "low")
+        .await
+        .unwrap();
     py.ok("alice", "decision-vote", &["p1", "APPROVE"]).await;
-    bob.vote("p1", "APPROVE", "").await.unwrap();
+    bob.decision().vote("p1", "APPROVE", "").await.unwrap();
     // Python may not commit a session libmacp's coordinator started.
     let denied = py
         .step("alice", "decision-commit", &["decision.selected", "true"])
@@ -339,14 +349,14 @@ async fn quorum_started_and_committed_by_python() {
     let carol = open(&t, "carol", &py.session_id).await;
     assert_eq!(alice.mode(), QUORUM);
 
-    alice.approve("r1", "lgtm").await.unwrap();
+    alice.quorum().approve("r1", "lgtm").await.unwrap();
     py.ok("bob", "quorum-abstain", &["r1"]).await;
     // One ballot each, refused alike by both SDKs.
     let again = py.step("bob", "quorum-approve", &["r1"]).await;
-    let e = alice.reject_approval("r1", "").await.unwrap_err();
+    let e = alice.quorum().reject("r1", "").await.unwrap_err();
     assert_eq!(again["code"], e.code);
     assert_eq!(e.status, Status::InvalidEnvelope);
-    carol.approve("r1", "ship it").await.unwrap();
+    carol.quorum().approve("r1", "ship it").await.unwrap();
     py.ok("coordinator", "quorum-commit", &["quorum.approved", "true"])
         .await;
 
@@ -373,6 +383,7 @@ async fn quorum_started_and_committed_by_libmacp() {
         .await
         .unwrap();
     coord
+        .quorum()
         .request_approval("r1", "deploy", "v2", b"", 3)
         .await
         .unwrap();
@@ -385,7 +396,7 @@ async fn quorum_started_and_committed_by_libmacp() {
 
     py.ok("alice", "quorum-reject", &["r1"]).await;
     py.ok("bob", "quorum-approve", &["r1"]).await;
-    carol.reject_approval("r1", "not ready").await.unwrap();
+    carol.quorum().reject("r1", "not ready").await.unwrap();
     // 1 approval and no participant left: 3 approvals are out of reach.
     let p = libmacp_projection(&coord, 5).await;
     assert!(p.quorum().unwrap().unreachable("r1", p.participants()));

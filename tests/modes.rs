@@ -87,33 +87,42 @@ async fn proposal_negotiation_to_commitment() {
     let (buyer, others) = start(&rt, modes::PROPOSAL, &["coord", "seller"]).await;
     let seller = &others[0];
     seller
-        .submit_proposal("p1", "offer", "100 units", b"{}", &["bulk".into()])
+        .proposal()
+        .propose("p1", "offer", "100 units", b"{}", &["bulk".into()])
         .await
         .unwrap();
     buyer
+        .proposal()
         .counter_propose("p2", "p1", "counter", "90 units", b"")
         .await
         .unwrap();
     // The counter's supersedes id is required locally, as the runtime does.
     let e = buyer
+        .proposal()
         .counter_propose("p3", "", "x", "", b"")
         .await
         .unwrap_err();
     assert_eq!(e.status, Status::InvalidArgument);
     seller
-        .submit_proposal("p4", "alt", "", b"", &[])
+        .proposal()
+        .propose("p4", "alt", "", b"", &[])
         .await
         .unwrap();
-    seller.withdraw_proposal("p4", "never mind").await.unwrap();
+    seller
+        .proposal()
+        .withdraw("p4", "never mind")
+        .await
+        .unwrap();
     // Only the author may withdraw.
-    let e = buyer.withdraw_proposal("p1", "").await.unwrap_err();
+    let e = buyer.proposal().withdraw("p1", "").await.unwrap_err();
     assert_eq!(e.status, Status::Forbidden, "{e}");
     seller
-        .reject_proposal("p2", false, "too low")
+        .proposal()
+        .reject("p2", false, "too low")
         .await
         .unwrap();
-    seller.accept_proposal("p1", "mine").await.unwrap();
-    buyer.accept_proposal("p1", "fine").await.unwrap();
+    seller.proposal().accept("p1", "mine").await.unwrap();
+    buyer.proposal().accept("p1", "fine").await.unwrap();
     let done = buyer
         .commit(commitment("proposal.accepted", true))
         .await
@@ -142,30 +151,35 @@ async fn task_delegation_to_commitment() {
     let (planner, others) = start(&rt, modes::TASK, &["coord", "worker", "carol"]).await;
     let (worker, carol) = (&others[0], &others[1]);
     planner
-        .request_task("t1", "build", "compile it", "", b"src", 0)
+        .task()
+        .request("t1", "build", "compile it", "", b"src", 0)
         .await
         .unwrap();
     // Only one TaskRequest per session.
     let e = planner
-        .request_task("t2", "again", "", "", b"", 0)
+        .task()
+        .request("t2", "again", "", "", b"", 0)
         .await
         .unwrap_err();
     assert_eq!(e.status, Status::InvalidEnvelope, "{e}");
-    carol.reject_task("t1", "carol", "busy").await.unwrap();
-    worker.accept_task("t1", "", "on it").await.unwrap();
+    carol.task().reject("t1", "carol", "busy").await.unwrap();
+    worker.task().accept("t1", "", "on it").await.unwrap();
     let e = worker
-        .update_task("t1", "working", 1.5, "", b"")
+        .task()
+        .update("t1", "working", 1.5, "", b"")
         .await
         .unwrap_err();
     assert_eq!(e.status, Status::InvalidArgument);
     worker
-        .update_task("t1", "compiling", 0.5, "half", b"log")
+        .task()
+        .update("t1", "compiling", 0.5, "half", b"log")
         .await
         .unwrap();
     // Only the active assignee reports.
-    assert!(carol.complete_task("t1", "", b"", "").await.is_err());
+    assert!(carol.task().complete("t1", "", b"", "").await.is_err());
     worker
-        .complete_task("t1", "worker", b"binary", "built")
+        .task()
+        .complete("t1", "worker", b"binary", "built")
         .await
         .unwrap();
     planner
@@ -193,12 +207,14 @@ async fn task_failure_is_a_negative_commitment() {
     let (planner, others) = start(&rt, modes::TASK, &["coord", "worker"]).await;
     let worker = &others[0];
     planner
-        .request_task("t1", "build", "", "worker", b"", 4_102_444_800_000)
+        .task()
+        .request("t1", "build", "", "worker", b"", 4_102_444_800_000)
         .await
         .unwrap();
-    worker.accept_task("t1", "worker", "").await.unwrap();
+    worker.task().accept("t1", "worker", "").await.unwrap();
     worker
-        .fail_task("t1", "", "BUILD_FAILED", "compile error", true)
+        .task()
+        .fail("t1", "", "BUILD_FAILED", "compile error", true)
         .await
         .unwrap();
     planner
@@ -220,26 +236,29 @@ async fn handoff_decline_then_accept() {
     let (owner, others) = start(&rt, modes::HANDOFF, &["coord", "t1", "t2"]).await;
     let (t1, t2) = (&others[0], &others[1]);
     owner
-        .offer_handoff("h1", "t1", "support", "escalate")
+        .handoff()
+        .offer("h1", "t1", "support", "escalate")
         .await
         .unwrap();
     owner
-        .add_handoff_context("h1", "text/plain", b"ticket 42")
+        .handoff()
+        .context("h1", "text/plain", b"ticket 42")
         .await
         .unwrap();
-    t1.decline_handoff("h1", "", "at capacity").await.unwrap();
+    t1.handoff().decline("h1", "", "at capacity").await.unwrap();
     // A declined target may not be offered again.
-    let e = owner.offer_handoff("h2", "t1", "", "").await.unwrap_err();
+    let e = owner.handoff().offer("h2", "t1", "", "").await.unwrap_err();
     assert_eq!(e.status, Status::InvalidEnvelope, "{e}");
     owner
-        .offer_handoff("h3", "t2", "support", "")
+        .handoff()
+        .offer("h3", "t2", "support", "")
         .await
         .unwrap();
     // Only the target answers.
-    assert!(t1.accept_handoff("h3", "", "").await.is_err());
-    t2.accept_handoff("h3", "t2", "ready").await.unwrap();
+    assert!(t1.handoff().accept("h3", "", "").await.is_err());
+    t2.handoff().accept("h3", "t2", "ready").await.unwrap();
     // Late context is allowed.
-    owner.add_handoff_context("h3", "", b"").await.unwrap();
+    owner.handoff().context("h3", "", b"").await.unwrap();
     owner
         .commit(commitment("handoff.accepted", true))
         .await
@@ -262,7 +281,7 @@ async fn handoff_decline_then_accept() {
 async fn an_implicit_accept_is_never_sent() {
     let rt = Runtime::start();
     let (owner, others) = start(&rt, modes::HANDOFF, &["coord", "t1"]).await;
-    owner.offer_handoff("h1", "t1", "", "").await.unwrap();
+    owner.handoff().offer("h1", "t1", "", "").await.unwrap();
     let forged = macp_pb::handoff_pb::HandoffAcceptPayload {
         handoff_id: "h1".into(),
         accepted_by: "t1".into(),
@@ -270,8 +289,7 @@ async fn an_implicit_accept_is_never_sent() {
         implicit: true,
     };
     let bytes = prost::Message::encode_to_vec(&forged);
-    let e =
-        modes::handoff::check_client_payload(owner.mode(), "HandoffAccept", &bytes).unwrap_err();
+    let e = modes::rules::check_client_payload(owner.mode(), "HandoffAccept", &bytes).unwrap_err();
     assert_eq!(e.status, Status::InvalidArgument);
     // Sessions refuse it locally, raw sends included.
     let e = others[0]
@@ -286,7 +304,7 @@ async fn an_implicit_accept_is_never_sent() {
     let e = others[0].client().send(env).await.unwrap_err();
     assert_eq!(e.status, Status::InvalidEnvelope, "{e}");
     // The helper's accept is explicit and accepted.
-    others[0].accept_handoff("h1", "", "").await.unwrap();
+    others[0].handoff().accept("h1", "", "").await.unwrap();
     let p = project(&owner, 3).await;
     assert_eq!(p.phase(), "Accepted");
 }
@@ -297,20 +315,22 @@ async fn quorum_approval_to_commitment() {
     let (coord, others) = start(&rt, modes::QUORUM, &["alice", "bob", "carol"]).await;
     let (alice, bob, carol) = (&others[0], &others[1], &others[2]);
     let e = coord
+        .quorum()
         .request_approval("r1", "deploy", "", b"", 0)
         .await
         .unwrap_err();
     assert_eq!(e.status, Status::InvalidArgument);
     coord
+        .quorum()
         .request_approval("r1", "deploy", "v2", b"{}", 2)
         .await
         .unwrap();
-    alice.approve("r1", "lgtm").await.unwrap();
+    alice.quorum().approve("r1", "lgtm").await.unwrap();
     // One ballot per participant.
-    let e = alice.reject_approval("r1", "changed").await.unwrap_err();
+    let e = alice.quorum().reject("r1", "changed").await.unwrap_err();
     assert_eq!(e.status, Status::InvalidEnvelope, "{e}");
-    carol.abstain("r1", "no opinion").await.unwrap();
-    bob.approve("r1", "ship it").await.unwrap();
+    carol.quorum().abstain("r1", "no opinion").await.unwrap();
+    bob.quorum().approve("r1", "ship it").await.unwrap();
     coord
         .commit(commitment("quorum.approved", true))
         .await
@@ -329,10 +349,11 @@ async fn quorum_rejection_is_a_negative_commitment() {
     let rt = Runtime::start();
     let (coord, others) = start(&rt, modes::QUORUM, &["alice", "bob"]).await;
     coord
+        .quorum()
         .request_approval("r1", "deploy", "", b"", 2)
         .await
         .unwrap();
-    others[0].reject_approval("r1", "not ready").await.unwrap();
+    others[0].quorum().reject("r1", "not ready").await.unwrap();
     coord
         .commit(commitment("quorum.rejected", false))
         .await
@@ -348,15 +369,15 @@ async fn multi_round_converges() {
     let rt = Runtime::start();
     let (coord, others) = start(&rt, modes::MULTI_ROUND, &["alice", "bob"]).await;
     let (alice, bob) = (&others[0], &others[1]);
-    let e = alice.contribute("").await.unwrap_err();
+    let e = alice.multi_round().contribute("").await.unwrap_err();
     assert_eq!(e.status, Status::InvalidArgument);
-    alice.contribute("option_a").await.unwrap();
-    bob.contribute("option_b").await.unwrap();
+    alice.multi_round().contribute("option_a").await.unwrap();
+    bob.multi_round().contribute("option_b").await.unwrap();
     // A value that collides with JSON at its length still goes as protobuf
     // and is read back as the same value.
     let tricky = r#"{"value":"x"}"#;
-    bob.contribute(tricky).await.unwrap();
-    bob.contribute("option_a").await.unwrap();
+    bob.multi_round().contribute(tricky).await.unwrap();
+    bob.multi_round().contribute("option_a").await.unwrap();
     coord
         .commit(commitment("multi_round.converged", true))
         .await

@@ -1,6 +1,7 @@
 //! Decision receipts against a real `macp-runtime`: fetched through the Rust
 //! core and the C ABI, verified offline, tampered with; and every new C
-//! function (commitment hashes, receipts) fed bad input.
+//! function (commitment hashes, receipts, the strings that carry them) fed
+//! bad input.
 
 mod support;
 
@@ -9,19 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use macp::commitment;
-use macp::ffi::client::*;
-use macp::ffi::commitment::*;
-use macp::ffi::error::*;
-use macp::ffi::macp_error;
-use macp::ffi::receipts::*;
-use macp::ffi::session::macp_commitment;
-use macp::ffi::strings::macp_string_free;
+use macp::ffi::*;
 use macp::modes::DECISION;
 use macp::receipts::{verify_receipt, AttestationOutcome, Integrity, Verdict};
 use macp::{pb, Client, ClientConfig, Session, StartOptions, Status};
 use macp_core::receipt::ReceiptSigner;
 use serde_json::{json, Value};
-use support::Runtime;
+use support::{take_string, verification, Runtime};
 
 const KID: &str = "libmacp-test-1";
 const RUNTIME_ID: &str = "libmacp-test";
@@ -104,11 +99,12 @@ async fn decision(rt: &Runtime, resolve: bool) -> (Session, Session) {
             .await
             .unwrap();
         alice
+            .decision()
             .propose("p1", "postgres", "mature", b"{}")
             .await
             .unwrap();
-        alice.vote("p1", "APPROVE", "yes").await.unwrap();
-        bob.vote("p1", "APPROVE", "ok").await.unwrap();
+        alice.decision().vote("p1", "APPROVE", "yes").await.unwrap();
+        bob.decision().vote("p1", "APPROVE", "ok").await.unwrap();
         let done = coord.commit(commitment_payload()).await.unwrap();
         assert_eq!(done.session_state, pb::SessionState::Resolved as i32);
     }
@@ -254,14 +250,8 @@ fn take_error(err: *mut macp_error) -> (Status, String, String) {
         s(macp_error_code(err)),
         s(macp_error_message(err)),
     );
-    unsafe { macp_error_free(err) };
+    macp_error_free(err);
     out
-}
-
-unsafe fn owned(p: *mut c_char) -> String {
-    let s = CStr::from_ptr(p).to_str().unwrap().to_string();
-    macp_string_free(p);
-    s
 }
 
 /// A C client for `identity` on `rt`.
@@ -302,13 +292,20 @@ fn receipt_through_the_c_abi() {
             macp_client_get_receipt_keys(client, &mut keys, no_err()),
             Status::Ok
         );
-        let key_list = [keys as *const c_char];
+        assert!(!keys.is_null());
+        let key_list = [macp_string_ptr(keys)];
         let mut v = std::ptr::null_mut();
         assert_eq!(
-            macp_receipt_verify(receipt, key_list.as_ptr(), 1, &mut v, no_err()),
+            macp_receipt_verify(
+                macp_string_ptr(receipt),
+                key_list.as_ptr(),
+                1,
+                &mut v,
+                no_err()
+            ),
             Status::Ok
         );
-        let found = &*v;
+        let found = verification(v);
         assert_eq!(
             found.integrity,
             macp_receipt_integrity::MACP_RECEIPT_INTEGRITY_MATCH
@@ -323,10 +320,14 @@ fn receipt_through_the_c_abi() {
         assert_eq!(CStr::from_ptr(a.kind).to_str().unwrap(), "jws");
         assert_eq!(a.outcome, macp_attestation_outcome::MACP_ATTESTATION_VALID);
         macp_receipt_verification_free(v);
+        assert!(
+            macp_receipt_verification_result(v).is_null(),
+            "read after free"
+        );
         macp_receipt_verification_free(v); // ignored
 
         // The same receipt through C and Rust, and trusting no key.
-        let text = owned(receipt);
+        let text = take_string(receipt);
         assert_eq!(
             text,
             tokio
@@ -338,20 +339,30 @@ fn receipt_through_the_c_abi() {
             macp_receipt_verify(text.as_ptr(), std::ptr::null(), 0, &mut v, no_err()),
             Status::Ok
         );
+        let found = verification(v);
         assert_eq!(
-            (*v).verdict,
+            found.verdict,
             macp_receipt_verdict::MACP_RECEIPT_VERDICT_INTEGRITY_ONLY
         );
+        assert_eq!(found.attestations_len, 1);
         assert_eq!(
-            (*(*v).attestations).outcome,
+            (*found.attestations).outcome,
             macp_attestation_outcome::MACP_ATTESTATION_UNKNOWN_KEY
         );
         macp_receipt_verification_free(v);
+        let key_text = CStr::from_ptr(macp_string_ptr(keys)).to_str().unwrap();
+        assert_eq!(macp_string_len(keys), key_text.len());
+        assert!(
+            serde_json::from_str::<Value>(key_text).unwrap()["keys"].is_array(),
+            "{key_text}"
+        );
         macp_string_free(keys);
+        assert_eq!(macp_string_len(keys), 0, "read after free");
+        assert_eq!(CStr::from_ptr(macp_string_ptr(keys)).to_bytes(), b"");
         macp_string_free(keys); // ignored
 
         // An open session has no receipt.
-        let mut receipt = std::ptr::dangling_mut::<c_char>();
+        let mut receipt = std::ptr::dangling_mut::<macp_string>();
         let mut err = std::ptr::null_mut();
         assert_eq!(
             macp_client_get_decision_receipt(client, open_id.as_ptr(), &mut receipt, &mut err),
@@ -387,7 +398,7 @@ fn bogus_client() -> *const macp_client {
 #[test]
 fn receipt_functions_refuse_bad_input() {
     unsafe {
-        let mut out = std::ptr::dangling_mut::<c_char>();
+        let mut out = std::ptr::dangling_mut::<macp_string>();
         let mut err = std::ptr::null_mut();
         // Handles: NULL and a pointer that was never a client.
         for h in [std::ptr::null(), bogus_client()] {
@@ -490,16 +501,49 @@ fn receipt_functions_refuse_bad_input() {
             macp_receipt_verify(c"[]".as_ptr(), list.as_ptr(), 1, &mut v, no_err()),
             Status::Ok
         );
+        let found = verification(v);
         assert_eq!(
-            (*v).verdict,
+            found.verdict,
             macp_receipt_verdict::MACP_RECEIPT_VERDICT_REFUSED
         );
         assert_eq!(
-            (*v).integrity,
+            found.integrity,
             macp_receipt_integrity::MACP_RECEIPT_INTEGRITY_NOT_CHECKED
         );
-        assert_eq!((*v).attestations_len, 0);
+        assert_eq!(found.attestations_len, 0);
+
+        // The view refuses NULL, foreign and wrong-type handles; a free of
+        // another type's handle releases nothing.
+        assert!(macp_receipt_verification_result(std::ptr::null()).is_null());
+        assert!(macp_receipt_verification_result(0x1234 as *const _).is_null());
+        let mut s = std::ptr::null_mut();
+        assert_eq!(
+            macp_payload_type(
+                c"macp.mode.decision.v1".as_ptr(),
+                c"Vote".as_ptr(),
+                &mut s,
+                no_err()
+            ),
+            Status::Ok
+        );
+        assert!(macp_receipt_verification_result(s as *const _).is_null());
+        macp_receipt_verification_free(s as *mut _);
+        assert_eq!(take_string(s), "macp.modes.decision.v1.VotePayload");
+        assert_eq!(
+            CStr::from_ptr(macp_string_ptr(v as *const _)).to_bytes(),
+            b""
+        );
+        assert_eq!(macp_string_len(v as *const _), 0);
+        macp_string_free(v as *mut _);
+        assert_eq!(
+            verification(v).verdict,
+            macp_receipt_verdict::MACP_RECEIPT_VERDICT_REFUSED
+        );
         macp_receipt_verification_free(v);
+        assert!(
+            macp_receipt_verification_result(v).is_null(),
+            "read after free"
+        );
 
         // Frees ignore NULL, foreign and already-freed pointers.
         macp_receipt_verification_free(std::ptr::null_mut());
@@ -507,6 +551,75 @@ fn receipt_functions_refuse_bad_input() {
         macp_receipt_verification_free(v);
         macp_string_free(0x1234 as *mut _);
     }
+}
+
+/// `macp_string`: its views and its free refuse NULL, foreign, freed and
+/// wrong-type handles, and a stale free never releases a newer string (whose
+/// text the system allocator may well have put at the freed one's address).
+#[test]
+fn strings_refuse_bad_handles_and_stale_frees() {
+    let payload_type = |message_type: &CStr| {
+        let mut s = std::ptr::dangling_mut();
+        let st = unsafe {
+            macp_payload_type(
+                c"macp.mode.decision.v1".as_ptr(),
+                message_type.as_ptr(),
+                &mut s,
+                no_err(),
+            )
+        };
+        assert_eq!(st, Status::Ok);
+        assert!(!s.is_null());
+        s
+    };
+    let read = |s: *const macp_string| {
+        unsafe { CStr::from_ptr(macp_string_ptr(s)) }
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    for bad in [std::ptr::null(), 0x1234 as *const macp_string] {
+        assert_eq!(read(bad), "");
+        assert_eq!(macp_string_len(bad), 0);
+        macp_string_free(bad as *mut _); // ignored
+    }
+
+    let a = payload_type(c"Vote");
+    assert_eq!(read(a), "macp.modes.decision.v1.VotePayload");
+    assert_eq!(
+        macp_string_len(a),
+        "macp.modes.decision.v1.VotePayload".len()
+    );
+    macp_string_free(a);
+    assert_eq!(read(a), "", "read after free");
+    assert_eq!(macp_string_len(a), 0);
+    let b = payload_type(c"Proposal");
+    assert_ne!(a, b, "a handle is never reused");
+    macp_string_free(a); // stale: must not release `b`
+    assert_eq!(read(b), "macp.modes.decision.v1.ProposalPayload");
+
+    // Handles of other types are no strings, and the reverse.
+    let mut err = std::ptr::null_mut();
+    let mut none = std::ptr::dangling_mut();
+    let st = unsafe {
+        macp_payload_type(
+            c"no.such.mode".as_ptr(),
+            c"Vote".as_ptr(),
+            &mut none,
+            &mut err,
+        )
+    };
+    assert_ne!(st, Status::Ok);
+    assert!(none.is_null(), "the out-pointer is cleared on failure");
+    assert_eq!(read(err as *const _), "");
+    assert_eq!(macp_string_len(err as *const _), 0);
+    macp_string_free(err as *mut _); // ignored: an error object
+    assert_eq!(macp_error_status(err), st, "the error survives");
+    macp_error_free(b as *mut _); // ignored: a string
+    macp_error_free(err);
+    assert_eq!(take_string(b), "macp.modes.decision.v1.ProposalPayload");
+    assert_eq!(read(b), "");
+    macp_string_free(b); // ignored
 }
 
 const HASH_001: &str = "sha256:9f58e9d114d11860d48aa2bcb8cda458b9618b1cc8560595a802b68c4af85d41";

@@ -6,20 +6,18 @@
 
 mod support;
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::CString;
 use std::sync::Arc;
 use std::time::Duration;
 
-use macp::ffi::client::macp_client;
-use macp::ffi::registry::*;
-use macp::ffi::strings::macp_string_free;
+use macp::ffi::*;
 use macp::modes::DECISION;
 use macp::registry::policy_from_json;
 use macp::watch::{Event, WatchKind, WatchOptions};
 use macp::{pb, Client, ClientConfig, Session, StartOptions, Status};
 use serde_json::{json, Value};
 use support::proxy::Proxy;
-use support::Runtime;
+use support::{take_string, Runtime};
 
 async fn client(target: &str, identity: &str) -> Arc<Client> {
     let mut c = ClientConfig::new(target);
@@ -246,8 +244,15 @@ async fn what_if_replay_reports_a_diverging_candidate() {
     let voter = Session::open(client(&rt.target(), "agent://voter").await, s.id())
         .await
         .unwrap();
-    s.propose("p1", "ship", "ready", b"").await.unwrap();
-    voter.vote("p1", "REJECT", "not ready").await.unwrap();
+    s.decision()
+        .propose("p1", "ship", "ready", b"")
+        .await
+        .unwrap();
+    voter
+        .decision()
+        .vote("p1", "REJECT", "not ready")
+        .await
+        .unwrap();
     s.commit(pb::CommitmentPayload {
         action: "decision.selected".into(),
         authority_scope: "test".into(),
@@ -293,7 +298,7 @@ async fn what_if_replay_reports_a_diverging_candidate() {
             .to_string(),
         )
         .unwrap();
-        let mut out: *mut c_char = std::ptr::null_mut();
+        let mut out: *mut macp_string = std::ptr::null_mut();
         let st = unsafe {
             macp_client_what_if_replay(
                 handle,
@@ -303,9 +308,9 @@ async fn what_if_replay_reports_a_diverging_candidate() {
                 std::ptr::null_mut(),
             )
         };
-        macp::ffi::client::macp_client_free(handle);
+        macp_client_free(handle);
         assert_eq!(st, Status::Ok);
-        serde_json::from_str(&take(out)).unwrap()
+        serde_json::from_str(&take_string(out)).unwrap()
     })
     .join()
     .unwrap();
@@ -331,7 +336,6 @@ async fn what_if_replay_reports_a_diverging_candidate() {
 }
 
 fn c_client(target: &str, identity: &str) -> *mut macp_client {
-    use macp::ffi::client::*;
     let mut opts = std::ptr::null_mut();
     let null = std::ptr::null_mut();
     let t = CString::new(target).unwrap();
@@ -357,13 +361,6 @@ fn c_client(target: &str, identity: &str) -> *mut macp_client {
     }
 }
 
-fn take(p: *mut c_char) -> String {
-    assert!(!p.is_null());
-    let s = unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string();
-    macp_string_free(p);
-    s
-}
-
 #[tokio::test]
 async fn json_answers_from_the_c_abi() {
     let rt = Runtime::start();
@@ -372,15 +369,15 @@ async fn json_answers_from_the_c_abi() {
         let c = c_client(&target, "agent://json");
         let null = std::ptr::null_mut();
         let mut out = std::ptr::null_mut();
-        let mut get = |f: &dyn Fn(*mut *mut c_char) -> Status| {
+        let mut get = |f: &dyn Fn(*mut *mut macp_string) -> Status| {
             assert_eq!(f(&mut out), Status::Ok);
-            serde_json::from_str::<Value>(&take(out)).unwrap()
+            serde_json::from_str::<Value>(&take_string(out)).unwrap()
         };
         let modes = get(&|o| unsafe { macp_client_list_modes(c, o, null) });
         let manifest = get(&|o| unsafe { macp_client_get_manifest(c, std::ptr::null(), o, null) });
         let init = get(&|o| unsafe { macp_client_initialize_json(c, o, null) });
         let policies = get(&|o| unsafe { macp_client_list_policies(c, std::ptr::null(), o, null) });
-        macp::ffi::client::macp_client_free(c);
+        macp_client_free(c);
         (modes, manifest, init, policies)
     })
     .join()

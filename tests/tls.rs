@@ -7,6 +7,7 @@ mod support;
 use std::ffi::CString;
 use std::time::Duration;
 
+use macp::ffi::*;
 use macp::{Client, ClientConfig, Status};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use support::{Runtime, TempDir};
@@ -83,7 +84,6 @@ async fn tls_with_a_given_ca_connects_and_the_system_roots_refuse() {
 
 #[test]
 fn tls_through_the_c_abi() {
-    use macp::ffi::client::*;
     let dir = TempDir::new("tls-c");
     let (rt, ca) = tls_runtime(&dir);
     let target = CString::new(format!("localhost:{}", rt.addr.port())).unwrap();

@@ -79,7 +79,8 @@ async fn propose_many(s: &Session, from: usize, to: usize, data: &[u8]) -> Vec<S
     let mut ids = Vec::new();
     for i in from..to {
         ids.push(
-            s.propose(&format!("p{i}"), "x", "", data)
+            s.decision()
+                .propose(&format!("p{i}"), "x", "", data)
                 .await
                 .unwrap()
                 .message_id,
@@ -206,7 +207,11 @@ async fn stream_resumes_without_gap_or_repeat_across_a_runtime_restart() {
     let mut after = Vec::new();
     for i in 50..100 {
         let ack = loop {
-            match alice.propose(&format!("p{i}"), "x", "", b"").await {
+            match alice
+                .decision()
+                .propose(&format!("p{i}"), "x", "", b"")
+                .await
+            {
                 Ok(a) => break a,
                 Err(e) if e.status == Status::Transport => continue,
                 Err(e) => panic!("{e}"),
@@ -277,7 +282,7 @@ async fn session_lifecycle_and_signals_are_watched() {
         .watch(WatchKind::Signals, WatchOptions::default())
         .unwrap();
     let (coord, alice) = decision(&rt.target()).await;
-    alice.propose("p1", "x", "", b"").await.unwrap();
+    alice.decision().propose("p1", "x", "", b"").await.unwrap();
     coord
         .commit(pb::CommitmentPayload {
             action: "decision.selected".into(),

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -23,89 +24,95 @@ type Client struct {
 }
 
 // Option configures Dial.
-type Option func(*C.macp_client_options, *cstrings) (C.macp_status, *C.macp_error)
+type Option func(*config)
+
+// config is what the options of one Dial set: the setters to apply to its
+// macp_client_options, in order.
+type config struct {
+	set []optionSetter
+}
+
+// optionSetter applies one option to a macp_client_options.
+type optionSetter func(o *C.macp_client_options, cs *cstrings, e **C.macp_error) C.macp_status
+
+func option(f optionSetter) Option {
+	return func(c *config) { c.set = append(c.set, f) }
+}
 
 // WithBearerToken sends `Authorization: Bearer <token>` on every call (an
 // opaque token or a JWT). Under a runtime's development authentication the
-// token is the identity itself.
+// token is the identity itself. An empty token sends none.
 func WithBearerToken(token string) Option {
-	return func(o *C.macp_client_options, cs *cstrings) (C.macp_status, *C.macp_error) {
-		var e *C.macp_error
-		return C.macp_client_options_set_bearer_token(o, cs.s(token), &e), e
-	}
+	return option(func(o *C.macp_client_options, cs *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_options_set_bearer_token(o, cs.opt(token), e)
+	})
 }
 
 // WithInsecure allows a plaintext (non-TLS) connection, for loopback or a
 // trusted network only.
 func WithInsecure() Option {
-	return func(o *C.macp_client_options, _ *cstrings) (C.macp_status, *C.macp_error) {
-		var e *C.macp_error
-		return C.macp_client_options_set_allow_insecure(o, true, &e), e
-	}
+	return option(func(o *C.macp_client_options, _ *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_options_set_allow_insecure(o, true, e)
+	})
 }
 
 // WithCA trusts the CA certificates in this PEM data instead of the system
 // roots.
 func WithCA(pem []byte) Option {
-	return func(o *C.macp_client_options, _ *cstrings) (C.macp_status, *C.macp_error) {
-		var e *C.macp_error
+	return option(func(o *C.macp_client_options, _ *cstrings, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(pem)
-		return C.macp_client_options_set_ca_pem(o, p, n, &e), e
-	}
+		return C.macp_client_options_set_ca_pem(o, p, n, e)
+	})
 }
 
 // WithTLSDomain checks the runtime's certificate against this name instead
-// of the target's host.
+// of the target's host ("": the target's host).
 func WithTLSDomain(domain string) Option {
-	return func(o *C.macp_client_options, cs *cstrings) (C.macp_status, *C.macp_error) {
-		var e *C.macp_error
-		return C.macp_client_options_set_tls_domain(o, cs.s(domain), &e), e
-	}
+	return option(func(o *C.macp_client_options, cs *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_options_set_tls_domain(o, cs.opt(domain), e)
+	})
 }
 
 // WithConnectTimeout bounds connecting (and Initialize).
 func WithConnectTimeout(d time.Duration) Option {
-	return func(o *C.macp_client_options, _ *cstrings) (C.macp_status, *C.macp_error) {
-		var e *C.macp_error
-		return C.macp_client_options_set_connect_timeout_ms(o, C.uint64_t(d.Milliseconds()), &e), e
-	}
+	return option(func(o *C.macp_client_options, _ *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_options_set_connect_timeout_ms(o, C.uint64_t(d.Milliseconds()), e)
+	})
 }
 
 // WithCallTimeout bounds every call made on the client (0: none). A
 // context's deadline bounds a call as well.
 func WithCallTimeout(d time.Duration) Option {
-	return func(o *C.macp_client_options, _ *cstrings) (C.macp_status, *C.macp_error) {
-		var e *C.macp_error
-		return C.macp_client_options_set_call_timeout_ms(o, C.uint64_t(d.Milliseconds()), &e), e
-	}
+	return option(func(o *C.macp_client_options, _ *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_options_set_call_timeout_ms(o, C.uint64_t(d.Milliseconds()), e)
+	})
 }
 
 // WithRetry sets how transient failures of a send are retried (always with
 // the same message id): at most maxRetries times, waiting base doubled per
 // attempt up to max, with optional jitter.
 func WithRetry(maxRetries uint32, base, max time.Duration, jitter bool) Option {
-	return func(o *C.macp_client_options, _ *cstrings) (C.macp_status, *C.macp_error) {
-		var e *C.macp_error
+	return option(func(o *C.macp_client_options, _ *cstrings, e **C.macp_error) C.macp_status {
 		return C.macp_client_options_set_retry_policy(o, C.uint32_t(maxRetries),
-			C.uint64_t(base.Milliseconds()), C.uint64_t(max.Milliseconds()), C.bool(jitter), &e), e
-	}
+			C.uint64_t(base.Milliseconds()), C.uint64_t(max.Milliseconds()), C.bool(jitter), e)
+	})
 }
 
 // WithExpectedSender stamps envelopes with this sender; the runtime refuses
-// them (UNAUTHENTICATED) if it is not the authenticated identity.
+// them (UNAUTHENTICATED) if it is not the authenticated identity. An empty
+// sender stamps none.
 func WithExpectedSender(sender string) Option {
-	return func(o *C.macp_client_options, cs *cstrings) (C.macp_status, *C.macp_error) {
-		var e *C.macp_error
-		return C.macp_client_options_set_expected_sender(o, cs.s(sender), &e), e
-	}
+	return option(func(o *C.macp_client_options, cs *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_options_set_expected_sender(o, cs.opt(sender), e)
+	})
 }
 
-// WithClientInfo names this client to the runtime in Initialize.
+// WithClientInfo names this client to the runtime in Initialize (name
+// required, version may be "").
 func WithClientInfo(name, version string) Option {
-	return func(o *C.macp_client_options, cs *cstrings) (C.macp_status, *C.macp_error) {
-		var e *C.macp_error
-		return C.macp_client_options_set_client_info(o, cs.s(name), cs.s(version), &e), e
-	}
+	return option(func(o *C.macp_client_options, cs *cstrings, e **C.macp_error) C.macp_status {
+		return C.macp_client_options_set_client_info(o, cs.req("name", name), cs.opt(version), e)
+	})
 }
 
 // Dial connects to the runtime at target ("host:port" or an http(s) URL)
@@ -120,12 +127,18 @@ func Dial(ctx context.Context, target string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 		defer C.macp_client_options_free(o)
+		var cfg config
+		for _, opt := range opts {
+			opt(&cfg)
+		}
+		t := cs.req("target", target)
 		e = nil
-		if err := errorFrom(C.macp_client_options_set_target(o, cs.s(target), &e), e); err != nil {
+		if err := errorFrom(C.macp_client_options_set_target(o, t, &e), e); err != nil {
 			return nil, err
 		}
-		for _, opt := range opts {
-			if err := errorFrom(opt(o, &cs)); err != nil {
+		for _, set := range cfg.set {
+			e = nil
+			if err := errorFrom(set(o, &cs, &e), e); err != nil {
 				return nil, err
 			}
 		}
@@ -161,31 +174,40 @@ func (c *Client) ProtocolVersion() string {
 	return C.GoString(C.macp_client_protocol_version(c.h))
 }
 
-// GetSession reads a session's metadata and state.
-func (c *Client) GetSession(ctx context.Context, sessionID string) (*SessionInfo, error) {
-	return blocking(ctx, func() (*SessionInfo, error) {
-		var cs cstrings
-		defer cs.free()
-		var info *C.macp_session_info
-		var e *C.macp_error
-		if err := errorFrom(C.macp_client_get_session(c.h, cs.s(sessionID), &info, &e), e); err != nil {
-			return nil, err
-		}
-		defer C.macp_session_info_free(info)
-		return sessionInfo(info), nil
-	}, nil)
+// SessionInfo reads a session's metadata and state (GetSession; see the
+// package doc for why Go drops "Get").
+func (c *Client) SessionInfo(ctx context.Context, sessionID string) (*SessionInfo, error) {
+	return infoCall(ctx, func(cs *cstrings, out **C.macp_session_info, e **C.macp_error) C.macp_status {
+		return C.macp_client_get_session(c.h, cs.req("session_id", sessionID), out, e)
+	})
 }
 
 // CancelSession cancels a session (its initiator only).
 func (c *Client) CancelSession(ctx context.Context, sessionID, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_client_cancel_session(c.h, cs.s(sessionID), cs.opt(reason), ack, e)
+		return C.macp_client_cancel_session(c.h, cs.req("session_id", sessionID), cs.opt(reason), ack, e)
 	})
 }
 
 // ListSessions returns one page of the sessions the runtime holds (pageSize
 // 0: the runtime's default) and the token of the next page ("" at the end).
 func (c *Client) ListSessions(ctx context.Context, pageSize int32, pageToken string) ([]SessionInfo, string, error) {
+	return listCall(ctx, func(cs *cstrings, out **C.macp_session_list, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_sessions(c.h, C.int32_t(pageSize), cs.opt(pageToken), out, e)
+	})
+}
+
+// ListAllSessions follows the pages to the end.
+func (c *Client) ListAllSessions(ctx context.Context) ([]SessionInfo, error) {
+	s, _, err := listCall(ctx, func(_ *cstrings, out **C.macp_session_list, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_all_sessions(c.h, out, e)
+	})
+	return s, err
+}
+
+// listCall runs a C call that returns a macp_session_list, honouring ctx,
+// and copies the sessions and the next page's token.
+func listCall(ctx context.Context, f func(cs *cstrings, out **C.macp_session_list, e **C.macp_error) C.macp_status) ([]SessionInfo, string, error) {
 	type page struct {
 		s    []SessionInfo
 		next string
@@ -195,36 +217,34 @@ func (c *Client) ListSessions(ctx context.Context, pageSize int32, pageToken str
 		defer cs.free()
 		var l *C.macp_session_list
 		var e *C.macp_error
-		if err := errorFrom(C.macp_client_list_sessions(c.h, C.int32_t(pageSize), cs.opt(pageToken), &l, &e), e); err != nil {
+		if err := errorFrom(f(&cs, &l, &e), e); err != nil {
 			return page{}, err
 		}
 		defer C.macp_session_list_free(l)
-		return page{sessionList(l), C.GoString(l.next_page_token)}, nil
+		n := C.macp_session_list_len(l)
+		out := make([]SessionInfo, 0, int(n))
+		for i := C.size_t(0); i < n; i++ {
+			out = append(out, *sessionInfo(C.macp_session_list_at(l, i)))
+		}
+		return page{out, C.GoString(C.macp_session_list_next_page_token(l))}, nil
 	}, nil)
 	return p.s, p.next, err
 }
 
-// ListAllSessions follows the pages to the end.
-func (c *Client) ListAllSessions(ctx context.Context) ([]SessionInfo, error) {
-	return blocking(ctx, func() ([]SessionInfo, error) {
-		var l *C.macp_session_list
+// infoCall runs a C call that returns a macp_session_info, honouring ctx,
+// and copies its metadata.
+func infoCall(ctx context.Context, f func(cs *cstrings, out **C.macp_session_info, e **C.macp_error) C.macp_status) (*SessionInfo, error) {
+	return blocking(ctx, func() (*SessionInfo, error) {
+		var cs cstrings
+		defer cs.free()
+		var info *C.macp_session_info
 		var e *C.macp_error
-		if err := errorFrom(C.macp_client_list_all_sessions(c.h, &l, &e), e); err != nil {
+		if err := errorFrom(f(&cs, &info, &e), e); err != nil {
 			return nil, err
 		}
-		defer C.macp_session_list_free(l)
-		return sessionList(l), nil
+		defer C.macp_session_info_free(info)
+		return sessionInfo(C.macp_session_info_metadata(info)), nil
 	}, nil)
-}
-
-func sessionList(l *C.macp_session_list) []SessionInfo {
-	out := make([]SessionInfo, 0, int(l.len))
-	if l.len > 0 {
-		for _, s := range unsafe.Slice(l.sessions, int(l.len)) {
-			out = append(out, *sessionInfo(&s))
-		}
-	}
-	return out
 }
 
 // blocking runs f, a blocking libmacp call, honouring ctx: when ctx ends
@@ -232,7 +252,7 @@ func sessionList(l *C.macp_session_list) []SessionInfo {
 // its result handed to release (when not nil) so nothing leaks.
 func blocking[T any](ctx context.Context, call func() (T, error), release func(T)) (T, error) {
 	f := func() (v T, err error) {
-		defer catchNUL(&err)
+		defer catchArg(&err)
 		return call()
 	}
 	var zero T
@@ -267,35 +287,47 @@ func blocking[T any](ctx context.Context, call func() (T, error), release func(T
 // cstrings are C copies of Go strings, freed together.
 type cstrings []*C.char
 
-// nulArgument is raised by cstrings.s for a string holding a NUL byte,
-// which C would read cut short, and turned into an error by catchNUL
-// before any C call is made.
-type nulArgument struct{ value string }
+// badArgument is raised by cstrings.s for a string holding a NUL byte,
+// which C would read cut short, and by cstrings.req for an empty required
+// argument, and turned into an error by catchArg before the C call that
+// would take it is made.
+type badArgument struct{ message string }
 
-// catchNUL, deferred, turns a nulArgument panic into *err
+// catchArg, deferred, turns a badArgument panic into *err
 // (StatusInvalidArgument); other panics go on.
-func catchNUL(err *error) {
+func catchArg(err *error) {
 	if r := recover(); r != nil {
-		n, ok := r.(nulArgument)
+		b, ok := r.(badArgument)
 		if !ok {
 			panic(r)
 		}
-		*err = invalid("string argument %q contains a NUL byte", n.value)
+		*err = invalid("%s", b.message)
 	}
 }
 
-// s copies v to C. Functions that call it defer catchNUL (blocking does so
-// for every call it runs).
+// s copies v to C, for an argument C requires but accepts empty.
+// Functions that call it defer catchArg (blocking does so for every call
+// it runs).
 func (cs *cstrings) s(v string) *C.char {
 	if strings.IndexByte(v, 0) >= 0 {
-		panic(nulArgument{v})
+		panic(badArgument{fmt.Sprintf("string argument %q contains a NUL byte", v)})
 	}
 	p := C.CString(v)
 	*cs = append(*cs, p)
 	return p
 }
 
-// opt is NULL for "" (an argument left unset).
+// req copies v, an argument C requires non-empty (named as in the C
+// header); "" is refused in Go, as C would refuse it.
+func (cs *cstrings) req(name, v string) *C.char {
+	if v == "" {
+		panic(badArgument{name + " is empty"})
+	}
+	return cs.s(v)
+}
+
+// opt is NULL for "" (an optional argument left unset, which C reads as
+// NULL or "").
 func (cs *cstrings) opt(v string) *C.char {
 	if v == "" {
 		return nil
@@ -309,6 +341,28 @@ func (cs cstrings) free() {
 	}
 }
 
+// array copies vs to a C array of C strings, freed with the cstrings (NULL
+// when vs is empty). With nonEmpty, an empty element is refused as req
+// refuses it (named name[i]).
+func (cs *cstrings) array(name string, vs []string, nonEmpty bool) **C.char {
+	if len(vs) == 0 {
+		return nil
+	}
+	// The array of pointers lives in C memory: Go memory passed to C must
+	// not hold Go pointers, and these point to C strings.
+	arr := (**C.char)(C.malloc(C.size_t(len(vs)) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+	*cs = append(*cs, (*C.char)(unsafe.Pointer(arr)))
+	slots := unsafe.Slice(arr, len(vs))
+	for i, v := range vs {
+		if nonEmpty {
+			slots[i] = cs.req(fmt.Sprintf("%s[%d]", name, i), v)
+		} else {
+			slots[i] = cs.s(v)
+		}
+	}
+	return arr
+}
+
 // bytesArg passes b to C for the duration of a call (NULL, 0 when empty).
 func bytesArg(b []byte) (*C.uint8_t, C.size_t) {
 	if len(b) == 0 {
@@ -318,10 +372,10 @@ func bytesArg(b []byte) (*C.uint8_t, C.size_t) {
 }
 
 // takeString copies a string libmacp returned and frees it.
-func takeString(p *C.char) string {
+func takeString(p *C.macp_string) string {
 	if p == nil {
 		return ""
 	}
 	defer C.macp_string_free(p)
-	return C.GoString(p)
+	return C.GoStringN(C.macp_string_ptr(p), C.int(C.macp_string_len(p)))
 }

@@ -17,7 +17,7 @@ import (
 // as empty (nothing is generated); a non-nil Supersedes is hashed even when
 // its fields are empty.
 func CommitmentHash(c Commitment, modeVersion, policyVersion, configurationVersion string) (_ string, err error) {
-	defer catchNUL(&err)
+	defer catchArg(&err)
 	var cs cstrings
 	defer cs.free()
 	cc := c.toC(&cs, true)
@@ -56,16 +56,16 @@ func IsCanonicalCommitmentHash(h string) bool {
 // VerifyOutcome is one of the three outcomes of RFC-MACP-0013 Section 6.
 type VerifyOutcome int
 
-// The outcomes.
+// The outcomes (macp_commitment_verify_outcome).
 const (
 	// VerifyMatch: the claimed hash is the payload's.
-	VerifyMatch VerifyOutcome = 1
+	VerifyMatch VerifyOutcome = C.MACP_COMMITMENT_VERIFY_MATCH
 	// VerifyMismatch: the claim differs from the computed hash (or is not
 	// canonical).
-	VerifyMismatch VerifyOutcome = 2
+	VerifyMismatch VerifyOutcome = C.MACP_COMMITMENT_VERIFY_MISMATCH
 	// VerifyCannotVerify: the payload is outside what the hash covers
 	// (an unknown field, or not a CommitmentPayload); nothing can be said.
-	VerifyCannotVerify VerifyOutcome = 3
+	VerifyCannotVerify VerifyOutcome = C.MACP_COMMITMENT_VERIFY_CANNOT_VERIFY
 )
 
 func (o VerifyOutcome) String() string {
@@ -83,12 +83,12 @@ func (o VerifyOutcome) String() string {
 // CannotVerifyReason says why a payload cannot be verified.
 type CannotVerifyReason int
 
-// The reasons.
+// The reasons (macp_cannot_verify_reason).
 const (
-	CannotVerifyNone         CannotVerifyReason = 0
-	CannotVerifyUnknownField CannotVerifyReason = 1
-	CannotVerifyMalformed    CannotVerifyReason = 2
-	CannotVerifyOther        CannotVerifyReason = 3
+	CannotVerifyNone         CannotVerifyReason = C.MACP_CANNOT_VERIFY_NONE
+	CannotVerifyUnknownField CannotVerifyReason = C.MACP_CANNOT_VERIFY_UNKNOWN_FIELD
+	CannotVerifyMalformed    CannotVerifyReason = C.MACP_CANNOT_VERIFY_MALFORMED
+	CannotVerifyOther        CannotVerifyReason = C.MACP_CANNOT_VERIFY_OTHER
 )
 
 // Verification is the result of VerifyCommitment.
@@ -107,7 +107,7 @@ type Verification struct {
 // VerifyCommitment checks a claimed hash against a CommitmentPayload's wire
 // bytes.
 func VerifyCommitment(wire []byte, claimedHash string) (_ Verification, err error) {
-	defer catchNUL(&err)
+	defer catchArg(&err)
 	var cs cstrings
 	defer cs.free()
 	var r C.macp_commitment_verify_result
@@ -129,15 +129,15 @@ func VerifyCommitment(wire []byte, claimedHash string) (_ Verification, err erro
 // DecisionReceipt fetches the macp-receipt/1 document (JSON) of a resolved
 // session.
 func (c *Client) DecisionReceipt(ctx context.Context, sessionID string) (string, error) {
-	return stringCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
-		return C.macp_client_get_decision_receipt(c.h, cs.s(sessionID), out, e)
+	return stringCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		return C.macp_client_get_decision_receipt(c.h, cs.req("session_id", sessionID), out, e)
 	})
 }
 
 // ReceiptKeys fetches the runtime's receipt verification keys (a JWK Set,
 // JSON).
 func (c *Client) ReceiptKeys(ctx context.Context) (string, error) {
-	return stringCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+	return stringCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_client_get_receipt_keys(c.h, out, e)
 	})
 }
@@ -145,12 +145,12 @@ func (c *Client) ReceiptKeys(ctx context.Context) (string, error) {
 // Integrity of a receipt: does its Commitment have the recorded hash?
 type Integrity int
 
-// The integrity outcomes.
+// The integrity outcomes (macp_receipt_integrity).
 const (
-	IntegrityNotChecked   Integrity = 0
-	IntegrityMatch        Integrity = 1
-	IntegrityMismatch     Integrity = 2
-	IntegrityCannotVerify Integrity = 3
+	IntegrityNotChecked   Integrity = C.MACP_RECEIPT_INTEGRITY_NOT_CHECKED
+	IntegrityMatch        Integrity = C.MACP_RECEIPT_INTEGRITY_MATCH
+	IntegrityMismatch     Integrity = C.MACP_RECEIPT_INTEGRITY_MISMATCH
+	IntegrityCannotVerify Integrity = C.MACP_RECEIPT_INTEGRITY_CANNOT_VERIFY
 )
 
 // String is the name the receipt vectors use ("match", ...; "" when not
@@ -162,16 +162,16 @@ func (i Integrity) String() string {
 // Verdict is a receipt's overall verdict.
 type Verdict int
 
-// The verdicts.
+// The verdicts (macp_receipt_verdict).
 const (
 	// VerdictAttested: integrity holds and a trusted key vouched for it.
-	VerdictAttested Verdict = 1
+	VerdictAttested Verdict = C.MACP_RECEIPT_VERDICT_ATTESTED
 	// VerdictIntegrityOnly: integrity holds, but no trusted key vouched.
-	VerdictIntegrityOnly Verdict = 2
+	VerdictIntegrityOnly Verdict = C.MACP_RECEIPT_VERDICT_INTEGRITY_ONLY
 	// VerdictUnverified: integrity failed; attestations were not evaluated.
-	VerdictUnverified Verdict = 3
+	VerdictUnverified Verdict = C.MACP_RECEIPT_VERDICT_UNVERIFIED
 	// VerdictRefused: not a macp-receipt/1 document.
-	VerdictRefused Verdict = 4
+	VerdictRefused Verdict = C.MACP_RECEIPT_VERDICT_REFUSED
 )
 
 // String is the name the receipt vectors use ("attested", ...).
@@ -192,12 +192,12 @@ func (v Verdict) String() string {
 // AttestationOutcome is the outcome of one attestation.
 type AttestationOutcome int
 
-// The attestation outcomes.
+// The attestation outcomes (macp_attestation_outcome).
 const (
-	AttestationValid       AttestationOutcome = 1
-	AttestationInvalid     AttestationOutcome = 2
-	AttestationUnknownKey  AttestationOutcome = 3
-	AttestationUnsupported AttestationOutcome = 4
+	AttestationValid       AttestationOutcome = C.MACP_ATTESTATION_VALID
+	AttestationInvalid     AttestationOutcome = C.MACP_ATTESTATION_INVALID
+	AttestationUnknownKey  AttestationOutcome = C.MACP_ATTESTATION_UNKNOWN_KEY
+	AttestationUnsupported AttestationOutcome = C.MACP_ATTESTATION_UNSUPPORTED
 )
 
 // String is the name the receipt vectors use ("valid", ...).
@@ -234,28 +234,20 @@ type ReceiptVerification struct {
 // tampered or unsigned receipt is a verdict, not an error; an error means
 // the receipt or a key document is not JSON of the right shape.
 func VerifyReceipt(receiptJSON string, trustedKeys ...string) (_ *ReceiptVerification, err error) {
-	defer catchNUL(&err)
+	defer catchArg(&err)
 	var cs cstrings
 	defer cs.free()
-	var keys **C.char
-	if len(trustedKeys) > 0 {
-		arr := (**C.char)(C.malloc(C.size_t(len(trustedKeys)) * C.size_t(unsafe.Sizeof(uintptr(0)))))
-		defer C.free(unsafe.Pointer(arr))
-		slots := unsafe.Slice(arr, len(trustedKeys))
-		for i, k := range trustedKeys {
-			slots[i] = cs.s(k)
-		}
-		keys = arr
-	}
 	var v *C.macp_receipt_verification
 	var e *C.macp_error
+	keys := cs.array("jwks_json", trustedKeys, false)
 	if err := errorFrom(C.macp_receipt_verify(cs.s(receiptJSON), keys, C.size_t(len(trustedKeys)), &v, &e), e); err != nil {
 		return nil, err
 	}
 	defer C.macp_receipt_verification_free(v)
-	out := &ReceiptVerification{Integrity: Integrity(v.integrity), Verdict: Verdict(v.verdict)}
-	if v.attestations_len > 0 {
-		for _, a := range unsafe.Slice(v.attestations, int(v.attestations_len)) {
+	r := C.macp_receipt_verification_result(v)
+	out := &ReceiptVerification{Integrity: Integrity(r.integrity), Verdict: Verdict(r.verdict)}
+	if r.attestations_len > 0 {
+		for _, a := range unsafe.Slice(r.attestations, int(r.attestations_len)) {
 			out.Attestations = append(out.Attestations, Attestation{cstr(a.kind), cstr(a.kid), AttestationOutcome(a.outcome)})
 		}
 	}

@@ -32,8 +32,39 @@
 //	var me *macp.Error
 //	if errors.As(err, &me) { log.Print(me.Code, me.Message) }
 //
-// A string argument holding a NUL byte, which C would read cut short, is
-// refused with StatusInvalidArgument before anything is sent.
+// # Arguments
+//
+// Arguments follow the C header exactly. A string the header calls
+// required (a session id, a proposal id, a vote, a severity, a mode, ...)
+// is refused when empty with StatusInvalidArgument ("proposal_id is
+// empty", as C says it) before anything is sent. Any other string may be
+// "": an optional argument then reaches C as NULL, which the header reads
+// as unset. A string holding a NUL byte, which C would read cut short, is
+// refused the same way.
+//
+// # Names
+//
+// Go uses the C names' verb and noun, in Go case, with three rules:
+//
+//   - Go drops the "get" of C getters: macp_client_get_policy is
+//     Client.Policy, macp_client_get_manifest Client.Manifest,
+//     macp_client_get_decision_receipt Client.DecisionReceipt,
+//     macp_client_get_receipt_keys Client.ReceiptKeys,
+//     macp_session_get_info Session.Info, and macp_client_get_session
+//     Client.SessionInfo (it returns a SessionInfo; a *Session is what
+//     OpenSession returns).
+//   - Every handle is released with Close: C frees each with its _free
+//     function, which never blocks, except a watcher, whose
+//     macp_watcher_close also stops its stream and waits for its callback;
+//     Watcher.Close does the same.
+//   - Constants are the header's (C.MACP_...), so they cannot drift, and
+//     print as C names them: StateOpen is "OPEN", EventGap "GAP",
+//     StatusForbidden "FORBIDDEN", SessionEventCreated "CREATED".
+//
+// Text the library returns (a macp_string in C) and views borrowed from a
+// C handle (session metadata, lists, receipt verifications) are copied into
+// Go values and the C object freed before the call returns: nothing the
+// package returns points into C memory.
 //
 // # Ownership and goroutines
 //
@@ -44,7 +75,7 @@
 //
 // # Watchers
 //
-// Session.Watch and the Client.Watch* methods deliver a stream's events on
+// Session.Watch and Client.WatchRuntime deliver a stream's events on
 // a channel (Watcher.Events), closed when the context is cancelled, Close is
 // called, or the stream ends for good. Events cross from libmacp's watcher
 // thread through a runtime/cgo.Handle; no Go pointer is held by C. A slow

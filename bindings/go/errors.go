@@ -22,39 +22,39 @@ type Status int32
 
 // The statuses, as in the C header (MACP_STATUS_*).
 const (
-	StatusOK                         Status = 0
-	StatusUnauthenticated            Status = 1
-	StatusForbidden                  Status = 2
-	StatusSessionNotFound            Status = 3
-	StatusSessionNotOpen             Status = 4
-	StatusDuplicateMessage           Status = 5
-	StatusSessionAlreadyExists       Status = 6
-	StatusInvalidEnvelope            Status = 7
-	StatusUnsupportedProtocolVersion Status = 8
-	StatusModeNotSupported           Status = 9
-	StatusPayloadTooLarge            Status = 10
-	StatusRateLimited                Status = 11
-	StatusInvalidSessionID           Status = 12
-	StatusInternalError              Status = 13
-	StatusUnknownPolicyVersion       Status = 14
-	StatusPolicyDenied               Status = 15
-	StatusInvalidPolicyDefinition    Status = 16
-	StatusRegistryReadOnly           Status = 17
-	StatusInvalidRequest             Status = 18
-	StatusStreamLagged               Status = 19
-	StatusAgentNotFound              Status = 20
-	StatusHistoryUnavailable         Status = 21
-	StatusReceiptUnavailable         Status = 22
-	StatusUnauthorized               Status = 23
-	StatusInvalidArgument            Status = 100
-	StatusInvalidHandle              Status = 101
-	StatusTransport                  Status = 102
-	StatusTimeout                    Status = 103
-	StatusCancelled                  Status = 104
-	StatusUnsupported                Status = 105
-	StatusRPC                        Status = 106
-	StatusInvalidState               Status = 107
-	StatusPanic                      Status = 108
+	StatusOK                         Status = C.MACP_STATUS_OK
+	StatusUnauthenticated            Status = C.MACP_STATUS_UNAUTHENTICATED
+	StatusForbidden                  Status = C.MACP_STATUS_FORBIDDEN
+	StatusSessionNotFound            Status = C.MACP_STATUS_SESSION_NOT_FOUND
+	StatusSessionNotOpen             Status = C.MACP_STATUS_SESSION_NOT_OPEN
+	StatusDuplicateMessage           Status = C.MACP_STATUS_DUPLICATE_MESSAGE
+	StatusSessionAlreadyExists       Status = C.MACP_STATUS_SESSION_ALREADY_EXISTS
+	StatusInvalidEnvelope            Status = C.MACP_STATUS_INVALID_ENVELOPE
+	StatusUnsupportedProtocolVersion Status = C.MACP_STATUS_UNSUPPORTED_PROTOCOL_VERSION
+	StatusModeNotSupported           Status = C.MACP_STATUS_MODE_NOT_SUPPORTED
+	StatusPayloadTooLarge            Status = C.MACP_STATUS_PAYLOAD_TOO_LARGE
+	StatusRateLimited                Status = C.MACP_STATUS_RATE_LIMITED
+	StatusInvalidSessionID           Status = C.MACP_STATUS_INVALID_SESSION_ID
+	StatusInternalError              Status = C.MACP_STATUS_INTERNAL_ERROR
+	StatusUnknownPolicyVersion       Status = C.MACP_STATUS_UNKNOWN_POLICY_VERSION
+	StatusPolicyDenied               Status = C.MACP_STATUS_POLICY_DENIED
+	StatusInvalidPolicyDefinition    Status = C.MACP_STATUS_INVALID_POLICY_DEFINITION
+	StatusRegistryReadOnly           Status = C.MACP_STATUS_REGISTRY_READ_ONLY
+	StatusInvalidRequest             Status = C.MACP_STATUS_INVALID_REQUEST
+	StatusStreamLagged               Status = C.MACP_STATUS_STREAM_LAGGED
+	StatusAgentNotFound              Status = C.MACP_STATUS_AGENT_NOT_FOUND
+	StatusHistoryUnavailable         Status = C.MACP_STATUS_HISTORY_UNAVAILABLE
+	StatusReceiptUnavailable         Status = C.MACP_STATUS_RECEIPT_UNAVAILABLE
+	StatusUnauthorized               Status = C.MACP_STATUS_UNAUTHORIZED
+	StatusInvalidArgument            Status = C.MACP_STATUS_INVALID_ARGUMENT
+	StatusInvalidHandle              Status = C.MACP_STATUS_INVALID_HANDLE
+	StatusTransport                  Status = C.MACP_STATUS_TRANSPORT
+	StatusTimeout                    Status = C.MACP_STATUS_TIMEOUT
+	StatusCancelled                  Status = C.MACP_STATUS_CANCELLED
+	StatusUnsupported                Status = C.MACP_STATUS_UNSUPPORTED
+	StatusRPC                        Status = C.MACP_STATUS_RPC
+	StatusInvalidState               Status = C.MACP_STATUS_INVALID_STATE
+	StatusPanic                      Status = C.MACP_STATUS_PANIC
 )
 
 // String is the registry code ("SESSION_NOT_FOUND") or the SDK status name

@@ -57,7 +57,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(ack.State)
-	// Output: Resolved
+	// Output: RESOLVED
 }
 
 // Errors carry the MACP registry code; match them with errors.Is.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -41,6 +42,32 @@ func must(t *testing.T) func(macp.Ack, error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// startDecision starts a Decision session of c with one participant
+// (closed when the test ends).
+func startDecision(t *testing.T, c *macp.Client, participant string) *macp.Session {
+	t.Helper()
+	s, _, err := c.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{participant}, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// nothingSent fails the test when a participant of s sent a message.
+func nothingSent(t *testing.T, s *macp.Session) {
+	t.Helper()
+	info, err := s.Info(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range info.Activity {
+		if a.MessageCount != 0 {
+			t.Fatalf("%s sent %d messages", a.Participant, a.MessageCount)
 		}
 	}
 }
@@ -118,7 +145,7 @@ func TestDecisionEndToEnd(t *testing.T) {
 		t.Fatalf("commit: %+v %v", done, err)
 	}
 
-	info, err := bob.GetSession(ctx(t), s.ID())
+	info, err := bob.SessionInfo(ctx(t), s.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,11 +205,7 @@ func TestQuorumEndToEnd(t *testing.T) {
 
 func TestWatcherDeliversInOrderAndClosesOnCancel(t *testing.T) {
 	c := dial(t, "go-watcher")
-	s, _, err := c.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{"go-watcher"}, TTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := startDecision(t, c, "go-watcher")
 	wctx, cancel := context.WithCancel(ctx(t))
 	w, err := s.Watch(wctx, 0, &macp.WatchOptions{QueueCapacity: 8})
 	if err != nil {
@@ -293,8 +316,12 @@ func TestStringsWithNULAreRefused(t *testing.T) {
 	refused("Vote reason", err)
 	_, err = s.SendJSON(ctx(t), "Proposal", "", "{\"proposal_id\":\"p1\"}\x00", "")
 	refused("SendJSON", err)
-	_, err = c.GetPolicy(ctx(t), "policy.default\x00")
-	refused("GetPolicy", err)
+	_, err = c.Policy(ctx(t), "policy.default\x00")
+	refused("Policy", err)
+	_, err = s.Proposal().Propose(ctx(t), "p1", "", "", nil, []string{"ok", "no\x00"})
+	refused("Propose tags", err)
+	_, err = macp.VerifyReceipt("{}", "{\x00}")
+	refused("VerifyReceipt keys", err)
 	_, err = macp.NewProjection(macp.ModeDecision + "\x00")
 	refused("NewProjection", err)
 	_, err = macp.PayloadFromJSON("macp.v1.CommitmentPayload", "{}\x00")
@@ -305,15 +332,7 @@ func TestStringsWithNULAreRefused(t *testing.T) {
 		t.Fatal("a hash with a NUL is canonical")
 	}
 	// Nothing reached the session.
-	info, err := s.Info(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range info.Activity {
-		if a.MessageCount != 0 {
-			t.Fatalf("%s sent %d messages", a.Participant, a.MessageCount)
-		}
-	}
+	nothingSent(t, s)
 }
 
 func TestContextCancellationAndDeadlines(t *testing.T) {
@@ -368,11 +387,7 @@ func TestContextCancellationAndDeadlines(t *testing.T) {
 
 func TestGoroutinesShareOneClient(t *testing.T) {
 	c := dial(t, "go-shared")
-	s, _, err := c.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{"go-shared"}, TTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := startDecision(t, c, "go-shared")
 	const workers, each = 32, 5
 	var wg sync.WaitGroup
 	ids := make(chan string, workers*each)
@@ -388,7 +403,7 @@ func TestGoroutinesShareOneClient(t *testing.T) {
 				}
 				ids <- ack.MessageID
 			}
-			if _, err := c.GetSession(ctx(t), s.ID()); err != nil {
+			if _, err := c.SessionInfo(ctx(t), s.ID()); err != nil {
 				t.Errorf("goroutine %d: %v", g, err)
 			}
 		}(g)
@@ -418,7 +433,7 @@ func TestDiscoveryPoliciesAndJSONPayloads(t *testing.T) {
 	if err := c.RegisterPolicy(ctx(t), policy); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.GetPolicy(ctx(t), id)
+	got, err := c.Policy(ctx(t), id)
 	var p struct {
 		PolicyID string         `json:"policy_id"`
 		Rules    map[string]any `json:"rules"`
@@ -499,5 +514,229 @@ func TestPayloadTypes(t *testing.T) {
 	e.Payload = []byte{0xff, 0xff, 0xff}
 	if _, err := e.PayloadJSON(); !errors.Is(err, macp.StatusInvalidArgument) {
 		t.Fatalf("a payload that does not decode: %v", err)
+	}
+}
+
+// Arguments the C header calls required are refused in Go when empty, with
+// C's message, before anything is sent; optional ones may be "".
+func TestRequiredAndOptionalArguments(t *testing.T) {
+	c := dial(t, "go-args")
+	s := startDecision(t, c, "go-args")
+	refused := func(what, message string, err error) {
+		t.Helper()
+		var me *macp.Error
+		if !errors.Is(err, macp.StatusInvalidArgument) || !errors.As(err, &me) || me.Message != message {
+			t.Fatalf("%s: %v, want StatusInvalidArgument %q", what, err, message)
+		}
+	}
+	d := s.Decision()
+	_, err := d.Propose(ctx(t), "", "x", "", nil)
+	refused("Propose without id", "proposal_id is empty", err)
+	_, err = d.Propose(ctx(t), "p1", "", "", nil)
+	refused("Propose without option", "option is empty", err)
+	_, err = d.Evaluate(ctx(t), "p1", "", 0.5, "")
+	refused("Evaluate without recommendation", "recommendation is empty", err)
+	_, err = d.Object(ctx(t), "p1", "too slow", "")
+	refused("Object without severity", "severity is empty", err)
+	_, err = d.Vote(ctx(t), "p1", "", "")
+	refused("Vote without vote", "vote is empty", err)
+	_, err = s.Commit(ctx(t), macp.Commitment{Reason: "no action", OutcomePositive: true})
+	refused("Commit without action", "action is empty", err)
+	_, err = s.Proposal().Propose(ctx(t), "p1", "", "", nil, []string{"a", ""})
+	refused("Propose with an empty tag", "tags[1] is empty", err)
+	_, err = s.Task().Accept(ctx(t), "", "", "")
+	refused("Task accept without id", "task_id is empty", err)
+	_, err = s.Handoff().Offer(ctx(t), "h1", "", "", "")
+	refused("Offer without target", "target_participant is empty", err)
+	_, err = s.Quorum().Approve(ctx(t), "", "")
+	refused("Approve without request id", "request_id is empty", err)
+	_, err = c.SessionInfo(ctx(t), "")
+	refused("SessionInfo without id", "session_id is empty", err)
+	_, err = c.Policy(ctx(t), "")
+	refused("Policy without id", "policy_id is empty", err)
+	_, err = macp.PayloadJSON("", nil)
+	refused("PayloadJSON without type", "type_name is empty", err)
+	_, err = macp.NewProjection("")
+	refused("NewProjection without mode", "mode is empty", err)
+	nothingSent(t, s)
+
+	// The optional arguments left empty.
+	must(t)(d.Propose(ctx(t), "p1", "x", "", nil))
+	must(t)(d.Evaluate(ctx(t), "p1", "APPROVE", 1, ""))
+	must(t)(d.Object(ctx(t), "p1", "", "low"))
+	must(t)(d.Vote(ctx(t), "p1", "APPROVE", ""))
+	must(t)(s.Commit(ctx(t), macp.Commitment{Action: "decision.selected", AuthorityScope: "test", Reason: "done", OutcomePositive: true}))
+	envs, _ := watchHistory(t, s, 6)
+	obj, err := envs[3].PayloadJSON()
+	if err != nil || !strings.Contains(string(obj), `"severity":"low"`) || !strings.Contains(string(obj), `"reason":""`) {
+		t.Fatalf("objection %s %v", obj, err)
+	}
+
+	ts := startWith(t, macp.ModeTask, "go-args-planner", "go-args-worker")
+	must(t)(ts[0].Task().Request(ctx(t), "t1", "", "", "", nil, 0))
+	must(t)(ts[1].Task().Accept(ctx(t), "t1", "", ""))
+	must(t)(ts[1].Task().Update(ctx(t), "t1", "", 0.5, "", nil))
+	must(t)(ts[1].Task().Complete(ctx(t), "t1", "", nil, ""))
+	hs := startWith(t, macp.ModeHandoff, "go-args-owner", "go-args-target")
+	must(t)(hs[0].Handoff().Offer(ctx(t), "h1", "go-args-target", "", ""))
+	must(t)(hs[1].Handoff().Accept(ctx(t), "h1", "", ""))
+	qs := startWith(t, macp.ModeQuorum, "go-args-q", "go-args-q2")
+	must(t)(qs[0].Quorum().RequestApproval(ctx(t), "r1", "", "", nil, 1))
+}
+
+// The Go names of the C constants print as C names them.
+func TestNamesMatchC(t *testing.T) {
+	for _, c := range []struct {
+		got  fmt.Stringer
+		want string
+	}{
+		{macp.StateOpen, "OPEN"},
+		{macp.StateResolved, "RESOLVED"},
+		{macp.StateCancelled, "CANCELLED"},
+		{macp.SessionState(99), "UNSPECIFIED"},
+		{macp.EventEnvelope, "ENVELOPE"},
+		{macp.EventStreamError, "STREAM_ERROR"},
+		{macp.EventModeRegistry, "MODE_REGISTRY"},
+		{macp.EventClosed, "CLOSED"},
+		{macp.EventKind(0), "UNKNOWN"},
+		{macp.SessionEventCreated, "CREATED"},
+		{macp.SessionEventCancelled, "CANCELLED"},
+		{macp.SessionEventType(42), "UNSPECIFIED"},
+		{macp.StatusForbidden, "FORBIDDEN"},
+		{macp.StatusInvalidHandle, "INVALID_HANDLE"},
+	} {
+		if c.got.String() != c.want {
+			t.Errorf("%#v prints %q, want %q", c.got, c.got.String(), c.want)
+		}
+	}
+}
+
+// One runtime-wide watcher per kind; a kind C does not know is refused.
+func TestWatchRuntime(t *testing.T) {
+	c := dial(t, "go-watch-runtime")
+	for _, kind := range []macp.WatchKind{0, -1, macp.WatchRoots + 1, math.MaxInt32, math.MinInt32} {
+		if w, err := c.WatchRuntime(ctx(t), kind, nil); !errors.Is(err, macp.StatusInvalidArgument) || w != nil {
+			t.Fatalf("watch kind %d: %v %v", kind, w, err)
+		}
+	}
+	for _, kind := range []macp.WatchKind{macp.WatchSignals, macp.WatchPolicies, macp.WatchModeRegistry, macp.WatchRoots} {
+		w, err := c.WatchRuntime(ctx(t), kind, nil)
+		if kind == macp.WatchRoots && errors.Is(err, macp.StatusUnsupported) {
+			continue // a runtime that does not advertise roots watches
+		}
+		if err != nil || w == nil {
+			t.Fatalf("watch kind %d: %v", kind, err)
+		}
+		w.Close()
+	}
+	w, err := c.WatchRuntime(ctx(t), macp.WatchSessions, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	s := startDecision(t, c, "go-watch-runtime")
+	must(t)(s.Cancel(ctx(t), "done"))
+	var seen []macp.SessionEventType
+	timeout := time.After(30 * time.Second)
+	for len(seen) < 2 {
+		select {
+		case ev, ok := <-w.Events():
+			if !ok {
+				t.Fatalf("watcher closed after %v", seen)
+			}
+			if ev.Kind != macp.EventSession || ev.Session == nil || ev.Session.SessionID != s.ID() {
+				continue
+			}
+			if ev.Session.Mode != macp.ModeDecision || ev.Session.Initiator != "go-watch-runtime" {
+				t.Fatalf("session event %v with %+v", ev.SessionEvent, ev.Session)
+			}
+			seen = append(seen, ev.SessionEvent)
+		case <-timeout:
+			t.Fatalf("only %v arrived", seen)
+		}
+	}
+	if seen[0] != macp.SessionEventCreated || seen[1] != macp.SessionEventCancelled {
+		t.Fatalf("transitions %v, want [CREATED CANCELLED]", seen)
+	}
+}
+
+// Session lists: every page's sessions and tokens, and all of them at once.
+func TestListSessions(t *testing.T) {
+	c := dial(t, "go-lister")
+	var ids []string
+	for i := 0; i < 3; i++ {
+		s, _, err := c.StartSession(ctx(t), macp.ModeDecision, macp.StartOptions{Participants: []string{"go-lister"}, TTL: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ids = append(ids, s.ID())
+	}
+	all, err := c.ListAllSessions(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, i := range all {
+		if i.Initiator == "go-lister" {
+			if i.Mode != macp.ModeDecision || i.State != macp.StateOpen {
+				t.Fatalf("listed %+v", i)
+			}
+			found[i.SessionID] = true
+		}
+	}
+	for _, id := range ids {
+		if !found[id] {
+			t.Fatalf("session %s not in the %d listed", id, len(all))
+		}
+	}
+	var paged []macp.SessionInfo
+	token := ""
+	for pages := 0; ; pages++ {
+		page, next, err := c.ListSessions(ctx(t), 1, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 1 || pages > len(all)+10 {
+			t.Fatalf("page %d holds %d sessions", pages, len(page))
+		}
+		paged = append(paged, page...)
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	if len(paged) < len(all) {
+		t.Fatalf("pages of one hold %d sessions, ListAllSessions %d", len(paged), len(all))
+	}
+}
+
+// Closed handles are refused by every call that takes them.
+func TestClosedHandles(t *testing.T) {
+	c, err := macp.Dial(ctx(t), target, macp.WithInsecure(), macp.WithBearerToken("go-closed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c.Close()
+	if _, err := c.SessionInfo(ctx(t), "6f1c2a4e-8b3d-4c5e-9a7f-1b2c3d4e5f60"); !errors.Is(err, macp.StatusInvalidHandle) {
+		t.Fatalf("SessionInfo on a closed client: %v", err)
+	}
+	if _, _, err := c.ListSessions(ctx(t), 0, ""); !errors.Is(err, macp.StatusInvalidHandle) {
+		t.Fatalf("ListSessions on a closed client: %v", err)
+	}
+	if _, err := c.ListModes(ctx(t)); !errors.Is(err, macp.StatusInvalidHandle) {
+		t.Fatalf("ListModes on a closed client: %v", err)
+	}
+	if _, err := c.WatchRuntime(ctx(t), macp.WatchSessions, nil); !errors.Is(err, macp.StatusInvalidHandle) {
+		t.Fatalf("WatchRuntime on a closed client: %v", err)
+	}
+	p, err := macp.NewProjection(macp.ModeDecision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if _, err := p.StateJSON(); !errors.Is(err, macp.StatusInvalidHandle) {
+		t.Fatalf("StateJSON of a closed projection: %v", err)
 	}
 }

@@ -6,10 +6,12 @@ package macp
 */
 import "C"
 
-import (
-	"context"
-	"unsafe"
-)
+import "context"
+
+// The mode helpers take their arguments as the C helpers do: a string the
+// header calls required (an id, a vote, a severity, ...) is refused when
+// empty with StatusInvalidArgument before anything is sent; any other
+// string may be "", which leaves the field unset.
 
 // Decision is the Decision-mode view of a session: proposals, evaluations,
 // objections, votes and the commitment.
@@ -22,7 +24,7 @@ func (s *Session) Decision() Decision { return Decision{s} }
 func (d Decision) Propose(ctx context.Context, proposalID, option, rationale string, supportingData []byte) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(supportingData)
-		return C.macp_decision_propose(d.h, cs.s(proposalID), cs.s(option), cs.opt(rationale), p, n, ack, e)
+		return C.macp_decision_propose(d.h, cs.req("proposal_id", proposalID), cs.req("option", option), cs.opt(rationale), p, n, ack, e)
 	})
 }
 
@@ -30,21 +32,21 @@ func (d Decision) Propose(ctx context.Context, proposalID, option, rationale str
 // with a confidence from 0 to 1.
 func (d Decision) Evaluate(ctx context.Context, proposalID, recommendation string, confidence float64, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_decision_evaluate(d.h, cs.s(proposalID), cs.s(recommendation), C.double(confidence), cs.opt(reason), ack, e)
+		return C.macp_decision_evaluate(d.h, cs.req("proposal_id", proposalID), cs.req("recommendation", recommendation), C.double(confidence), cs.opt(reason), ack, e)
 	})
 }
 
 // Object raises an objection of a severity ("low", ..., "critical").
 func (d Decision) Object(ctx context.Context, proposalID, reason, severity string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_decision_object(d.h, cs.s(proposalID), cs.opt(reason), cs.opt(severity), ack, e)
+		return C.macp_decision_object(d.h, cs.req("proposal_id", proposalID), cs.opt(reason), cs.req("severity", severity), ack, e)
 	})
 }
 
 // Vote casts a vote ("APPROVE", "REJECT", "ABSTAIN").
 func (d Decision) Vote(ctx context.Context, proposalID, vote, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_decision_vote(d.h, cs.s(proposalID), cs.s(vote), cs.opt(reason), ack, e)
+		return C.macp_decision_vote(d.h, cs.req("proposal_id", proposalID), cs.req("vote", vote), cs.opt(reason), ack, e)
 	})
 }
 
@@ -59,28 +61,28 @@ func (s *Session) Quorum() Quorum { return Quorum{s} }
 func (q Quorum) RequestApproval(ctx context.Context, requestID, action, summary string, details []byte, requiredApprovals uint32) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(details)
-		return C.macp_quorum_request_approval(q.h, cs.s(requestID), cs.s(action), cs.opt(summary), p, n, C.uint32_t(requiredApprovals), ack, e)
+		return C.macp_quorum_request_approval(q.h, cs.req("request_id", requestID), cs.opt(action), cs.opt(summary), p, n, C.uint32_t(requiredApprovals), ack, e)
 	})
 }
 
 // Approve casts an approving ballot.
 func (q Quorum) Approve(ctx context.Context, requestID, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_quorum_approve(q.h, cs.s(requestID), cs.opt(reason), ack, e)
+		return C.macp_quorum_approve(q.h, cs.req("request_id", requestID), cs.opt(reason), ack, e)
 	})
 }
 
 // Reject casts a rejecting ballot.
 func (q Quorum) Reject(ctx context.Context, requestID, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_quorum_reject(q.h, cs.s(requestID), cs.opt(reason), ack, e)
+		return C.macp_quorum_reject(q.h, cs.req("request_id", requestID), cs.opt(reason), ack, e)
 	})
 }
 
 // Abstain casts an abstaining ballot.
 func (q Quorum) Abstain(ctx context.Context, requestID, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_quorum_abstain(q.h, cs.s(requestID), cs.opt(reason), ack, e)
+		return C.macp_quorum_abstain(q.h, cs.req("request_id", requestID), cs.opt(reason), ack, e)
 	})
 }
 
@@ -91,23 +93,12 @@ type Proposal struct{ *Session }
 // Proposal returns the Proposal-mode helpers of this session.
 func (s *Session) Proposal() Proposal { return Proposal{s} }
 
-// Propose puts a proposal forward.
+// Propose puts a proposal forward; each tag must be non-empty.
 func (p Proposal) Propose(ctx context.Context, proposalID, title, summary string, details []byte, tags []string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		d, n := bytesArg(details)
-		var tp **C.char
-		if len(tags) > 0 {
-			// The array of pointers lives in C memory: Go memory passed to C
-			// must not hold Go pointers, and these point to C strings.
-			arr := (**C.char)(C.malloc(C.size_t(len(tags)) * C.size_t(unsafe.Sizeof(uintptr(0)))))
-			defer C.free(unsafe.Pointer(arr))
-			slots := unsafe.Slice(arr, len(tags))
-			for i, t := range tags {
-				slots[i] = cs.s(t)
-			}
-			tp = arr
-		}
-		return C.macp_proposal_propose(p.h, cs.s(proposalID), cs.s(title), cs.opt(summary), d, n, tp, C.size_t(len(tags)), ack, e)
+		return C.macp_proposal_propose(p.h, cs.req("proposal_id", proposalID), cs.opt(title), cs.opt(summary), d, n,
+			cs.array("tags", tags, true), C.size_t(len(tags)), ack, e)
 	})
 }
 
@@ -115,28 +106,28 @@ func (p Proposal) Propose(ctx context.Context, proposalID, title, summary string
 func (p Proposal) CounterPropose(ctx context.Context, proposalID, supersedesProposalID, title, summary string, details []byte) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		d, n := bytesArg(details)
-		return C.macp_proposal_counter_propose(p.h, cs.s(proposalID), cs.s(supersedesProposalID), cs.s(title), cs.opt(summary), d, n, ack, e)
+		return C.macp_proposal_counter_propose(p.h, cs.req("proposal_id", proposalID), cs.req("supersedes_proposal_id", supersedesProposalID), cs.opt(title), cs.opt(summary), d, n, ack, e)
 	})
 }
 
 // Accept accepts a proposal.
 func (p Proposal) Accept(ctx context.Context, proposalID, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_proposal_accept(p.h, cs.s(proposalID), cs.opt(reason), ack, e)
+		return C.macp_proposal_accept(p.h, cs.req("proposal_id", proposalID), cs.opt(reason), ack, e)
 	})
 }
 
 // Reject rejects a proposal; terminal ends the negotiation.
 func (p Proposal) Reject(ctx context.Context, proposalID string, terminal bool, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_proposal_reject(p.h, cs.s(proposalID), C.bool(terminal), cs.opt(reason), ack, e)
+		return C.macp_proposal_reject(p.h, cs.req("proposal_id", proposalID), C.bool(terminal), cs.opt(reason), ack, e)
 	})
 }
 
 // Withdraw withdraws one's own proposal.
 func (p Proposal) Withdraw(ctx context.Context, proposalID, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_proposal_withdraw(p.h, cs.s(proposalID), cs.opt(reason), ack, e)
+		return C.macp_proposal_withdraw(p.h, cs.req("proposal_id", proposalID), cs.opt(reason), ack, e)
 	})
 }
 
@@ -151,21 +142,21 @@ func (s *Session) Task() Task { return Task{s} }
 func (t Task) Request(ctx context.Context, taskID, title, instructions, requestedAssignee string, input []byte, deadlineUnixMs int64) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(input)
-		return C.macp_task_request(t.h, cs.s(taskID), cs.s(title), cs.opt(instructions), cs.opt(requestedAssignee), p, n, C.int64_t(deadlineUnixMs), ack, e)
+		return C.macp_task_request(t.h, cs.req("task_id", taskID), cs.opt(title), cs.opt(instructions), cs.opt(requestedAssignee), p, n, C.int64_t(deadlineUnixMs), ack, e)
 	})
 }
 
 // Accept takes the task on.
 func (t Task) Accept(ctx context.Context, taskID, assignee, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_task_accept(t.h, cs.s(taskID), cs.s(assignee), cs.opt(reason), ack, e)
+		return C.macp_task_accept(t.h, cs.req("task_id", taskID), cs.opt(assignee), cs.opt(reason), ack, e)
 	})
 }
 
 // Reject declines the task.
 func (t Task) Reject(ctx context.Context, taskID, assignee, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_task_reject(t.h, cs.s(taskID), cs.s(assignee), cs.opt(reason), ack, e)
+		return C.macp_task_reject(t.h, cs.req("task_id", taskID), cs.opt(assignee), cs.opt(reason), ack, e)
 	})
 }
 
@@ -173,7 +164,7 @@ func (t Task) Reject(ctx context.Context, taskID, assignee, reason string) (Ack,
 func (t Task) Update(ctx context.Context, taskID, status string, progress float64, message string, partialOutput []byte) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(partialOutput)
-		return C.macp_task_update(t.h, cs.s(taskID), cs.s(status), C.double(progress), cs.opt(message), p, n, ack, e)
+		return C.macp_task_update(t.h, cs.req("task_id", taskID), cs.opt(status), C.double(progress), cs.opt(message), p, n, ack, e)
 	})
 }
 
@@ -181,14 +172,14 @@ func (t Task) Update(ctx context.Context, taskID, status string, progress float6
 func (t Task) Complete(ctx context.Context, taskID, assignee string, output []byte, summary string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(output)
-		return C.macp_task_complete(t.h, cs.s(taskID), cs.s(assignee), p, n, cs.opt(summary), ack, e)
+		return C.macp_task_complete(t.h, cs.req("task_id", taskID), cs.opt(assignee), p, n, cs.opt(summary), ack, e)
 	})
 }
 
 // Fail reports the task failed.
 func (t Task) Fail(ctx context.Context, taskID, assignee, errorCode, reason string, retryable bool) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_task_fail(t.h, cs.s(taskID), cs.s(assignee), cs.opt(errorCode), cs.opt(reason), C.bool(retryable), ack, e)
+		return C.macp_task_fail(t.h, cs.req("task_id", taskID), cs.opt(assignee), cs.opt(errorCode), cs.opt(reason), C.bool(retryable), ack, e)
 	})
 }
 
@@ -201,7 +192,7 @@ func (s *Session) Handoff() Handoff { return Handoff{s} }
 // Offer offers responsibility for scope to target.
 func (h Handoff) Offer(ctx context.Context, handoffID, target, scope, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_handoff_offer(h.h, cs.s(handoffID), cs.s(target), cs.s(scope), cs.opt(reason), ack, e)
+		return C.macp_handoff_offer(h.h, cs.req("handoff_id", handoffID), cs.req("target_participant", target), cs.opt(scope), cs.opt(reason), ack, e)
 	})
 }
 
@@ -209,21 +200,21 @@ func (h Handoff) Offer(ctx context.Context, handoffID, target, scope, reason str
 func (h Handoff) Context(ctx context.Context, handoffID, contentType string, data []byte) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(data)
-		return C.macp_handoff_context(h.h, cs.s(handoffID), cs.opt(contentType), p, n, ack, e)
+		return C.macp_handoff_context(h.h, cs.req("handoff_id", handoffID), cs.opt(contentType), p, n, ack, e)
 	})
 }
 
 // Accept accepts an offer.
 func (h Handoff) Accept(ctx context.Context, handoffID, acceptedBy, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_handoff_accept(h.h, cs.s(handoffID), cs.s(acceptedBy), cs.opt(reason), ack, e)
+		return C.macp_handoff_accept(h.h, cs.req("handoff_id", handoffID), cs.opt(acceptedBy), cs.opt(reason), ack, e)
 	})
 }
 
 // Decline declines an offer.
 func (h Handoff) Decline(ctx context.Context, handoffID, declinedBy, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_handoff_decline(h.h, cs.s(handoffID), cs.s(declinedBy), cs.opt(reason), ack, e)
+		return C.macp_handoff_decline(h.h, cs.req("handoff_id", handoffID), cs.opt(declinedBy), cs.opt(reason), ack, e)
 	})
 }
 
@@ -236,6 +227,6 @@ func (s *Session) MultiRound() MultiRound { return MultiRound{s} }
 // Contribute contributes a value to the current round.
 func (m MultiRound) Contribute(ctx context.Context, value string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_multi_round_contribute(m.h, cs.s(value), ack, e)
+		return C.macp_multi_round_contribute(m.h, cs.req("value", value), ack, e)
 	})
 }

@@ -22,12 +22,12 @@ type Projection struct {
 
 // NewProjection makes an empty projection of mode.
 func NewProjection(mode string) (_ *Projection, err error) {
-	defer catchNUL(&err)
+	defer catchArg(&err)
 	var cs cstrings
 	defer cs.free()
 	var h *C.macp_projection
 	var e *C.macp_error
-	if err := errorFrom(C.macp_projection_new(cs.s(mode), &h, &e), e); err != nil {
+	if err := errorFrom(C.macp_projection_new(cs.req("mode", mode), &h, &e), e); err != nil {
 		return nil, err
 	}
 	p := &Projection{h: h}
@@ -54,23 +54,20 @@ func (p *Projection) Apply(envelope []byte) error {
 
 // StateJSON is the whole state as JSON.
 func (p *Projection) StateJSON() (string, error) {
-	var out *C.char
-	var e *C.macp_error
-	if err := errorFrom(C.macp_projection_state_json(p.h, &out, &e), e); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	return callString(func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		return C.macp_projection_state_json(p.h, out, e)
+	})
 }
 
 // DecisionTally counts the votes on a proposal of a Decision projection:
 // each participant's first APPROVE, REJECT or ABSTAIN.
 func (p *Projection) DecisionTally(proposalID string) (approve, reject, abstain uint32, err error) {
-	defer catchNUL(&err)
+	defer catchArg(&err)
 	var cs cstrings
 	defer cs.free()
 	var a, r, ab C.uint32_t
 	var e *C.macp_error
-	err = errorFrom(C.macp_decision_tally(p.h, cs.s(proposalID), &a, &r, &ab, &e), e)
+	err = errorFrom(C.macp_decision_tally(p.h, cs.req("proposal_id", proposalID), &a, &r, &ab, &e), e)
 	return uint32(a), uint32(r), uint32(ab), err
 }
 
@@ -84,7 +81,7 @@ type QuorumTally struct {
 // QuorumTally counts the ballots on a request ("" for the latest) of a
 // Quorum projection.
 func (p *Projection) QuorumTally(requestID string) (_ QuorumTally, err error) {
-	defer catchNUL(&err)
+	defer catchArg(&err)
 	var cs cstrings
 	defer cs.free()
 	var a, r, ab, req C.uint32_t

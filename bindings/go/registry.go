@@ -15,7 +15,7 @@ import (
 // mapping with the .proto field names, every field present), returned as
 // json.RawMessage to decode into the structs a caller needs.
 
-func jsonCall(ctx context.Context, f func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status) (json.RawMessage, error) {
+func jsonCall(ctx context.Context, f stringFunc) (json.RawMessage, error) {
 	s, err := stringCall(ctx, f)
 	if err != nil {
 		return nil, err
@@ -26,7 +26,7 @@ func jsonCall(ctx context.Context, f func(cs *cstrings, out **C.char, e **C.macp
 // Initialize is the runtime's Initialize answer: runtime info,
 // capabilities, supported modes.
 func (c *Client) Initialize(ctx context.Context) (json.RawMessage, error) {
-	return jsonCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+	return jsonCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_client_initialize_json(c.h, out, e)
 	})
 }
@@ -34,7 +34,7 @@ func (c *Client) Initialize(ctx context.Context) (json.RawMessage, error) {
 // Manifest is GetManifest: the runtime's manifest (agentID "") or an
 // agent's.
 func (c *Client) Manifest(ctx context.Context, agentID string) (json.RawMessage, error) {
-	return jsonCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_client_get_manifest(c.h, cs.opt(agentID), out, e)
 	})
 }
@@ -42,14 +42,14 @@ func (c *Client) Manifest(ctx context.Context, agentID string) (json.RawMessage,
 // ListModes lists the standards-track modes (a JSON array of
 // ModeDescriptor).
 func (c *Client) ListModes(ctx context.Context) (json.RawMessage, error) {
-	return jsonCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+	return jsonCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_client_list_modes(c.h, out, e)
 	})
 }
 
 // ListExtModes lists the extension modes.
 func (c *Client) ListExtModes(ctx context.Context) (json.RawMessage, error) {
-	return jsonCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+	return jsonCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_client_list_ext_modes(c.h, out, e)
 	})
 }
@@ -64,21 +64,21 @@ func (c *Client) RegisterExtMode(ctx context.Context, descriptorJSON string) err
 // UnregisterExtMode removes a registered extension mode.
 func (c *Client) UnregisterExtMode(ctx context.Context, mode string) error {
 	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
-		return C.macp_client_unregister_ext_mode(c.h, cs.s(mode), e)
+		return C.macp_client_unregister_ext_mode(c.h, cs.req("mode", mode), e)
 	})
 }
 
 // PromoteMode promotes an extension mode to standards-track (renamed unless
 // newName is "") and returns its name after promotion.
 func (c *Client) PromoteMode(ctx context.Context, mode, newName string) (string, error) {
-	return stringCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
-		return C.macp_client_promote_mode(c.h, cs.s(mode), cs.opt(newName), out, e)
+	return stringCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		return C.macp_client_promote_mode(c.h, cs.req("mode", mode), cs.opt(newName), out, e)
 	})
 }
 
 // ListRoots lists the runtime's resource roots.
 func (c *Client) ListRoots(ctx context.Context) (json.RawMessage, error) {
-	return jsonCall(ctx, func(_ *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+	return jsonCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_client_list_roots(c.h, out, e)
 	})
 }
@@ -95,20 +95,20 @@ func (c *Client) RegisterPolicy(ctx context.Context, policyJSON string) error {
 // UnregisterPolicy removes a policy.
 func (c *Client) UnregisterPolicy(ctx context.Context, policyID string) error {
 	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
-		return C.macp_client_unregister_policy(c.h, cs.s(policyID), e)
+		return C.macp_client_unregister_policy(c.h, cs.req("policy_id", policyID), e)
 	})
 }
 
-// GetPolicy reads a policy (rules as an object).
-func (c *Client) GetPolicy(ctx context.Context, policyID string) (json.RawMessage, error) {
-	return jsonCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
-		return C.macp_client_get_policy(c.h, cs.s(policyID), out, e)
+// Policy is GetPolicy: a policy (rules as an object).
+func (c *Client) Policy(ctx context.Context, policyID string) (json.RawMessage, error) {
+	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		return C.macp_client_get_policy(c.h, cs.req("policy_id", policyID), out, e)
 	})
 }
 
 // ListPolicies lists the policies, all of them (mode "") or one mode's.
 func (c *Client) ListPolicies(ctx context.Context, mode string) (json.RawMessage, error) {
-	return jsonCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_client_list_policies(c.h, cs.opt(mode), out, e)
 	})
 }
@@ -117,7 +117,7 @@ func (c *Client) ListPolicies(ctx context.Context, mode string) (json.RawMessage
 // form RegisterPolicy takes; never registered) and reports how the outcome
 // would differ.
 func (c *Client) WhatIfReplay(ctx context.Context, sessionID, candidateJSON string) (json.RawMessage, error) {
-	return jsonCall(ctx, func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status {
+	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_client_what_if_replay(c.h, cs.s(sessionID), cs.s(candidateJSON), out, e)
 	})
 }
@@ -127,23 +127,22 @@ func (c *Client) WhatIfReplay(ctx context.Context, sessionID, candidateJSON stri
 func (c *Client) SendSignal(ctx context.Context, signalType string, data []byte, confidence float64, correlationSessionID string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(data)
-		return C.macp_client_send_signal(c.h, cs.s(signalType), p, n, C.double(confidence), cs.opt(correlationSessionID), ack, e)
+		return C.macp_client_send_signal(c.h, cs.req("signal_type", signalType), p, n, C.double(confidence), cs.opt(correlationSessionID), ack, e)
 	})
 }
 
 // PayloadJSON decodes protobuf bytes of the message typeName (for example
 // an Envelope's payload, "macp.modes.decision.v1.VotePayload") to JSON.
 func PayloadJSON(typeName string, data []byte) (_ json.RawMessage, err error) {
-	defer catchNUL(&err)
-	var cs cstrings
-	defer cs.free()
-	var out *C.char
-	var e *C.macp_error
-	p, n := bytesArg(data)
-	if err := errorFrom(C.macp_payload_to_json(cs.s(typeName), p, n, &out, &e), e); err != nil {
+	defer catchArg(&err)
+	s, err := callString(func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		p, n := bytesArg(data)
+		return C.macp_payload_to_json(cs.req("type_name", typeName), p, n, out, e)
+	})
+	if err != nil {
 		return nil, err
 	}
-	return json.RawMessage(takeString(out)), nil
+	return json.RawMessage(s), nil
 }
 
 // PayloadType names the protobuf type the schema defines for messageType in
@@ -153,15 +152,10 @@ func PayloadJSON(typeName string, data []byte) (_ json.RawMessage, err error) {
 // type is "macp.modes.<name>.<v>.<messageType>Payload". A message type the
 // schema has no payload for is an error with StatusInvalidArgument.
 func PayloadType(mode, messageType string) (_ string, err error) {
-	defer catchNUL(&err)
-	var cs cstrings
-	defer cs.free()
-	var out *C.char
-	var e *C.macp_error
-	if err := errorFrom(C.macp_payload_type(cs.s(mode), cs.s(messageType), &out, &e), e); err != nil {
-		return "", err
-	}
-	return takeString(out), nil
+	defer catchArg(&err)
+	return callString(func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		return C.macp_payload_type(cs.s(mode), cs.req("message_type", messageType), out, e)
+	})
 }
 
 // PayloadJSON decodes the envelope's payload to JSON, as the type
@@ -176,10 +170,10 @@ func (e *Envelope) PayloadJSON() (json.RawMessage, error) {
 
 // PayloadFromJSON encodes a JSON object as the protobuf message typeName.
 func PayloadFromJSON(typeName, payloadJSON string) (_ []byte, err error) {
-	defer catchNUL(&err)
+	defer catchArg(&err)
 	var cs cstrings
 	defer cs.free()
-	t, j := cs.s(typeName), cs.s(payloadJSON)
+	t, j := cs.req("type_name", typeName), cs.s(payloadJSON)
 	var n C.size_t
 	var e *C.macp_error
 	if err := errorFrom(C.macp_payload_from_json(t, j, nil, 0, &n, &e), e); err != nil {

@@ -81,7 +81,7 @@ func (o *StartOptions) apply(so *C.macp_start_options, cs *cstrings) error {
 	}
 	for _, p := range o.Participants {
 		var e *C.macp_error
-		if err := errorFrom(C.macp_start_options_add_participant(so, cs.s(p), &e), e); err != nil {
+		if err := errorFrom(C.macp_start_options_add_participant(so, cs.req("participant", p), &e), e); err != nil {
 			return err
 		}
 	}
@@ -100,13 +100,13 @@ func (o *StartOptions) apply(so *C.macp_start_options, cs *cstrings) error {
 	for k, v := range o.Extensions {
 		var e *C.macp_error
 		p, n := bytesArg(v)
-		if err := errorFrom(C.macp_start_options_set_extension(so, cs.s(k), p, n, &e), e); err != nil {
+		if err := errorFrom(C.macp_start_options_set_extension(so, cs.req("key", k), p, n, &e), e); err != nil {
 			return err
 		}
 	}
 	for _, r := range o.Roots {
 		var e *C.macp_error
-		if err := errorFrom(C.macp_start_options_add_root(so, cs.s(r.URI), cs.opt(r.Name), &e), e); err != nil {
+		if err := errorFrom(C.macp_start_options_add_root(so, cs.req("uri", r.URI), cs.opt(r.Name), &e), e); err != nil {
 			return err
 		}
 	}
@@ -141,11 +141,11 @@ func (c *Client) StartSession(ctx context.Context, mode string, opts StartOption
 		var h *C.macp_session
 		var ack C.macp_ack
 		e = nil
-		if err := errorFrom(C.macp_session_start(c.h, cs.s(mode), so, &h, &ack, &e), e); err != nil {
+		if err := errorFrom(C.macp_session_start(c.h, cs.req("mode", mode), so, &h, &ack, &e), e); err != nil {
 			return started{}, err
 		}
 		return started{h, ackFrom(&ack)}, nil
-	}, func(s started) { C.macp_session_close(s.h) })
+	}, func(s started) { C.macp_session_free(s.h) })
 	if err != nil {
 		return nil, Ack{}, err
 	}
@@ -161,11 +161,11 @@ func (c *Client) OpenSession(ctx context.Context, sessionID string) (*Session, e
 		defer cs.free()
 		var h *C.macp_session
 		var e *C.macp_error
-		if err := errorFrom(C.macp_session_open(c.h, cs.s(sessionID), &h, &e), e); err != nil {
+		if err := errorFrom(C.macp_session_open(c.h, cs.req("session_id", sessionID), &h, &e), e); err != nil {
 			return nil, err
 		}
 		return h, nil
-	}, func(h *C.macp_session) { C.macp_session_close(h) })
+	}, func(h *C.macp_session) { C.macp_session_free(h) })
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (s *Session) Mode() string { return s.mode }
 func (s *Session) Close() error {
 	s.once.Do(func() {
 		runtime.SetFinalizer(s, nil)
-		C.macp_session_close(s.h)
+		C.macp_session_free(s.h)
 	})
 	return nil
 }
@@ -193,7 +193,7 @@ func (s *Session) Close() error {
 func (s *Session) Send(ctx context.Context, messageType string, payload []byte, messageID string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(payload)
-		return C.macp_session_send(s.h, cs.s(messageType), p, n, cs.opt(messageID), ack, e)
+		return C.macp_session_send(s.h, cs.req("message_type", messageType), p, n, cs.opt(messageID), ack, e)
 	})
 }
 
@@ -203,12 +203,13 @@ func (s *Session) Send(ctx context.Context, messageType string, payload []byte, 
 // the type the schema defines for messageType in the session's mode.
 func (s *Session) SendJSON(ctx context.Context, messageType, payloadType, payloadJSON, messageID string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_session_send_json(s.h, cs.s(messageType), cs.opt(payloadType), cs.s(payloadJSON), cs.opt(messageID), ack, e)
+		return C.macp_session_send_json(s.h, cs.req("message_type", messageType), cs.opt(payloadType), cs.s(payloadJSON), cs.opt(messageID), ack, e)
 	})
 }
 
-// Commitment resolves a session. When committing, empty strings are left
-// unset (an empty CommitmentID generates one).
+// Commitment resolves a session. When committing, Action is required and
+// the other empty strings are left unset (an empty CommitmentID generates
+// one).
 type Commitment struct {
 	CommitmentID    string
 	Action          string
@@ -227,15 +228,16 @@ type CommitmentRef struct {
 }
 
 // toC converts c for a call; exact keeps empty strings as empty instead of
-// leaving them unset (for hashing).
+// leaving them unset (for hashing, where Action may be empty too).
 func (c *Commitment) toC(cs *cstrings, exact bool) C.macp_commitment {
 	str := cs.opt
+	action := func(v string) *C.char { return cs.req("action", v) }
 	if exact {
-		str = cs.s
+		str, action = cs.s, cs.s
 	}
 	cc := C.macp_commitment{
 		commitment_id:    str(c.CommitmentID),
-		action:           str(c.Action),
+		action:           action(c.Action),
 		authority_scope:  str(c.AuthorityScope),
 		reason:           str(c.Reason),
 		outcome_positive: C.bool(c.OutcomePositive),
@@ -258,15 +260,9 @@ func (s *Session) Commit(ctx context.Context, c Commitment) (Ack, error) {
 
 // Info reads the session's metadata and state.
 func (s *Session) Info(ctx context.Context) (*SessionInfo, error) {
-	return blocking(ctx, func() (*SessionInfo, error) {
-		var info *C.macp_session_info
-		var e *C.macp_error
-		if err := errorFrom(C.macp_session_get_info(s.h, &info, &e), e); err != nil {
-			return nil, err
-		}
-		defer C.macp_session_info_free(info)
-		return sessionInfo(info), nil
-	}, nil)
+	return infoCall(ctx, func(_ *cstrings, out **C.macp_session_info, e **C.macp_error) C.macp_status {
+		return C.macp_session_get_info(s.h, out, e)
+	})
 }
 
 // Cancel cancels the session (its initiator only).

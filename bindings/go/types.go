@@ -12,43 +12,34 @@ import (
 	"unsafe"
 )
 
-// SessionState is a session's state, as macp.v1.SessionState.
+// SessionState is a session's state, as macp.v1.SessionState
+// (macp_session_state).
 type SessionState int32
 
-// The session states.
+// The session states (MACP_SESSION_STATE_*).
 const (
-	StateUnspecified SessionState = 0
-	StateOpen        SessionState = 1
-	StateResolved    SessionState = 2
-	StateExpired     SessionState = 3
-	StateSuspended   SessionState = 4
-	StateCancelled   SessionState = 5
+	StateUnspecified SessionState = C.MACP_SESSION_STATE_UNSPECIFIED
+	StateOpen        SessionState = C.MACP_SESSION_STATE_OPEN
+	StateResolved    SessionState = C.MACP_SESSION_STATE_RESOLVED
+	StateExpired     SessionState = C.MACP_SESSION_STATE_EXPIRED
+	StateSuspended   SessionState = C.MACP_SESSION_STATE_SUSPENDED
+	StateCancelled   SessionState = C.MACP_SESSION_STATE_CANCELLED
 )
 
+// String is the C name of the state ("OPEN", "RESOLVED", ...;
+// "UNSPECIFIED" for any other value).
 func (s SessionState) String() string {
-	switch s {
-	case StateOpen:
-		return "Open"
-	case StateResolved:
-		return "Resolved"
-	case StateExpired:
-		return "Expired"
-	case StateSuspended:
-		return "Suspended"
-	case StateCancelled:
-		return "Cancelled"
-	}
-	return "Unspecified"
+	return C.GoString(C.macp_session_state_name(C.int32_t(s)))
 }
 
-// The standards-track modes and the built-in extension mode.
+// The standards-track modes and the built-in extension mode (MACP_MODE_*).
 const (
-	ModeDecision   = "macp.mode.decision.v1"
-	ModeProposal   = "macp.mode.proposal.v1"
-	ModeTask       = "macp.mode.task.v1"
-	ModeHandoff    = "macp.mode.handoff.v1"
-	ModeQuorum     = "macp.mode.quorum.v1"
-	ModeMultiRound = "ext.multi_round.v1"
+	ModeDecision   = C.MACP_MODE_DECISION
+	ModeProposal   = C.MACP_MODE_PROPOSAL
+	ModeTask       = C.MACP_MODE_TASK
+	ModeHandoff    = C.MACP_MODE_HANDOFF
+	ModeQuorum     = C.MACP_MODE_QUORUM
+	ModeMultiRound = C.MACP_MODE_MULTI_ROUND
 )
 
 // Ack is the runtime's acknowledgement of an accepted message.
@@ -102,17 +93,24 @@ func statusCall(ctx context.Context, f func(cs *cstrings, e **C.macp_error) C.ma
 }
 
 // stringCall runs a C call that returns a library string, honouring ctx.
-func stringCall(ctx context.Context, f func(cs *cstrings, out **C.char, e **C.macp_error) C.macp_status) (string, error) {
-	return blocking(ctx, func() (string, error) {
-		var cs cstrings
-		defer cs.free()
-		var out *C.char
-		var e *C.macp_error
-		if err := errorFrom(f(&cs, &out, &e), e); err != nil {
-			return "", err
-		}
-		return takeString(out), nil
-	}, nil)
+func stringCall(ctx context.Context, f stringFunc) (string, error) {
+	return blocking(ctx, func() (string, error) { return callString(f) }, nil)
+}
+
+// stringFunc is a C call that returns a library string (a macp_string).
+type stringFunc func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status
+
+// callString runs f on the calling goroutine and takes the string it
+// returned. Callers defer catchArg (blocking does).
+func callString(f stringFunc) (string, error) {
+	var cs cstrings
+	defer cs.free()
+	var out *C.macp_string
+	var e *C.macp_error
+	if err := errorFrom(f(&cs, &out, &e), e); err != nil {
+		return "", err
+	}
+	return takeString(out), nil
 }
 
 // ParticipantActivity is one participant's activity in a session.
@@ -150,7 +148,9 @@ func goStrings(p **C.char, n C.size_t) []string {
 	return out
 }
 
-func sessionInfo(i *C.macp_session_info) *SessionInfo {
+// sessionInfo copies the metadata of a session, a view borrowed from a
+// macp_session_info, a macp_session_list or an event.
+func sessionInfo(i *C.macp_session_metadata) *SessionInfo {
 	s := &SessionInfo{
 		SessionID:            C.GoString(i.session_id),
 		Mode:                 C.GoString(i.mode),

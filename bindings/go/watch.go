@@ -17,22 +17,80 @@ import (
 	"unsafe"
 )
 
-// EventKind says what an Event reports.
-type EventKind int
+// EventKind says what an Event reports (macp_event_kind).
+type EventKind int32
 
-// The event kinds, as macp_event_kind.
+// The event kinds (MACP_EVENT_*).
 const (
-	EventEnvelope     EventKind = 1
-	EventStreamError  EventKind = 2
-	EventSession      EventKind = 3
-	EventSignal       EventKind = 4
-	EventPolicies     EventKind = 5
-	EventModeRegistry EventKind = 6
-	EventRoots        EventKind = 7
-	EventReconnecting EventKind = 8
-	EventResumed      EventKind = 9
-	EventGap          EventKind = 10
-	EventClosed       EventKind = 11
+	EventEnvelope     EventKind = C.MACP_EVENT_ENVELOPE
+	EventStreamError  EventKind = C.MACP_EVENT_STREAM_ERROR
+	EventSession      EventKind = C.MACP_EVENT_SESSION
+	EventSignal       EventKind = C.MACP_EVENT_SIGNAL
+	EventPolicies     EventKind = C.MACP_EVENT_POLICIES
+	EventModeRegistry EventKind = C.MACP_EVENT_MODE_REGISTRY
+	EventRoots        EventKind = C.MACP_EVENT_ROOTS
+	EventReconnecting EventKind = C.MACP_EVENT_RECONNECTING
+	EventResumed      EventKind = C.MACP_EVENT_RESUMED
+	EventGap          EventKind = C.MACP_EVENT_GAP
+	EventClosed       EventKind = C.MACP_EVENT_CLOSED
+)
+
+// String is the C name of the kind ("ENVELOPE", "RECONNECTING", ...;
+// "UNKNOWN" for any other value).
+func (k EventKind) String() string { return C.GoString(C.macp_event_kind_name(C.int32_t(k))) }
+
+// SessionEventType is a session lifecycle transition, as
+// macp.v1.SessionLifecycleEvent.EventType (macp_session_event_type).
+type SessionEventType int32
+
+// The transitions (MACP_SESSION_EVENT_*).
+const (
+	SessionEventUnspecified SessionEventType = C.MACP_SESSION_EVENT_UNSPECIFIED
+	SessionEventCreated     SessionEventType = C.MACP_SESSION_EVENT_CREATED
+	SessionEventResolved    SessionEventType = C.MACP_SESSION_EVENT_RESOLVED
+	SessionEventExpired     SessionEventType = C.MACP_SESSION_EVENT_EXPIRED
+	SessionEventSuspended   SessionEventType = C.MACP_SESSION_EVENT_SUSPENDED
+	SessionEventResumed     SessionEventType = C.MACP_SESSION_EVENT_RESUMED
+	SessionEventCancelled   SessionEventType = C.MACP_SESSION_EVENT_CANCELLED
+)
+
+// String is the name of the transition as in C, without its
+// MACP_SESSION_EVENT_ prefix ("CREATED", ...; "UNSPECIFIED" for any other
+// value).
+func (t SessionEventType) String() string {
+	if t > 0 && int(t) < len(sessionEventNames) {
+		return sessionEventNames[t]
+	}
+	return "UNSPECIFIED"
+}
+
+var sessionEventNames = [...]string{
+	SessionEventCreated:   "CREATED",
+	SessionEventResolved:  "RESOLVED",
+	SessionEventExpired:   "EXPIRED",
+	SessionEventSuspended: "SUSPENDED",
+	SessionEventResumed:   "RESUMED",
+	SessionEventCancelled: "CANCELLED",
+}
+
+// WatchKind names a runtime-wide stream for Client.WatchRuntime
+// (macp_watch_kind).
+type WatchKind int32
+
+// The runtime-wide streams (MACP_WATCH_*).
+const (
+	// WatchSessions: session lifecycle transitions (EventSession), first
+	// one SessionEventCreated per registered session; transitions missed
+	// while disconnected are reported Reconciled.
+	WatchSessions WatchKind = C.MACP_WATCH_SESSIONS
+	// WatchSignals: ambient signals (EventSignal).
+	WatchSignals WatchKind = C.MACP_WATCH_SIGNALS
+	// WatchPolicies: policy registry changes (EventPolicies).
+	WatchPolicies WatchKind = C.MACP_WATCH_POLICIES
+	// WatchModeRegistry: mode registry changes (EventModeRegistry).
+	WatchModeRegistry WatchKind = C.MACP_WATCH_MODE_REGISTRY
+	// WatchRoots: root changes (EventRoots).
+	WatchRoots WatchKind = C.MACP_WATCH_ROOTS
 )
 
 // Envelope is an envelope as the runtime delivered it.
@@ -62,9 +120,9 @@ type Event struct {
 	Envelope *Envelope
 	// EventSignal: whether the runtime verified the sender's credential.
 	SenderAuthenticated bool
-	// EventSession: the transition (macp_session_event_type) and the
-	// session after it (nil when already evicted).
-	SessionEvent int
+	// EventSession: the transition and the session after it (nil when
+	// already evicted).
+	SessionEvent SessionEventType
 	Session      *SessionInfo
 	Reconciled   bool
 	ObservedAt   time.Time
@@ -145,6 +203,8 @@ func (w *Watcher) Close() error {
 	return nil
 }
 
+// watchStart starts a C watcher with the callback and user data it is
+// given.
 type watchStart func(opts *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, e **C.macp_error) C.macp_status
 
 func startWatcher(ctx context.Context, opts *WatchOptions, start watchStart) (*Watcher, error) {
@@ -205,7 +265,7 @@ func eventFrom(ev *C.macp_event) Event {
 		Sequence:            uint64(ev.sequence),
 		GapEnd:              uint64(ev.gap_end),
 		SenderAuthenticated: bool(ev.sender_authenticated),
-		SessionEvent:        int(ev.session_event),
+		SessionEvent:        SessionEventType(ev.session_event),
 		Reconciled:          bool(ev.reconciled),
 		Registry:            cstr(ev.registry),
 		MessageID:           cstr(ev.message_id),
@@ -251,38 +311,14 @@ func (s *Session) Watch(ctx context.Context, afterSequence uint64, opts *WatchOp
 	})
 }
 
-// WatchSessions follows session lifecycle transitions (EventSession).
-func (c *Client) WatchSessions(ctx context.Context, opts *WatchOptions) (*Watcher, error) {
+// WatchRuntime follows a runtime-wide stream (WatchSessions, ...). It
+// reconnects across broken streams per opts (nil: the defaults), reporting
+// EventReconnecting and EventResumed; events published while disconnected
+// may be missed, except session transitions, which are reconciled. A
+// runtime that does not advertise the stream gives StatusUnsupported, a
+// kind that is not a WatchKind StatusInvalidArgument.
+func (c *Client) WatchRuntime(ctx context.Context, kind WatchKind, opts *WatchOptions) (*Watcher, error) {
 	return startWatcher(ctx, opts, func(o *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, e **C.macp_error) C.macp_status {
-		return C.macp_client_watch_sessions(c.h, o, cb, ud, out, e)
-	})
-}
-
-// WatchSignals follows ambient signals (EventSignal).
-func (c *Client) WatchSignals(ctx context.Context, opts *WatchOptions) (*Watcher, error) {
-	return startWatcher(ctx, opts, func(o *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, e **C.macp_error) C.macp_status {
-		return C.macp_client_watch_signals(c.h, o, cb, ud, out, e)
-	})
-}
-
-// WatchPolicies follows changes of the policy registry (EventPolicies).
-func (c *Client) WatchPolicies(ctx context.Context, opts *WatchOptions) (*Watcher, error) {
-	return startWatcher(ctx, opts, func(o *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, e **C.macp_error) C.macp_status {
-		return C.macp_client_watch_policies(c.h, o, cb, ud, out, e)
-	})
-}
-
-// WatchModeRegistry follows changes of the mode registry
-// (EventModeRegistry).
-func (c *Client) WatchModeRegistry(ctx context.Context, opts *WatchOptions) (*Watcher, error) {
-	return startWatcher(ctx, opts, func(o *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, e **C.macp_error) C.macp_status {
-		return C.macp_client_watch_mode_registry(c.h, o, cb, ud, out, e)
-	})
-}
-
-// WatchRoots follows changes of the runtime's roots (EventRoots).
-func (c *Client) WatchRoots(ctx context.Context, opts *WatchOptions) (*Watcher, error) {
-	return startWatcher(ctx, opts, func(o *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, e **C.macp_error) C.macp_status {
-		return C.macp_client_watch_roots(c.h, o, cb, ud, out, e)
+		return C.macp_client_watch(c.h, C.int32_t(kind), o, cb, ud, out, e)
 	})
 }

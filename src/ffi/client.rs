@@ -1,27 +1,22 @@
-//! `macp_client_options` and `macp_client`.
+//! `macp_client`: a connection to a runtime with one identity.
 
 use std::ffi::{c_char, CString};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, PoisonError};
 
-use super::session::{fill_ack, macp_ack, macp_session_info, SessionInfo, INFOS};
-use super::{
-    arg_bytes, arg_nonempty, arg_opt_str, arg_out, c_string, guard, guard_value, macp_error, Table,
-};
+use macp_pb::pb;
+use prost::Message;
+
+use super::ack::{fill_ack, macp_ack};
+use super::args::{arg_bytes, arg_nonempty, arg_or_empty, arg_out, c_string};
+use super::client_options::macp_client_options;
+use super::error::guard;
+use super::error::macp_error;
+use super::guard::guard_value;
+use super::handle::{self, handle_type};
+use super::session_list::{macp_session_info, macp_session_list, write_info, write_list};
 use crate::client::Client;
-use crate::config::{ClientConfig, RetryPolicy};
-use crate::error::{Error, Result, Status};
+use crate::error::{Error, Status};
 use crate::rt::block_on;
-
-/// Longest accepted timeout or retry delay, in milliseconds (one day).
-pub const MACP_MAX_TIMEOUT_MS: u64 = 86_400_000;
-
-/// Settings for `macp_client_new`: target, credentials, TLS, timeouts, retry
-/// policy. Created with `macp_client_options_new`, freed with
-/// `macp_client_options_free`; it may be freed as soon as the client exists.
-pub struct macp_client_options {
-    _private: [u8; 0],
-}
 
 /// A connected MACP client with one identity. Safe to share between threads:
 /// every call may be made from any thread, concurrently. Created with
@@ -30,268 +25,19 @@ pub struct macp_client {
     _private: [u8; 0],
 }
 
-pub(crate) static OPTIONS: Table<Mutex<ClientConfig>> = Table::new("macp_client_options");
-
 pub(crate) struct ClientObject {
     pub(crate) client: Arc<Client>,
     protocol_version: CString,
 }
 
-pub(crate) static CLIENTS: Table<ClientObject> = Table::new("macp_client");
-
-pub(crate) fn client_of(h: *const macp_client) -> Result<Arc<Client>> {
-    Ok(CLIENTS.get(h)?.client.clone())
-}
-
-fn with_options(
-    opts: *mut macp_client_options,
-    error: *mut *mut macp_error,
-    f: impl FnOnce(&mut ClientConfig) -> Result<()>,
-) -> Status {
-    guard(error, || {
-        let o = OPTIONS.get(opts)?;
-        let mut cfg = o.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut cfg)
-    })
-}
-
-fn millis(ms: u64, name: &str, min: u64) -> Result<Duration> {
-    if ms < min || ms > MACP_MAX_TIMEOUT_MS {
-        return Err(Error::invalid_argument(format!(
-            "{name} must be between {min} and {MACP_MAX_TIMEOUT_MS} ms, got {ms}"
-        )));
-    }
-    Ok(Duration::from_millis(ms))
-}
-
-/// Create client options with the defaults: TLS required, 10 s connect
-/// timeout, 30 s call timeout, retry 3 times from 100 ms up to 2 s with jitter.
-/// A target must be set before `macp_client_new`.
-///
-/// # Safety
-/// `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn macp_client_options_new(
-    out: *mut *mut macp_client_options,
-    error: *mut *mut macp_error,
-) -> Status {
-    guard(error, || {
-        arg_out(out, "out")?;
-        *out = OPTIONS.insert(Mutex::new(ClientConfig::default())) as *mut macp_client_options;
-        Ok(())
-    })
-}
-
-/// Free client options. NULL and already-freed options are ignored.
-#[no_mangle]
-pub extern "C" fn macp_client_options_free(opts: *mut macp_client_options) {
-    guard_value((), || {
-        OPTIONS.remove(opts);
-    })
-}
-
-/// The runtime to connect to: `host:port` (TLS, or plaintext when insecure
-/// connections are allowed), `https://host:port`, or `http://host:port`
-/// (requires `macp_client_options_set_allow_insecure`).
-///
-/// # Safety
-/// `target` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn macp_client_options_set_target(
-    opts: *mut macp_client_options,
-    target: *const c_char,
-    error: *mut *mut macp_error,
-) -> Status {
-    let t = arg_nonempty(target, "target").map(str::to_string);
-    with_options(opts, error, |c| {
-        c.target = t?;
-        Ok(())
-    })
-}
-
-/// The bearer credential (opaque token or JWT) sent on every call as
-/// `authorization: Bearer <token>`. NULL removes it.
-///
-/// # Safety
-/// `token` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn macp_client_options_set_bearer_token(
-    opts: *mut macp_client_options,
-    token: *const c_char,
-    error: *mut *mut macp_error,
-) -> Status {
-    let t = arg_opt_str(token, "token").map(|o| o.map(str::to_string));
-    with_options(opts, error, |c| {
-        let t = t?;
-        if let Some(v) = &t {
-            if v.is_empty() || v.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
-                return Err(Error::invalid_argument(
-                    "token must be non-empty visible ASCII",
-                ));
-            }
-        }
-        c.bearer_token = t;
-        Ok(())
-    })
-}
-
-/// Allow plaintext (non-TLS) connections. Off by default; use only on a
-/// trusted network or loopback.
-#[no_mangle]
-pub extern "C" fn macp_client_options_set_allow_insecure(
-    opts: *mut macp_client_options,
-    allow: bool,
-    error: *mut *mut macp_error,
-) -> Status {
-    with_options(opts, error, |c| {
-        c.allow_insecure = allow;
-        Ok(())
-    })
-}
-
-/// Trust the CA certificates in this PEM buffer instead of the system roots.
-/// The bytes are copied. NULL/0 restores the system roots.
-///
-/// # Safety
-/// `pem` is NULL or points to `len` readable bytes.
-#[no_mangle]
-pub unsafe extern "C" fn macp_client_options_set_ca_pem(
-    opts: *mut macp_client_options,
-    pem: *const u8,
-    len: usize,
-    error: *mut *mut macp_error,
-) -> Status {
-    let b = arg_bytes(pem, len, "pem").map(<[u8]>::to_vec);
-    with_options(opts, error, |c| {
-        let b = b?;
-        c.ca_pem = if b.is_empty() { None } else { Some(b) };
-        Ok(())
-    })
-}
-
-/// The TLS server name to verify when it differs from the target host. NULL
-/// uses the target host.
-///
-/// # Safety
-/// `domain` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn macp_client_options_set_tls_domain(
-    opts: *mut macp_client_options,
-    domain: *const c_char,
-    error: *mut *mut macp_error,
-) -> Status {
-    let d = arg_opt_str(domain, "domain").map(|o| o.map(str::to_string));
-    with_options(opts, error, |c| {
-        c.tls_domain = d?;
-        Ok(())
-    })
-}
-
-/// Time allowed to connect and negotiate (`Initialize`), 1 ms to one day.
-#[no_mangle]
-pub extern "C" fn macp_client_options_set_connect_timeout_ms(
-    opts: *mut macp_client_options,
-    timeout_ms: u64,
-    error: *mut *mut macp_error,
-) -> Status {
-    with_options(opts, error, |c| {
-        c.connect_timeout = millis(timeout_ms, "connect timeout", 1)?;
-        Ok(())
-    })
-}
-
-/// Deadline of each call attempt, up to one day; 0 means no deadline.
-#[no_mangle]
-pub extern "C" fn macp_client_options_set_call_timeout_ms(
-    opts: *mut macp_client_options,
-    timeout_ms: u64,
-    error: *mut *mut macp_error,
-) -> Status {
-    with_options(opts, error, |c| {
-        c.call_timeout = if timeout_ms == 0 {
-            None
-        } else {
-            Some(millis(timeout_ms, "call timeout", 1)?)
-        };
-        Ok(())
-    })
-}
-
-/// The identity this client expects to be authenticated as. Every envelope
-/// then carries it as `sender`, so the runtime refuses (`UNAUTHENTICATED`) a
-/// message the credential would attribute to someone else. NULL turns the
-/// guard off (the runtime fills in the sender).
-///
-/// # Safety
-/// `sender` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn macp_client_options_set_expected_sender(
-    opts: *mut macp_client_options,
-    sender: *const c_char,
-    error: *mut *mut macp_error,
-) -> Status {
-    let s = arg_opt_str(sender, "sender").map(|o| o.map(str::to_string));
-    with_options(opts, error, |c| {
-        let s = s?;
-        if s.as_deref() == Some("") {
-            return Err(Error::invalid_argument("sender is empty"));
-        }
-        c.expected_sender = s;
-        Ok(())
-    })
-}
-
-/// Retry policy of every send: up to `max_retries` (0 to 100) more attempts
-/// after a transient failure, waiting `base_delay_ms` doubled per retry and
-/// capped at `max_delay_ms` (both at most one day, base <= max); `jitter`
-/// spreads each wait over [delay/2, delay]. A retry always reuses the
-/// message id, so the runtime never applies a message twice.
-#[no_mangle]
-pub extern "C" fn macp_client_options_set_retry_policy(
-    opts: *mut macp_client_options,
-    max_retries: u32,
-    base_delay_ms: u64,
-    max_delay_ms: u64,
-    jitter: bool,
-    error: *mut *mut macp_error,
-) -> Status {
-    with_options(opts, error, |c| {
-        let p = RetryPolicy {
-            max_retries,
-            base_delay: millis(base_delay_ms, "base delay", 0)?,
-            max_delay: millis(max_delay_ms, "max delay", 0)?,
-            jitter,
-        };
-        p.validate()?;
-        c.retry = p;
-        Ok(())
-    })
-}
-
-/// The `ClientInfo` sent in `Initialize` (defaults: "libmacp" and the library
-/// version). `version` may be NULL.
-///
-/// # Safety
-/// `name` and `version` are NULL or NUL-terminated strings.
-#[no_mangle]
-pub unsafe extern "C" fn macp_client_options_set_client_info(
-    opts: *mut macp_client_options,
-    name: *const c_char,
-    version: *const c_char,
-    error: *mut *mut macp_error,
-) -> Status {
-    let n = arg_nonempty(name, "name").map(str::to_string);
-    let v = arg_opt_str(version, "version").map(|o| o.unwrap_or("").to_string());
-    with_options(opts, error, |c| {
-        c.client_name = n?;
-        c.client_version = v?;
-        Ok(())
-    })
-}
+handle_type!(macp_client => ClientObject);
 
 /// Connect to the runtime and negotiate the protocol version (`Initialize`).
 /// Blocks up to the connect timeout. On success `*out` is a client to free
 /// with `macp_client_free`; `opts` stays owned by the caller.
+///
+/// Ownership: borrows its arguments; on success `*out` is owned by the caller
+/// (free with `macp_client_free`); on failure `*out` is NULL.
 ///
 /// # Safety
 /// `out` is NULL or writable.
@@ -304,8 +50,7 @@ pub unsafe extern "C" fn macp_client_new(
     guard(error, || {
         arg_out(out, "out")?;
         *out = std::ptr::null_mut();
-        let cfg = OPTIONS
-            .get(opts)?
+        let cfg = handle::get(opts)?
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
@@ -314,7 +59,7 @@ pub unsafe extern "C" fn macp_client_new(
             protocol_version: c_string(client.protocol_version()),
             client: Arc::new(client),
         };
-        *out = CLIENTS.insert(obj) as *mut macp_client;
+        handle::write_new(out, obj);
         Ok(())
     })
 }
@@ -323,28 +68,34 @@ pub unsafe extern "C" fn macp_client_new(
 /// `MACP_STATUS_CANCELLED`, and sessions opened from it fail with
 /// `MACP_STATUS_CANCELLED` from then on (they must still be closed). NULL and
 /// already-freed clients are ignored.
+///
+/// Ownership: takes `client` and frees it. NULL and already-freed handles are
+/// ignored.
 #[no_mangle]
 pub extern "C" fn macp_client_free(client: *mut macp_client) {
     guard_value((), || {
-        if let Some(obj) = CLIENTS.remove(client) {
+        if let Some(obj) = handle::free(client) {
             obj.client.shutdown();
         }
     })
 }
 
-/// The negotiated protocol version (e.g. `"1.0"`). Borrowed, valid until the
-/// client is freed; `""` for an invalid handle.
+/// The negotiated protocol version (e.g. `"1.0"`).
+///
+/// Ownership: returns a string borrowed from `client`, valid until
+/// `macp_client_free(client)`; `""` when `client` is not a live handle.
 #[no_mangle]
 pub extern "C" fn macp_client_protocol_version(client: *const macp_client) -> *const c_char {
     guard_value(c"".as_ptr(), || {
-        CLIENTS
-            .get(client)
-            .map_or(c"".as_ptr(), |o| o.protocol_version.as_ptr())
+        handle::get(client).map_or(c"".as_ptr(), |o| o.protocol_version.as_ptr())
     })
 }
 
 /// Metadata and state of any session this identity may read (`GetSession`).
 /// Free `*out` with `macp_session_info_free`.
+///
+/// Ownership: borrows its arguments; on success `*out` is owned by the caller
+/// (free with `macp_session_info_free`); on failure `*out` is NULL.
 ///
 /// # Safety
 /// `session_id` is NULL or a NUL-terminated string; `out` is NULL or writable.
@@ -359,9 +110,9 @@ pub unsafe extern "C" fn macp_client_get_session(
         arg_out(out, "out")?;
         *out = std::ptr::null_mut();
         let id = arg_nonempty(session_id, "session_id")?;
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let meta = block_on(c.get_session(id))??;
-        *out = INFOS.track(SessionInfo::new(&meta)) as *mut macp_session_info;
+        write_info(out, &meta);
         Ok(())
     })
 }
@@ -369,6 +120,9 @@ pub unsafe extern "C" fn macp_client_get_session(
 /// Cancel a session this identity started (`CancelSession`); `reason` may be
 /// NULL. Cancelling an already-terminal session succeeds and reports its state
 /// in `*ack` (which may be NULL).
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// String arguments are NULL or NUL-terminated; `ack` is NULL or writable.
@@ -382,10 +136,133 @@ pub unsafe extern "C" fn macp_client_cancel_session(
 ) -> Status {
     guard(error, || {
         let id = arg_nonempty(session_id, "session_id")?;
-        let reason = arg_opt_str(reason, "reason")?.unwrap_or("");
-        let c = client_of(client)?;
+        let reason = arg_or_empty(reason, "reason")?;
+        let c = &handle::get(client)?.client;
         let a = block_on(c.cancel_session(id, reason))??;
         fill_ack(ack, &a);
+        Ok(())
+    })
+}
+
+/// Send an envelope exactly as encoded (`envelope`, `envelope_len` bytes of
+/// a protobuf `Envelope`, e.g. from `macp_envelope_encode`): no field is
+/// filled in or checked beyond a non-empty `message_type` and a valid
+/// `message_id`, so any session, mode, version or timestamp can be sent,
+/// including ones the runtime will refuse. Transient failures are retried
+/// with the same `message_id`, as for every send. For tools, tests and
+/// gateways; agents use the session functions.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
+///
+/// # Safety
+/// `envelope` is NULL or `envelope_len` readable bytes; `ack` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_client_send_envelope(
+    client: *const macp_client,
+    envelope: *const u8,
+    envelope_len: usize,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        let bytes = arg_bytes(envelope, envelope_len, "envelope")?;
+        let env = pb::Envelope::decode(bytes).map_err(|e| {
+            Error::invalid_argument(format!("envelope is not a protobuf Envelope: {e}"))
+        })?;
+        let c = &handle::get(client)?.client;
+        let a = block_on(c.send(env))??;
+        fill_ack(ack, &a);
+        Ok(())
+    })
+}
+
+/// Send an ambient `Signal` (no session; it never enters any session's
+/// history; watchers of `MACP_WATCH_SIGNALS` receive it):
+/// `signal_type` (required), `data` (NULL with 0 for none), `confidence`
+/// from 0.0 to 1.0, and an optional `correlation_session_id`.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `data` is NULL or `data_len`
+/// readable bytes; `ack` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_client_send_signal(
+    client: *const macp_client,
+    signal_type: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    confidence: f64,
+    correlation_session_id: *const c_char,
+    ack: *mut macp_ack,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        let st = arg_nonempty(signal_type, "signal_type")?;
+        let d = arg_bytes(data, data_len, "data")?;
+        let corr = arg_or_empty(correlation_session_id, "correlation_session_id")?;
+        let c = &handle::get(client)?.client;
+        let a = block_on(c.send_signal(st, d, confidence, corr))??;
+        fill_ack(ack, &a);
+        Ok(())
+    })
+}
+
+/// One page of the sessions the runtime holds (`ListSessions`): at most
+/// `page_size` (0: the runtime's default; must not be negative) after
+/// `page_token` (NULL or `""` for the first page). Fails with
+/// `MACP_STATUS_UNSUPPORTED` when the runtime does not advertise listing, and
+/// with the runtime's code for a token it does not accept.
+///
+/// Ownership: borrows its arguments; on success `*out` is owned by the
+/// caller (free with `macp_session_list_free`); on failure `*out` is NULL.
+///
+/// # Safety
+/// `page_token` is NULL or NUL-terminated; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_client_list_sessions(
+    client: *const macp_client,
+    page_size: i32,
+    page_token: *const c_char,
+    out: *mut *mut macp_session_list,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        arg_out(out, "out")?;
+        *out = std::ptr::null_mut();
+        if page_size < 0 {
+            return Err(Error::invalid_argument("page_size must not be negative"));
+        }
+        let token = arg_or_empty(page_token, "page_token")?;
+        let c = handle::get(client)?;
+        let page = block_on(c.client.list_sessions(page_size, token))??;
+        write_list(out, &page.sessions, &page.next_page_token);
+        Ok(())
+    })
+}
+
+/// Every session the runtime holds, all pages.
+///
+/// Ownership: borrows `client`; on success `*out` is owned by the caller
+/// (free with `macp_session_list_free`); on failure `*out` is NULL.
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_client_list_all_sessions(
+    client: *const macp_client,
+    out: *mut *mut macp_session_list,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        arg_out(out, "out")?;
+        *out = std::ptr::null_mut();
+        let c = handle::get(client)?;
+        let all = block_on(c.client.list_all_sessions())??;
+        write_list(out, &all, "");
         Ok(())
     })
 }

@@ -1,13 +1,18 @@
-//! Commitment hashes from C: compute, verify against wire bytes, and check the
+//! `macp_commitment`, the message that resolves a session, and commitment
+//! hashes from C: compute, verify against wire bytes, and check the
 //! `sha256:<64 lowercase hex>` format. Nothing here allocates: hashes and
-//! reasons are written into caller-owned buffers.
+//! reasons are written into caller memory.
 
 use std::ffi::c_char;
 
 use macp_pb::pb;
 
-use super::session::{macp_commitment, opt};
-use super::{arg_bytes, arg_out, arg_str, guard, guard_value, macp_error};
+use super::args::{
+    arg_bytes, arg_nonempty, arg_or_empty, arg_out, arg_str, clear_text, fill_fixed, write_text,
+};
+use super::error::guard;
+use super::error::macp_error;
+use super::guard::guard_value;
 use crate::commitment::{self, CannotVerifyReason, HashVerification};
 use crate::error::{Error, Result, Status};
 
@@ -81,44 +86,49 @@ impl Default for macp_commitment_verify_result {
     }
 }
 
-/// Copy `s` and a NUL into a fixed array, cut at a character boundary.
-fn fill<const N: usize>(dst: &mut [c_char; N], s: &str) {
-    let mut n = s.len().min(N - 1);
-    while !s.is_char_boundary(n) {
-        n -= 1;
-    }
-    for (d, b) in dst.iter_mut().zip(&s.as_bytes()[..n]) {
-        *d = *b as c_char;
-    }
-    dst[n] = 0;
+/// A Commitment, the message that resolves a session. String fields are
+/// borrowed for the call; NULL means "not set".
+#[repr(C)]
+pub struct macp_commitment {
+    /// Commitment id; NULL generates a UUID v4.
+    pub commitment_id: *const c_char,
+    /// The outcome, e.g. `"decision.selected"` (required).
+    pub action: *const c_char,
+    pub authority_scope: *const c_char,
+    pub reason: *const c_char,
+    /// Whether the outcome is positive (success) or a definitive negative one.
+    pub outcome_positive: bool,
+    /// Supersession: the session and `sha256:<hex>` commitment hash of an
+    /// earlier commitment this one replaces. Both NULL for none.
+    pub supersedes_session_id: *const c_char,
+    pub supersedes_commitment_hash: *const c_char,
 }
 
-/// Write `s` and a NUL to the caller's `out` buffer of `out_len` bytes.
-///
 /// # Safety
-/// `out` is NULL or points to `out_len` writable bytes.
-unsafe fn write_out(out: *mut c_char, out_len: usize, s: &str) -> Result<()> {
-    if out_len < s.len() + 1 {
-        return Err(Error::invalid_argument(format!(
-            "out_len is {out_len}; the result needs {} bytes (MACP_COMMITMENT_HASH_BUFFER_LEN)",
-            s.len() + 1
-        )));
-    }
-    std::ptr::copy_nonoverlapping(s.as_ptr(), out as *mut u8, s.len());
-    *out.add(s.len()) = 0;
-    Ok(())
-}
-
-/// Check the output buffer and make it an empty string until there is a result.
-///
-/// # Safety
-/// As [`write_out`].
-unsafe fn clear_out(out: *mut c_char, out_len: usize) -> Result<()> {
-    arg_out(out, "out")?;
-    if out_len > 0 {
-        *out = 0;
-    }
-    Ok(())
+/// `c` is NULL or points to a valid `macp_commitment`.
+pub(crate) unsafe fn commitment_from_c(c: *const macp_commitment) -> Result<pb::CommitmentPayload> {
+    let c = c
+        .as_ref()
+        .ok_or_else(|| Error::invalid_argument("commitment is NULL"))?;
+    let opt = |p, n| arg_or_empty(p, n).map(str::to_string);
+    let sup_session = opt(c.supersedes_session_id, "supersedes_session_id")?;
+    let sup_hash = opt(c.supersedes_commitment_hash, "supersedes_commitment_hash")?;
+    let supersedes = match (sup_session.is_empty(), sup_hash.is_empty()) {
+        (true, true) => None,
+        _ => Some(pb::CommitmentRef {
+            session_id: sup_session,
+            commitment_hash: sup_hash,
+        }),
+    };
+    Ok(pb::CommitmentPayload {
+        commitment_id: opt(c.commitment_id, "commitment_id")?,
+        action: arg_nonempty(c.action, "action")?.to_string(),
+        authority_scope: opt(c.authority_scope, "authority_scope")?,
+        reason: opt(c.reason, "reason")?,
+        outcome_positive: c.outcome_positive,
+        supersedes,
+        ..Default::default()
+    })
 }
 
 /// The `CommitmentPayload` a `macp_commitment` and three versions stand for,
@@ -137,7 +147,7 @@ unsafe fn payload_from_c(
     let c = c
         .as_ref()
         .ok_or_else(|| Error::invalid_argument("commitment is NULL"))?;
-    let s = |p, n| opt(p, n).map(str::to_string);
+    let s = |p, n| arg_or_empty(p, n).map(str::to_string);
     let supersedes = if c.supersedes_session_id.is_null() && c.supersedes_commitment_hash.is_null()
     {
         None
@@ -170,6 +180,9 @@ unsafe fn payload_from_c(
 /// fields is not NULL. To name a commitment a session sent, pass its
 /// `commitment_id` and the session's bound versions (`macp_session_info`).
 ///
+/// Ownership: borrows its arguments; on success `out` holds the hash; on
+/// failure it holds `""` when `out_len` is not 0.
+///
 /// # Safety
 /// `c` is NULL or valid; strings are NULL or NUL-terminated; `out` is NULL or
 /// points to `out_len` writable bytes.
@@ -184,9 +197,9 @@ pub unsafe extern "C" fn macp_commitment_hash(
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
-        clear_out(out, out_len)?;
+        clear_text(out, out_len, "out")?;
         let p = payload_from_c(c, mode_version, policy_version, configuration_version)?;
-        write_out(out, out_len, &commitment::hash(&p))
+        write_text(out, out_len, &commitment::hash(&p), "out")
     })
 }
 
@@ -196,6 +209,9 @@ pub unsafe extern "C" fn macp_commitment_hash(
 /// `MACP_COMMITMENT_HASH_BUFFER_LEN`. Bytes the hash label does not cover (an
 /// unknown field, a malformed encoding) give `MACP_STATUS_INVALID_ARGUMENT`
 /// with the reason in the error message.
+///
+/// Ownership: borrows its arguments; on success `out` holds the hash; on
+/// failure it holds `""` when `out_len` is not 0.
 ///
 /// # Safety
 /// `wire` is NULL or points to `wire_len` readable bytes; `out` is NULL or
@@ -209,9 +225,9 @@ pub unsafe extern "C" fn macp_commitment_hash_of_wire(
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
-        clear_out(out, out_len)?;
+        clear_text(out, out_len, "out")?;
         let bytes = arg_bytes(wire, wire_len, "wire")?;
-        write_out(out, out_len, &commitment::hash_of_wire(bytes)?)
+        write_text(out, out_len, &commitment::hash_of_wire(bytes)?, "out")
     })
 }
 
@@ -223,6 +239,9 @@ pub unsafe extern "C" fn macp_commitment_hash_of_wire(
 ///
 /// The claim is compared as given, `sha256:` prefix included; any other
 /// spelling is a mismatch.
+///
+/// Ownership: borrows its arguments; on success `*out` (caller memory) holds
+/// the result; on failure `*out` is untouched.
 ///
 /// # Safety
 /// `wire` is NULL or points to `wire_len` readable bytes; `claimed` is NULL or
@@ -245,11 +264,11 @@ pub unsafe extern "C" fn macp_commitment_verify(
         match commitment::verify(bytes, claimed) {
             HashVerification::Match => {
                 r.outcome = MACP_COMMITMENT_VERIFY_MATCH;
-                fill(&mut r.computed_hash, claimed);
+                fill_fixed(&mut r.computed_hash, claimed);
             }
             HashVerification::Mismatch { computed } => {
                 r.outcome = MACP_COMMITMENT_VERIFY_MISMATCH;
-                fill(&mut r.computed_hash, &computed);
+                fill_fixed(&mut r.computed_hash, &computed);
             }
             HashVerification::CannotVerify(why) => {
                 r.outcome = MACP_COMMITMENT_VERIFY_CANNOT_VERIFY;
@@ -262,7 +281,7 @@ pub unsafe extern "C" fn macp_commitment_verify(
                     CannotVerifyReason::Malformed { .. } => MACP_CANNOT_VERIFY_MALFORMED,
                     CannotVerifyReason::Other { .. } => MACP_CANNOT_VERIFY_OTHER,
                 };
-                fill(&mut r.reason_message, &why.to_string());
+                fill_fixed(&mut r.reason_message, &why.to_string());
             }
         }
         out.write(r);
@@ -273,6 +292,8 @@ pub unsafe extern "C" fn macp_commitment_verify(
 /// Whether `hash` (borrowed) is a canonical commitment hash: `sha256:` and
 /// exactly 64 lowercase hex digits, nothing trimmed. False for NULL or a
 /// string that is not UTF-8.
+///
+/// Ownership: borrows `hash`.
 ///
 /// # Safety
 /// `hash` is NULL or NUL-terminated.
@@ -287,14 +308,6 @@ pub unsafe extern "C" fn macp_commitment_hash_is_canonical(hash: *const c_char) 
 mod tests {
     use super::*;
     use std::ffi::CStr;
-
-    #[test]
-    fn fill_cuts_at_a_character_boundary() {
-        let mut buf = [1 as c_char; 4];
-        fill(&mut buf, "aé€");
-        let s = unsafe { CStr::from_ptr(buf.as_ptr()) };
-        assert_eq!(s.to_str().unwrap(), "aé");
-    }
 
     #[test]
     fn hash_writes_into_the_buffer_or_refuses_a_short_one() {

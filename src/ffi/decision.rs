@@ -4,13 +4,20 @@
 
 use std::ffi::c_char;
 
-use super::session::{macp_ack, macp_commitment, macp_session, opt, send_with};
-use super::{arg_bytes, arg_nonempty, macp_error};
+use super::ack::macp_ack;
+use super::args::{arg_bytes, arg_nonempty, arg_or_empty};
+use super::commitment::macp_commitment;
+use super::error::macp_error;
+use super::send::send_with;
+use super::session::macp_session;
 use crate::error::Status;
 use crate::rt::block_on;
 
 /// Propose option `option` under `proposal_id` (both required). `rationale`
 /// may be NULL; `supporting_data` is NULL or `supporting_data_len` bytes.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; buffers as described.
@@ -28,15 +35,18 @@ pub unsafe extern "C" fn macp_decision_propose(
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let choice = arg_nonempty(option, "option")?;
-        let why = opt(rationale, "rationale")?;
+        let why = arg_or_empty(rationale, "rationale")?;
         let data = arg_bytes(supporting_data, supporting_data_len, "supporting_data")?;
-        block_on(s.propose(pid, choice, why, data))?
+        block_on(s.decision().propose(pid, choice, why, data))?
     })
 }
 
 /// Evaluate a proposal: an upper-case `recommendation` such as `"APPROVE"`,
 /// `"REVIEW"`, `"BLOCK"` or `"REJECT"` (the runtime compares it exactly), with
 /// `confidence` in [0, 1]; `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -53,13 +63,16 @@ pub unsafe extern "C" fn macp_decision_evaluate(
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let rec = arg_nonempty(recommendation, "recommendation")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.evaluate(pid, rec, confidence, why))?
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.decision().evaluate(pid, rec, confidence, why))?
     })
 }
 
 /// Object to a proposal with a lowercase `severity`: `"low"`, `"medium"`,
 /// `"high"` or `"critical"` (required). `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -74,15 +87,18 @@ pub unsafe extern "C" fn macp_decision_object(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
-        let why = opt(reason, "reason")?;
+        let why = arg_or_empty(reason, "reason")?;
         let sev = arg_nonempty(severity, "severity")?;
-        block_on(s.object(pid, why, sev))?
+        block_on(s.decision().object(pid, why, sev))?
     })
 }
 
 /// Vote on a proposal: an upper-case `vote` such as `"APPROVE"`, `"REJECT"`
 /// or `"ABSTAIN"` (the runtime compares it exactly).
 /// The first vote of each participant counts. `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -98,8 +114,8 @@ pub unsafe extern "C" fn macp_decision_vote(
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let v = arg_nonempty(vote, "vote")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.vote(pid, v, why))?
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.decision().vote(pid, v, why))?
     })
 }
 
@@ -107,6 +123,9 @@ pub unsafe extern "C" fn macp_decision_vote(
 /// `"decision.selected"`, required), `authority_scope` and `reason` (may be
 /// NULL) and whether the outcome is positive. For a chosen commitment id or
 /// supersession use `macp_session_commit`.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -129,5 +148,5 @@ pub unsafe extern "C" fn macp_decision_commit(
         supersedes_session_id: std::ptr::null(),
         supersedes_commitment_hash: std::ptr::null(),
     };
-    super::session::macp_session_commit(session, &c, ack, error)
+    super::send::macp_session_commit(session, &c, ack, error)
 }

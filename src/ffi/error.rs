@@ -1,9 +1,12 @@
 //! `macp_error`: the details of one failed call.
 
 use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::{c_string, guard_value, Table};
-use crate::error::{Error, Status};
+use super::args::c_string;
+use super::guard::guard_value;
+use super::handle::{self, handle_type};
+use crate::error::{Error, Result, Status};
 
 /// The details of a failed call: status, registry code, message, details
 /// bytes and the ids involved. Created by a failing `macp_*` call when its
@@ -21,7 +24,7 @@ pub(crate) struct ErrorObject {
     message_id: CString,
 }
 
-pub(crate) static ERRORS: Table<ErrorObject> = Table::new("macp_error");
+handle_type!(macp_error => ErrorObject);
 
 /// Store `e` as a new error object in `*out` (when `out` is not NULL).
 pub(crate) fn report(out: *mut *mut macp_error, e: Error) {
@@ -35,36 +38,77 @@ pub(crate) fn report(out: *mut *mut macp_error, e: Error) {
         message_id: c_string(&e.message_id),
         error: e,
     };
-    let h = ERRORS.insert(obj);
     // SAFETY: `out` is a writable `macp_error *` (checked non-NULL above).
-    unsafe { *out = h as *mut macp_error };
+    unsafe { handle::write_new(out, obj) };
+}
+
+/// Run the body of an `extern "C"` function: catch panics, report the error.
+pub(crate) fn guard<F>(error: *mut *mut macp_error, body: F) -> Status
+where
+    F: FnOnce() -> Result<()>,
+{
+    if !error.is_null() {
+        // SAFETY: the caller passes either NULL or a writable `macp_error *`.
+        unsafe { *error = std::ptr::null_mut() };
+    }
+    let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        Err(Error::new(
+            Status::Panic,
+            format!("internal libmacp error: {what}"),
+        ))
+    });
+    match result {
+        Ok(()) => Status::Ok,
+        Err(e) => {
+            let status = e.status;
+            report(error, e);
+            status
+        }
+    }
 }
 
 /// The status of the failure (`MACP_STATUS_INVALID_HANDLE` for a bad `err`).
+///
+/// Ownership: borrows its arguments.
 #[no_mangle]
 pub extern "C" fn macp_error_status(err: *const macp_error) -> Status {
     guard_value(Status::InvalidHandle, || {
-        ERRORS
-            .get(err)
-            .map_or(Status::InvalidHandle, |o| o.error.status)
+        handle::get(err).map_or(Status::InvalidHandle, |o| o.error.status)
     })
 }
 
 /// The error code string: the MACP registry code exactly as the runtime sent
 /// it (e.g. `"SESSION_NOT_FOUND"`, even one this library does not know), or the
 /// SDK-local status name (e.g. `"TIMEOUT"`). Borrowed; never NULL.
+///
+/// Ownership: returns a string borrowed from `err`, valid until
+/// `macp_error_free(err)`; `"invalid macp_error handle"` when `err` is not a
+/// live handle.
 #[no_mangle]
 pub extern "C" fn macp_error_code(err: *const macp_error) -> *const c_char {
     field(err, |o| o.code.as_ptr())
 }
 
 /// A readable message (the runtime's, or the library's). Borrowed; never NULL.
+///
+/// Ownership: returns a string borrowed from `err`, valid until
+/// `macp_error_free(err)`; `"invalid macp_error handle"` when `err` is not a
+/// live handle.
 #[no_mangle]
 pub extern "C" fn macp_error_message(err: *const macp_error) -> *const c_char {
     field(err, |o| o.message.as_ptr())
 }
 
 /// The session id the failure concerns, or `""`. Borrowed; never NULL.
+///
+/// Ownership: returns a string borrowed from `err`, valid until
+/// `macp_error_free(err)`; `"invalid macp_error handle"` when `err` is not a
+/// live handle.
 #[no_mangle]
 pub extern "C" fn macp_error_session_id(err: *const macp_error) -> *const c_char {
     field(err, |o| o.session_id.as_ptr())
@@ -73,6 +117,10 @@ pub extern "C" fn macp_error_session_id(err: *const macp_error) -> *const c_char
 /// The message id the failure concerns, or `""`. A failed send always reports
 /// the id it used, so the same message can be retried with the same id.
 /// Borrowed; never NULL.
+///
+/// Ownership: returns a string borrowed from `err`, valid until
+/// `macp_error_free(err)`; `"invalid macp_error handle"` when `err` is not a
+/// live handle.
 #[no_mangle]
 pub extern "C" fn macp_error_message_id(err: *const macp_error) -> *const c_char {
     field(err, |o| o.message_id.as_ptr())
@@ -83,6 +131,9 @@ pub extern "C" fn macp_error_message_id(err: *const macp_error) -> *const c_char
 /// denial's reasons). Sets `*data`/`*len` to a borrowed buffer, or NULL/0 when
 /// there are none or `err` is invalid. Either out-pointer may be NULL.
 ///
+/// Ownership: `*data` is borrowed from `err`, valid until
+/// `macp_error_free(err)`.
+///
 /// # Safety
 /// `data` and `len` are NULL or writable.
 #[no_mangle]
@@ -91,7 +142,7 @@ pub unsafe extern "C" fn macp_error_details(
     data: *mut *const u8,
     len: *mut usize,
 ) {
-    let (p, n) = guard_value((std::ptr::null(), 0), || match ERRORS.get(err) {
+    let (p, n) = guard_value((std::ptr::null(), 0), || match handle::get(err) {
         Ok(o) if !o.error.details.is_empty() => (o.error.details.as_ptr(), o.error.details.len()),
         _ => (std::ptr::null(), 0),
     });
@@ -104,28 +155,45 @@ pub unsafe extern "C" fn macp_error_details(
 }
 
 /// The gRPC status code when the failure was a gRPC status, else 0.
+///
+/// Ownership: borrows `err`.
 #[no_mangle]
 pub extern "C" fn macp_error_grpc_code(err: *const macp_error) -> i32 {
-    guard_value(0, || ERRORS.get(err).map_or(0, |o| o.error.grpc_code))
+    guard_value(0, || handle::get(err).map_or(0, |o| o.error.grpc_code))
 }
 
-/// Free an error. NULL and already-freed errors are ignored.
+/// Free an error.
 ///
-/// # Safety
-/// Strings borrowed from `err` must not be used afterwards.
+/// Ownership: takes `err` and frees it; strings and details borrowed from it
+/// become invalid. NULL and already-freed handles are ignored.
 #[no_mangle]
-pub unsafe extern "C" fn macp_error_free(err: *mut macp_error) {
-    guard_value((), || {
-        ERRORS.remove(err);
-    })
+pub extern "C" fn macp_error_free(err: *mut macp_error) {
+    guard_value((), || drop(handle::free(err)))
 }
 
-/// A borrowed string field of an error; `""` for an invalid handle. The
-/// pointer stays valid while the error object is alive because the table
-/// holds it until `macp_error_free`.
+/// A borrowed string field of an error; `"invalid macp_error handle"` for
+/// an invalid handle. The pointer stays valid while the error object is
+/// alive because the table holds it until `macp_error_free`.
 fn field(err: *const macp_error, f: impl FnOnce(&ErrorObject) -> *const c_char) -> *const c_char {
-    guard_value(c"".as_ptr(), || match ERRORS.get(err) {
+    guard_value(c"".as_ptr(), || match handle::get(err) {
         Ok(o) => f(&o),
         Err(_) => c"invalid macp_error handle".as_ptr(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn guard_turns_panics_into_status() {
+        let mut err: *mut macp_error = std::ptr::null_mut();
+        let st = guard(&mut err, || panic!("boom"));
+        assert_eq!(st, Status::Panic);
+        assert!(!err.is_null());
+        let msg = unsafe { CStr::from_ptr(macp_error_message(err)) };
+        assert!(msg.to_str().unwrap().contains("boom"));
+        macp_error_free(err);
+    }
 }

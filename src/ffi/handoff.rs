@@ -8,14 +8,19 @@
 
 use std::ffi::c_char;
 
-use super::session::{macp_ack, macp_session};
-use super::session::{opt, send_with};
-use super::{arg_bytes, arg_nonempty, macp_error};
+use super::ack::macp_ack;
+use super::args::{arg_bytes, arg_nonempty, arg_or_empty};
+use super::error::macp_error;
+use super::send::send_with;
+use super::session::macp_session;
 use crate::error::Status;
 use crate::rt::block_on;
 
 /// Offer responsibility for `scope` to `target_participant` under a new
 /// `handoff_id` (both required). `scope` and `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -32,14 +37,17 @@ pub unsafe extern "C" fn macp_handoff_offer(
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(handoff_id, "handoff_id")?;
         let target = arg_nonempty(target_participant, "target_participant")?;
-        let scope = opt(scope, "scope")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.offer_handoff(id, target, scope, why))?
+        let scope = arg_or_empty(scope, "scope")?;
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.handoff().offer(id, target, scope, why))?
     })
 }
 
 /// Attach `context` (NULL or `context_len` bytes) of media type
 /// `content_type` (may be NULL) to an offer.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `context` as described.
@@ -55,14 +63,17 @@ pub unsafe extern "C" fn macp_handoff_context(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(handoff_id, "handoff_id")?;
-        let ct = opt(content_type, "content_type")?;
+        let ct = arg_or_empty(content_type, "content_type")?;
         let bytes = arg_bytes(context, context_len, "context")?;
-        block_on(s.add_handoff_context(id, ct, bytes))?
+        block_on(s.handoff().context(id, ct, bytes))?
     })
 }
 
 /// Accept an offer made to this participant (an explicit accept).
 /// `accepted_by` (NULL: the authenticated sender) and `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -77,14 +88,17 @@ pub unsafe extern "C" fn macp_handoff_accept(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(handoff_id, "handoff_id")?;
-        let by = opt(accepted_by, "accepted_by")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.accept_handoff(id, by, why))?
+        let by = arg_or_empty(accepted_by, "accepted_by")?;
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.handoff().accept(id, by, why))?
     })
 }
 
 /// Decline an offer made to this participant. `declined_by` (NULL: the
 /// authenticated sender) and `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -99,8 +113,8 @@ pub unsafe extern "C" fn macp_handoff_decline(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(handoff_id, "handoff_id")?;
-        let by = opt(declined_by, "declined_by")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.decline_handoff(id, by, why))?
+        let by = arg_or_empty(declined_by, "declined_by")?;
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.handoff().decline(id, by, why))?
     })
 }

@@ -3,15 +3,20 @@
 
 use std::ffi::c_char;
 
-use super::session::send_with;
-use super::session::{macp_ack, macp_session};
-use super::{arg_nonempty, macp_error};
+use super::ack::macp_ack;
+use super::args::arg_nonempty;
+use super::error::macp_error;
+use super::send::send_with;
+use super::session::macp_session;
 use crate::error::Status;
 use crate::rt::block_on;
 
 /// Contribute `value` (required, non-empty; compared for equality only),
 /// sent in its canonical protobuf encoding. A participant may contribute
 /// again; its latest value counts. `ack` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// `value` is NULL or NUL-terminated.
@@ -24,6 +29,6 @@ pub unsafe extern "C" fn macp_multi_round_contribute(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let v = arg_nonempty(value, "value")?;
-        block_on(s.contribute(v))?
+        block_on(s.multi_round().contribute(v))?
     })
 }

@@ -1,19 +1,14 @@
-//! Payloads given as JSON, raw envelopes, and the ambient messages (Signal,
-//! Progress) from C.
+//! Payloads as JSON: encode and decode any message of the MACP schema by
+//! its type name, and the payload type of a message type in a mode.
 
 use std::ffi::c_char;
 
-use prost::Message;
-
-use super::client::{client_of, macp_client};
-use super::session::{fill_ack, macp_ack, macp_session, opt, session_of};
-use super::strings::into_c_string;
-use super::watch::macp_envelope;
-use super::{arg_bytes, arg_nonempty, arg_opt_str, arg_out, arg_str, guard, macp_error, write_buf};
-use crate::error::{Error, Status};
+use super::args::{arg_bytes, arg_nonempty, arg_out, arg_str, write_buf};
+use super::error::guard;
+use super::error::macp_error;
+use super::strings::{macp_string, write_string};
+use crate::error::Status;
 use crate::payload;
-use crate::pb;
-use crate::rt::block_on;
 
 /// Encode the JSON object `json` as the protobuf message named `type_name`
 /// (fully qualified: `macp.v1.CommitmentPayload`,
@@ -29,6 +24,10 @@ use crate::rt::block_on;
 /// `buf_len` 0 nothing else is written; otherwise the bytes are written to
 /// `buf`, which must hold them. An empty object may encode to 0 bytes.
 ///
+/// Ownership: borrows its arguments; on success `*out_len` holds the size and
+/// `buf` (when not NULL) the bytes; on failure `buf` is untouched and
+/// `*out_len` holds the size needed when the buffer was too small, else 0.
+///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `buf` is NULL or `buf_len` writable
 /// bytes; `out_len` is NULL or writable.
@@ -43,6 +42,7 @@ pub unsafe extern "C" fn macp_payload_from_json(
 ) -> Status {
     guard(error, || {
         arg_out(out_len, "out_len")?;
+        *out_len = 0;
         let t = arg_nonempty(type_name, "type_name")?;
         let bytes = payload::encode_json(t, arg_str(json, "json")?)?;
         write_buf(&bytes, buf, buf_len, out_len)
@@ -55,6 +55,9 @@ pub unsafe extern "C" fn macp_payload_from_json(
 /// with `macp_string_free` (NULL on failure). Bytes that are not a valid
 /// message of that type are `MACP_STATUS_INVALID_ARGUMENT`.
 ///
+/// Ownership: borrows its arguments; on success `*out_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+///
 /// # Safety
 /// `type_name` is NULL or NUL-terminated; `data` is NULL or `data_len`
 /// readable bytes; `out_json` is NULL or writable.
@@ -63,7 +66,7 @@ pub unsafe extern "C" fn macp_payload_to_json(
     type_name: *const c_char,
     data: *const u8,
     data_len: usize,
-    out_json: *mut *mut c_char,
+    out_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -71,7 +74,7 @@ pub unsafe extern "C" fn macp_payload_to_json(
         *out_json = std::ptr::null_mut();
         let t = arg_nonempty(type_name, "type_name")?;
         let bytes = arg_bytes(data, data_len, "data")?;
-        *out_json = into_c_string(payload::decode_json(t, bytes)?);
+        write_string(out_json, &payload::decode_json(t, bytes)?);
         Ok(())
     })
 }
@@ -89,13 +92,16 @@ pub unsafe extern "C" fn macp_payload_to_json(
 /// `*out_type` is owned by the caller and freed with `macp_string_free`
 /// (NULL on failure).
 ///
+/// Ownership: borrows its arguments; on success `*out_type` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_type` is NULL.
+///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `out_type` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_payload_type(
     mode: *const c_char,
     message_type: *const c_char,
-    out_type: *mut *mut c_char,
+    out_type: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -103,168 +109,7 @@ pub unsafe extern "C" fn macp_payload_type(
         *out_type = std::ptr::null_mut();
         let m = arg_str(mode, "mode")?;
         let mt = arg_nonempty(message_type, "message_type")?;
-        *out_type = into_c_string(payload::type_for(m, mt)?);
-        Ok(())
-    })
-}
-
-/// Decode the payload of `envelope` (for example the one a watcher's
-/// callback received) to JSON, as `macp_payload_to_json` does for the type
-/// `macp_payload_type` names for its mode and message type. `*out_json` is
-/// owned by the caller and freed with `macp_string_free` (NULL on
-/// failure). A message type without a known payload type, or a payload
-/// that does not decode as it, is `MACP_STATUS_INVALID_ARGUMENT`.
-///
-/// # Safety
-/// `envelope` is NULL or points to a `macp_envelope` whose strings are
-/// NULL or NUL-terminated and whose `payload` is NULL or `payload_len`
-/// readable bytes; `out_json` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn macp_envelope_payload_json(
-    envelope: *const macp_envelope,
-    out_json: *mut *mut c_char,
-    error: *mut *mut macp_error,
-) -> Status {
-    guard(error, || {
-        arg_out(out_json, "out_json")?;
-        *out_json = std::ptr::null_mut();
-        let e = envelope
-            .as_ref()
-            .ok_or_else(|| Error::invalid_argument("envelope is NULL"))?;
-        let m = arg_opt_str(e.mode, "envelope.mode")?.unwrap_or("");
-        let mt = arg_nonempty(e.message_type, "envelope.message_type")?;
-        let bytes = arg_bytes(e.payload, e.payload_len, "envelope.payload")?;
-        let t = payload::type_for(m, mt)?;
-        *out_json = into_c_string(payload::decode_json(&t, bytes)?);
-        Ok(())
-    })
-}
-
-/// Send a message whose payload is given as JSON: `payload_json` is encoded
-/// as the protobuf message `payload_type` (see `macp_payload_from_json`),
-/// or, with `payload_type` NULL, as the type the schema defines for
-/// `message_type` in the session's mode (see `macp_payload_type`).
-/// `message_id` and `ack` as in `macp_session_send`.
-///
-/// The payload is sent as given: nothing is filled in. A `Commitment` sent
-/// this way carries only the fields in the JSON; `macp_session_commit`
-/// fills in the session's mode, configuration and policy versions left empty.
-///
-/// # Safety
-/// Strings are NULL or NUL-terminated; `ack` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn macp_session_send_json(
-    session: *const macp_session,
-    message_type: *const c_char,
-    payload_type: *const c_char,
-    payload_json: *const c_char,
-    message_id: *const c_char,
-    ack: *mut macp_ack,
-    error: *mut *mut macp_error,
-) -> Status {
-    guard(error, || {
-        let mt = arg_nonempty(message_type, "message_type")?;
-        let pt = arg_opt_str(payload_type, "payload_type")?;
-        let json = arg_str(payload_json, "payload_json")?;
-        let id = arg_opt_str(message_id, "message_id")?.map(str::to_string);
-        let s = session_of(session)?;
-        let pt = match pt {
-            Some(t) if !t.is_empty() => t.to_string(),
-            _ => payload::type_for(s.session.mode(), mt)?,
-        };
-        let bytes = payload::encode_json(&pt, json)?;
-        let a = block_on(s.session.send_raw(mt, bytes, id))??;
-        fill_ack(ack, &a);
-        Ok(())
-    })
-}
-
-/// Send an envelope exactly as encoded (`envelope`, `envelope_len` bytes of
-/// a protobuf `Envelope`, e.g. from `macp_envelope_encode`): no field is
-/// filled in or checked beyond a non-empty `message_type` and a valid
-/// `message_id`, so any session, mode, version or timestamp can be sent,
-/// including ones the runtime will refuse. Transient failures are retried
-/// with the same `message_id`, as for every send. For tools, tests and
-/// gateways; agents use the session functions.
-///
-/// # Safety
-/// `envelope` is NULL or `envelope_len` readable bytes; `ack` is NULL or
-/// writable.
-#[no_mangle]
-pub unsafe extern "C" fn macp_client_send_envelope(
-    client: *const macp_client,
-    envelope: *const u8,
-    envelope_len: usize,
-    ack: *mut macp_ack,
-    error: *mut *mut macp_error,
-) -> Status {
-    guard(error, || {
-        let bytes = arg_bytes(envelope, envelope_len, "envelope")?;
-        let env = pb::Envelope::decode(bytes).map_err(|e| {
-            Error::invalid_argument(format!("envelope is not a protobuf Envelope: {e}"))
-        })?;
-        let c = client_of(client)?;
-        let a = block_on(c.send(env))??;
-        fill_ack(ack, &a);
-        Ok(())
-    })
-}
-
-/// Send an ambient `Signal` (no session; it never enters any session's
-/// history; watchers of `macp_client_watch_signals` receive it):
-/// `signal_type` (required), `data` (NULL with 0 for none), `confidence`
-/// from 0.0 to 1.0, and an optional `correlation_session_id`.
-///
-/// # Safety
-/// Strings are NULL or NUL-terminated; `data` is NULL or `data_len`
-/// readable bytes; `ack` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn macp_client_send_signal(
-    client: *const macp_client,
-    signal_type: *const c_char,
-    data: *const u8,
-    data_len: usize,
-    confidence: f64,
-    correlation_session_id: *const c_char,
-    ack: *mut macp_ack,
-    error: *mut *mut macp_error,
-) -> Status {
-    guard(error, || {
-        let st = arg_nonempty(signal_type, "signal_type")?;
-        let d = arg_bytes(data, data_len, "data")?;
-        let corr = opt(correlation_session_id, "correlation_session_id")?;
-        let c = client_of(client)?;
-        let a = block_on(c.send_signal(st, d, confidence, corr))??;
-        fill_ack(ack, &a);
-        Ok(())
-    })
-}
-
-/// Report progress in the session (a `Progress` message; it changes no mode
-/// state): `progress` out of `total` (0 when unknown; both finite and not
-/// negative), an optional `progress_token` and `message`, and optionally the
-/// id of the message the work answers (`target_message_id`).
-///
-/// # Safety
-/// Strings are NULL or NUL-terminated; `ack` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn macp_session_progress(
-    session: *const macp_session,
-    progress_token: *const c_char,
-    progress: f64,
-    total: f64,
-    message: *const c_char,
-    target_message_id: *const c_char,
-    ack: *mut macp_ack,
-    error: *mut *mut macp_error,
-) -> Status {
-    guard(error, || {
-        let token = opt(progress_token, "progress_token")?;
-        let msg = opt(message, "message")?;
-        let target = opt(target_message_id, "target_message_id")?;
-        let s = session_of(session)?;
-        let a = block_on(s.session.progress(token, progress, total, msg, target))??;
-        fill_ack(ack, &a);
+        write_string(out_type, &payload::type_for(m, mt)?);
         Ok(())
     })
 }

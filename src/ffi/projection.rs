@@ -11,14 +11,15 @@
 //! `settled_handoff`). A projection may be used from several threads.
 
 use std::ffi::c_char;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use macp_pb::pb;
-use prost::Message;
-
-use super::strings::into_c_string;
-use super::{arg_bytes, arg_nonempty, arg_opt_str, arg_out, guard, guard_value, macp_error, Table};
-use crate::error::{Error, Result, Status};
+use super::args::{arg_bytes, arg_nonempty, arg_opt_str, arg_out};
+use super::error::guard;
+use super::error::macp_error;
+use super::guard::guard_value;
+use super::handle::{self, handle_type};
+use super::strings::{macp_string, write_string};
+use crate::error::{Error, Status};
 use crate::projection::Projection;
 
 /// A projection of one session of one mode. Created with
@@ -27,11 +28,7 @@ pub struct macp_projection {
     _private: [u8; 0],
 }
 
-static PROJECTIONS: Table<Mutex<Projection>> = Table::new("macp_projection");
-
-fn projection_of(p: *const macp_projection) -> Result<Arc<Mutex<Projection>>> {
-    PROJECTIONS.get(p)
-}
+handle_type!(macp_projection => Mutex<Projection>);
 
 fn lock(p: &Mutex<Projection>) -> MutexGuard<'_, Projection> {
     p.lock().unwrap_or_else(PoisonError::into_inner)
@@ -50,6 +47,9 @@ unsafe fn put<T>(out: *mut T, v: T) {
 /// Create an empty projection for `mode` (one of the `MACP_MODE_*`
 /// identifiers). Free `*out` with `macp_projection_free`.
 ///
+/// Ownership: borrows its arguments; on success `*out` is owned by the caller
+/// (free with `macp_projection_free`); on failure `*out` is NULL.
+///
 /// # Safety
 /// `mode` is NULL or NUL-terminated; `out` is NULL or writable.
 #[no_mangle]
@@ -63,16 +63,19 @@ pub unsafe extern "C" fn macp_projection_new(
         *out = std::ptr::null_mut();
         let mode = arg_nonempty(mode, "mode")?;
         let p = Projection::new(mode)?;
-        *out = PROJECTIONS.insert(Mutex::new(p)) as *mut macp_projection;
+        handle::write_new(out, Mutex::new(p));
         Ok(())
     })
 }
 
 /// Free a projection. NULL and already-freed projections are ignored.
+///
+/// Ownership: takes `projection` and frees it. NULL and already-freed handles
+/// are ignored.
 #[no_mangle]
 pub extern "C" fn macp_projection_free(projection: *mut macp_projection) {
     guard_value((), || {
-        PROJECTIONS.remove(projection);
+        drop(handle::free(projection));
     })
 }
 
@@ -83,6 +86,8 @@ pub extern "C" fn macp_projection_free(projection: *mut macp_projection) {
 /// an envelope, the envelope is of another mode than the projection's or of
 /// another session than the envelopes applied before, or its payload does
 /// not decode (the same message id may then be applied again).
+///
+/// Ownership: borrows its arguments.
 ///
 /// # Safety
 /// `envelope` is NULL or `len` readable bytes.
@@ -95,7 +100,7 @@ pub unsafe extern "C" fn macp_projection_apply(
 ) -> Status {
     guard(error, || {
         let bytes = arg_bytes(envelope, len, "envelope")?;
-        let p = projection_of(projection)?;
+        let p = handle::get(projection)?;
         lock(&p).apply_encoded(bytes)?;
         Ok(())
     })
@@ -125,20 +130,23 @@ pub unsafe extern "C" fn macp_projection_apply(
 /// `*out` is a new NUL-terminated UTF-8 string owned by the caller: free it
 /// with `macp_string_free`.
 ///
+/// Ownership: borrows its arguments; on success `*out` is owned by the caller
+/// (free with `macp_string_free`); on failure `*out` is NULL.
+///
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_projection_state_json(
     projection: *const macp_projection,
-    out: *mut *mut c_char,
+    out: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         arg_out(out, "out")?;
         *out = std::ptr::null_mut();
-        let p = projection_of(projection)?;
+        let p = handle::get(projection)?;
         let json = lock(&p).to_json().to_string();
-        *out = into_c_string(json);
+        write_string(out, &json);
         Ok(())
     })
 }
@@ -147,6 +155,9 @@ pub unsafe extern "C" fn macp_projection_state_json(
 /// APPROVE, REJECT or ABSTAIN. A proposal without votes, or not seen by this
 /// projection, counts zero. Each output may be NULL. Fails with
 /// `MACP_STATUS_INVALID_ARGUMENT` for a projection of another mode.
+///
+/// Ownership: borrows its arguments; on success each non-NULL output holds its
+/// count; on failure they are untouched.
 ///
 /// # Safety
 /// `proposal_id` is NULL or NUL-terminated; outputs are NULL or writable.
@@ -161,7 +172,7 @@ pub unsafe extern "C" fn macp_decision_tally(
 ) -> Status {
     guard(error, || {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
-        let p = projection_of(projection)?;
+        let p = handle::get(projection)?;
         let p = lock(&p);
         let d = p
             .decision()
@@ -180,6 +191,9 @@ pub unsafe extern "C" fn macp_decision_tally(
 /// before the request is seen. Each output may be NULL. Fails with
 /// `MACP_STATUS_INVALID_ARGUMENT` for a projection of another mode.
 ///
+/// Ownership: borrows its arguments; on success each non-NULL output holds its
+/// count; on failure they are untouched.
+///
 /// # Safety
 /// `request_id` is NULL or NUL-terminated; outputs are NULL or writable.
 #[no_mangle]
@@ -195,7 +209,7 @@ pub unsafe extern "C" fn macp_quorum_tally(
 ) -> Status {
     guard(error, || {
         let rid = arg_opt_str(request_id, "request_id")?;
-        let p = projection_of(projection)?;
+        let p = handle::get(projection)?;
         let p = lock(&p);
         let q = p
             .quorum()
@@ -221,61 +235,15 @@ fn wrong_mode(is: &str, wanted: &str) -> Error {
     Error::invalid_argument(format!("the projection is of mode {is}, not {wanted}"))
 }
 
-/// Encode an envelope (protobuf), e.g. to feed a projection envelopes
-/// obtained elsewhere, or to build test input. `mode`, `message_type` and
-/// `session_id` are required; `sender` may be NULL; `message_id` NULL
-/// generates a UUID v4; `payload` is NULL or `payload_len` bytes of encoded
-/// payload. `macp_version` is "1.0" and the timestamp is now.
-///
-/// `*out_len` (required) receives the encoded size. With `buf` NULL (and
-/// `buf_len` 0) nothing else is written: a size query. Otherwise the envelope
-/// is written to `buf`, or, when `buf_len` is smaller than the size,
-/// `MACP_STATUS_INVALID_ARGUMENT` is returned and nothing is written.
-///
-/// # Safety
-/// Strings are NULL or NUL-terminated; `payload` is NULL or `payload_len`
-/// readable bytes; `buf` is NULL or `buf_len` writable bytes; `out_len` is
-/// NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn macp_envelope_encode(
-    mode: *const c_char,
-    message_type: *const c_char,
-    session_id: *const c_char,
-    sender: *const c_char,
-    message_id: *const c_char,
-    payload: *const u8,
-    payload_len: usize,
-    buf: *mut u8,
-    buf_len: usize,
-    out_len: *mut usize,
-    error: *mut *mut macp_error,
-) -> Status {
-    guard(error, || {
-        arg_out(out_len, "out_len")?;
-        let env = pb::Envelope {
-            macp_version: "1.0".into(),
-            mode: arg_nonempty(mode, "mode")?.into(),
-            message_type: arg_nonempty(message_type, "message_type")?.into(),
-            message_id: match arg_opt_str(message_id, "message_id")? {
-                Some(id) => id.into(),
-                None => crate::client::new_id(),
-            },
-            session_id: arg_nonempty(session_id, "session_id")?.into(),
-            sender: arg_opt_str(sender, "sender")?.unwrap_or("").into(),
-            timestamp_unix_ms: crate::client::now_unix_ms(),
-            payload: arg_bytes(payload, payload_len, "payload")?.to_vec(),
-        };
-        super::write_buf(&env.encode_to_vec(), buf, buf_len, out_len)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ffi::envelope::macp_envelope_encode;
     use crate::ffi::error::{macp_error_free, macp_error_message};
-    use crate::ffi::strings::macp_string_free;
+    use crate::ffi::strings::{macp_string_free, macp_string_ptr};
     use crate::modes::{DECISION, QUORUM};
     use macp_pb::decision_pb;
+    use prost::Message;
     use std::ffi::CStr;
 
     fn encode(mode: &str, message_type: &str, id: &str, sender: &str, payload: &[u8]) -> Vec<u8> {
@@ -364,11 +332,15 @@ mod tests {
         assert_eq!(st, Status::Ok);
         assert_eq!((a, r, x), (1, 1, 0));
 
-        let mut s: *mut c_char = std::ptr::null_mut();
+        let mut s: *mut macp_string = std::ptr::null_mut();
         let st = unsafe { macp_projection_state_json(p, &mut s, std::ptr::null_mut()) };
         assert_eq!(st, Status::Ok);
-        let j: serde_json::Value =
-            serde_json::from_str(unsafe { CStr::from_ptr(s) }.to_str().unwrap()).unwrap();
+        let j: serde_json::Value = serde_json::from_str(
+            unsafe { CStr::from_ptr(macp_string_ptr(s)) }
+                .to_str()
+                .unwrap(),
+        )
+        .unwrap();
         macp_string_free(s);
         assert_eq!(j["applied"], 4);
         assert_eq!(j["anomalies"][0]["message_id"], "m4");
@@ -390,7 +362,7 @@ mod tests {
         assert_eq!(st, Status::InvalidArgument);
         let msg = unsafe { CStr::from_ptr(macp_error_message(err)) };
         assert!(msg.to_str().unwrap().contains(QUORUM));
-        unsafe { macp_error_free(err) };
+        macp_error_free(err);
         let e = encode(QUORUM, "Approve", "m9", "a", &[]);
         let st = unsafe { macp_projection_apply(p, e.as_ptr(), e.len(), std::ptr::null_mut()) };
         assert_eq!(st, Status::InvalidArgument);

@@ -5,14 +5,20 @@
 
 use std::ffi::c_char;
 
-use super::session::{macp_ack, macp_session, opt, send_with};
-use super::{arg_bytes, arg_nonempty, arg_str_array, macp_error};
+use super::ack::macp_ack;
+use super::args::{arg_bytes, arg_nonempty, arg_or_empty, arg_str_array};
+use super::error::macp_error;
+use super::send::send_with;
+use super::session::macp_session;
 use crate::error::{Error, Status};
 use crate::rt::block_on;
 
 /// Submit an offer under `proposal_id` (required, unique in the session),
 /// with `title` and `summary` (may be NULL), `details` (NULL or `details_len`
 /// bytes) and `tags_len` tags (non-empty strings; `tags` NULL when 0).
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; buffers and arrays as described.
@@ -31,15 +37,15 @@ pub unsafe extern "C" fn macp_proposal_propose(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
-        let title = opt(title, "title")?;
-        let summary = opt(summary, "summary")?;
+        let title = arg_or_empty(title, "title")?;
+        let summary = arg_or_empty(summary, "summary")?;
         let details = arg_bytes(details, details_len, "details")?;
         let tags = arg_str_array(tags, tags_len, "tags")?;
         if tags.iter().any(|t| t.is_empty()) {
             return Err(Error::invalid_argument("a tag is empty"));
         }
         let tags: Vec<String> = tags.into_iter().map(str::to_string).collect();
-        block_on(s.submit_proposal(pid, title, summary, details, &tags))?
+        block_on(s.proposal().propose(pid, title, summary, details, &tags))?
     })
 }
 
@@ -47,6 +53,9 @@ pub unsafe extern "C" fn macp_proposal_propose(
 /// `supersedes_proposal_id` (both required; the original stays live).
 /// `title` and `summary` may be NULL; `details` is NULL or `details_len`
 /// bytes.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `details` as described.
@@ -65,15 +74,21 @@ pub unsafe extern "C" fn macp_proposal_counter_propose(
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let sup = arg_nonempty(supersedes_proposal_id, "supersedes_proposal_id")?;
-        let title = opt(title, "title")?;
-        let summary = opt(summary, "summary")?;
+        let title = arg_or_empty(title, "title")?;
+        let summary = arg_or_empty(summary, "summary")?;
         let details = arg_bytes(details, details_len, "details")?;
-        block_on(s.counter_propose(pid, sup, title, summary, details))?
+        block_on(
+            s.proposal()
+                .counter_propose(pid, sup, title, summary, details),
+        )?
     })
 }
 
 /// Accept a live proposal; a participant's later Accept replaces its
 /// earlier one. `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -87,13 +102,16 @@ pub unsafe extern "C" fn macp_proposal_accept(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.accept_proposal(pid, why))?
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.proposal().accept(pid, why))?
     })
 }
 
 /// Reject a proposal. A `terminal` rejection makes the session eligible for
 /// a negative Commitment. `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -108,12 +126,15 @@ pub unsafe extern "C" fn macp_proposal_reject(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.reject_proposal(pid, terminal, why))?
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.proposal().reject(pid, terminal, why))?
     })
 }
 
 /// Withdraw a proposal this participant authored. `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -127,7 +148,7 @@ pub unsafe extern "C" fn macp_proposal_withdraw(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.withdraw_proposal(pid, why))?
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.proposal().withdraw(pid, why))?
     })
 }

@@ -5,15 +5,20 @@
 
 use std::ffi::c_char;
 
-use super::session::{macp_ack, macp_session};
-use super::session::{opt, send_with};
-use super::{arg_bytes, arg_nonempty, macp_error};
+use super::ack::macp_ack;
+use super::args::{arg_bytes, arg_nonempty, arg_or_empty};
+use super::error::macp_error;
+use super::send::send_with;
+use super::session::macp_session;
 use crate::error::Status;
 use crate::rt::block_on;
 
 /// Open the session's one approval request: `request_id` (required), the
 /// `action` and `summary` (may be NULL), `details` (NULL or `details_len`
 /// bytes) and `required_approvals` (1 to the number of participants).
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `details` as described.
@@ -31,14 +36,20 @@ pub unsafe extern "C" fn macp_quorum_request_approval(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(request_id, "request_id")?;
-        let action = opt(action, "action")?;
-        let summary = opt(summary, "summary")?;
+        let action = arg_or_empty(action, "action")?;
+        let summary = arg_or_empty(summary, "summary")?;
         let details = arg_bytes(details, details_len, "details")?;
-        block_on(s.request_approval(id, action, summary, details, required_approvals))?
+        block_on(
+            s.quorum()
+                .request_approval(id, action, summary, details, required_approvals),
+        )?
     })
 }
 
 /// Approve the request (this participant's one ballot). `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -52,12 +63,15 @@ pub unsafe extern "C" fn macp_quorum_approve(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(request_id, "request_id")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.approve(id, why))?
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.quorum().approve(id, why))?
     })
 }
 
 /// Reject the request (this participant's one ballot). `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -71,13 +85,16 @@ pub unsafe extern "C" fn macp_quorum_reject(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(request_id, "request_id")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.reject_approval(id, why))?
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.quorum().reject(id, why))?
     })
 }
 
 /// Abstain (this participant's one ballot; neither approval nor rejection).
 /// `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -91,7 +108,7 @@ pub unsafe extern "C" fn macp_quorum_abstain(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(request_id, "request_id")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.abstain(id, why))?
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.quorum().abstain(id, why))?
     })
 }

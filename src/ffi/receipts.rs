@@ -4,12 +4,13 @@
 
 use std::ffi::{c_char, CString};
 
-use super::client::{client_of, macp_client};
-use super::strings::into_c_string;
-use super::{
-    arg_nonempty, arg_out, arg_str, arg_str_array, c_string, guard, guard_value, macp_error,
-    Allocations,
-};
+use super::args::{arg_nonempty, arg_out, arg_str, arg_str_array, c_string};
+use super::client::macp_client;
+use super::error::guard;
+use super::error::macp_error;
+use super::guard::guard_value;
+use super::handle::{self, handle_type};
+use super::strings::{macp_string, write_string};
 use crate::error::Status;
 use crate::receipts::{self, AttestationOutcome, Integrity, ReceiptVerification, Verdict};
 use crate::rt::block_on;
@@ -57,8 +58,8 @@ pub enum macp_receipt_verdict {
     MACP_RECEIPT_VERDICT_REFUSED = 4,
 }
 
-/// One attestation of a verified receipt. Strings are owned by the
-/// `macp_receipt_verification` and valid until it is freed.
+/// One attestation of a verified receipt. Borrowed from the
+/// `macp_receipt_verification` it was read from, valid until that is freed.
 #[repr(C)]
 pub struct macp_receipt_attestation {
     /// The attestation's `type` (`"jws"`, `"vendor"`, ...); `""` when absent.
@@ -68,11 +69,11 @@ pub struct macp_receipt_attestation {
     pub outcome: macp_attestation_outcome,
 }
 
-/// What `macp_receipt_verify` found. Allocated by the library; every pointer
-/// in it is owned by the struct and valid until
-/// `macp_receipt_verification_free`.
+/// What `macp_receipt_verify` found, read from a `macp_receipt_verification`
+/// with `macp_receipt_verification_result`. Borrowed: every pointer in it is
+/// valid until that verification is freed.
 #[repr(C)]
-pub struct macp_receipt_verification {
+pub struct macp_receipt_verify_result {
     pub integrity: macp_receipt_integrity,
     pub verdict: macp_receipt_verdict,
     /// One per entry of the receipt's `attestations`, in order; none unless
@@ -81,16 +82,28 @@ pub struct macp_receipt_verification {
     pub attestations_len: usize,
 }
 
-/// A `macp_receipt_verification` and the storage its pointers borrow from.
-/// `v` comes first so a pointer to the struct is a pointer to the public part.
-#[repr(C)]
-struct Verification {
-    v: macp_receipt_verification,
-    attestations: Vec<macp_receipt_attestation>,
-    strings: Vec<CString>,
+/// The outcome of `macp_receipt_verify`, owned by the caller: read it with
+/// `macp_receipt_verification_result`, free it with
+/// `macp_receipt_verification_free`.
+pub struct macp_receipt_verification {
+    _private: [u8; 0],
 }
 
-static VERIFICATIONS: Allocations = Allocations::new();
+/// A `macp_receipt_verify_result` and the heap storage its pointers borrow
+/// from (which does not move when the struct does).
+pub(crate) struct Verification {
+    view: macp_receipt_verify_result,
+    _attestations: Vec<macp_receipt_attestation>,
+    _strings: Vec<CString>,
+}
+
+// SAFETY: the raw pointers point into the struct's own immutable heap
+// storage; nothing mutates it after construction.
+unsafe impl Send for Verification {}
+// SAFETY: as above; shared access only reads.
+unsafe impl Sync for Verification {}
+
+handle_type!(macp_receipt_verification => Verification);
 
 fn integrity(i: Option<Integrity>) -> macp_receipt_integrity {
     use macp_receipt_integrity::*;
@@ -124,7 +137,7 @@ fn verdict(v: Verdict) -> macp_receipt_verdict {
 }
 
 impl Verification {
-    fn new(r: &ReceiptVerification) -> Box<Verification> {
+    fn new(r: &ReceiptVerification) -> Verification {
         // CStrings own heap buffers, so their pointers survive moving the Vec.
         let mut strings = Vec::new();
         let mut s = |v: &str| {
@@ -142,17 +155,17 @@ impl Verification {
                 outcome: outcome(a.outcome),
             })
             .collect();
-        let v = macp_receipt_verification {
+        let view = macp_receipt_verify_result {
             integrity: integrity(r.integrity),
             verdict: verdict(r.verdict),
             attestations: attestations.as_ptr(),
             attestations_len: attestations.len(),
         };
-        Box::new(Verification {
-            v,
-            attestations,
-            strings,
-        })
+        Verification {
+            view,
+            _attestations: attestations,
+            _strings: strings,
+        }
     }
 }
 
@@ -162,22 +175,25 @@ impl Verification {
 /// resolved, or of an extension mode, gives `MACP_STATUS_RECEIPT_UNAVAILABLE`;
 /// a runtime that does not advertise receipts, `MACP_STATUS_UNSUPPORTED`.
 ///
+/// Ownership: borrows its arguments; on success `*receipt_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*receipt_json` is NULL.
+///
 /// # Safety
 /// `session_id` is NULL or NUL-terminated; `receipt_json` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_client_get_decision_receipt(
     client: *const macp_client,
     session_id: *const c_char,
-    receipt_json: *mut *mut c_char,
+    receipt_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         arg_out(receipt_json, "receipt_json")?;
         *receipt_json = std::ptr::null_mut();
         let id = arg_nonempty(session_id, "session_id")?;
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let json = block_on(c.get_decision_receipt(id))??;
-        *receipt_json = into_c_string(json);
+        write_string(receipt_json, &json);
         Ok(())
     })
 }
@@ -187,20 +203,23 @@ pub unsafe extern "C" fn macp_client_get_decision_receipt(
 /// `macp_string_free` (NULL on failure). Pass it to `macp_receipt_verify` to
 /// trust these keys.
 ///
+/// Ownership: borrows its arguments; on success `*jwks_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*jwks_json` is NULL.
+///
 /// # Safety
 /// `jwks_json` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_client_get_receipt_keys(
     client: *const macp_client,
-    jwks_json: *mut *mut c_char,
+    jwks_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         arg_out(jwks_json, "jwks_json")?;
         *jwks_json = std::ptr::null_mut();
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let json = block_on(c.get_receipt_keys())??;
-        *jwks_json = into_c_string(json);
+        write_string(jwks_json, &json);
         Ok(())
     })
 }
@@ -215,6 +234,9 @@ pub unsafe extern "C" fn macp_client_get_receipt_keys(
 /// (NULL on failure). A tampered, unsigned or unknown receipt is a verdict,
 /// with `MACP_STATUS_OK`; `MACP_STATUS_INVALID_ARGUMENT` means the receipt or
 /// a key document is not JSON, or a key document is not a JWK or JWKS.
+///
+/// Ownership: borrows its arguments; on success `*out` is owned by the caller
+/// (free with `macp_receipt_verification_free`); on failure `*out` is NULL.
 ///
 /// # Safety
 /// `receipt_json` is NULL or NUL-terminated; `jwks_json` is NULL or points to
@@ -233,16 +255,29 @@ pub unsafe extern "C" fn macp_receipt_verify(
         let receipt = arg_str(receipt_json, "receipt_json")?;
         let keys = arg_str_array(jwks_json, jwks_len, "jwks_json")?;
         let found = receipts::verify_receipt(receipt, &keys)?;
-        *out = VERIFICATIONS.track(Verification::new(&found)) as *mut macp_receipt_verification;
+        handle::write_new(out, Verification::new(&found));
         Ok(())
     })
 }
 
-/// Free a receipt verification. NULL, already-freed and foreign pointers are
-/// ignored.
+/// What a receipt verification found.
+///
+/// Ownership: returns a view borrowed from `v`, valid until
+/// `macp_receipt_verification_free(v)`; NULL when `v` is not a live handle.
+#[no_mangle]
+pub extern "C" fn macp_receipt_verification_result(
+    v: *const macp_receipt_verification,
+) -> *const macp_receipt_verify_result {
+    guard_value(std::ptr::null(), || {
+        handle::get(v).map_or(std::ptr::null(), |r| &r.view as *const _)
+    })
+}
+
+/// Free a receipt verification.
+///
+/// Ownership: takes `v` and frees it, with every view borrowed from it.
+/// NULL and already-freed handles are ignored.
 #[no_mangle]
 pub extern "C" fn macp_receipt_verification_free(v: *mut macp_receipt_verification) {
-    guard_value((), || {
-        drop(VERIFICATIONS.untrack(v as *mut Verification));
-    })
+    guard_value((), || drop(handle::free(v)))
 }

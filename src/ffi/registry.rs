@@ -8,9 +8,12 @@ use std::ffi::c_char;
 
 use serde_json::Value;
 
-use super::client::{client_of, macp_client};
-use super::strings::into_c_string;
-use super::{arg_nonempty, arg_opt_str, arg_out, arg_str, guard, macp_error};
+use super::args::{arg_nonempty, arg_opt_str, arg_out, arg_str};
+use super::client::macp_client;
+use super::error::guard;
+use super::error::macp_error;
+use super::handle;
+use super::strings::{macp_string, write_string};
 use crate::error::{Result, Status};
 use crate::payload;
 use crate::registry;
@@ -18,7 +21,7 @@ use crate::rt::block_on;
 
 /// Check `out`, clear it, run `f` and hand its JSON to the caller.
 unsafe fn json_out(
-    out: *mut *mut c_char,
+    out: *mut *mut macp_string,
     error: *mut *mut macp_error,
     f: impl FnOnce() -> Result<Value>,
 ) -> Status {
@@ -26,7 +29,7 @@ unsafe fn json_out(
         arg_out(out, "out_json")?;
         *out = std::ptr::null_mut();
         let v = f()?;
-        *out = into_c_string(v.to_string());
+        write_string(out, &v.to_string());
         Ok(())
     })
 }
@@ -38,16 +41,19 @@ unsafe fn json_out(
 /// sent. `*out_json` is owned by the caller (`macp_string_free`), NULL on
 /// failure. Makes no call.
 ///
+/// Ownership: borrows its arguments; on success `*out_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+///
 /// # Safety
 /// `out_json` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_client_initialize_json(
     client: *const macp_client,
-    out_json: *mut *mut c_char,
+    out_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         payload::message_value("macp.v1.InitializeResponse", c.initialize_response())
     })
 }
@@ -57,18 +63,21 @@ pub unsafe extern "C" fn macp_client_initialize_json(
 /// (caller frees with `macp_string_free`; NULL on failure). Needs
 /// `capabilities.manifest.get_manifest`.
 ///
+/// Ownership: borrows its arguments; on success `*out_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+///
 /// # Safety
 /// `agent_id` is NULL or NUL-terminated; `out_json` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_client_get_manifest(
     client: *const macp_client,
     agent_id: *const c_char,
-    out_json: *mut *mut c_char,
+    out_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let agent_id = arg_opt_str(agent_id, "agent_id")?.unwrap_or("");
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let m = block_on(c.get_manifest(agent_id))??;
         payload::message_value("macp.v1.AgentManifest", &m)
     })
@@ -78,16 +87,19 @@ pub unsafe extern "C" fn macp_client_get_manifest(
 /// `ModeDescriptor` objects in `*out_json` (caller frees with
 /// `macp_string_free`). Needs `capabilities.mode_registry.list_modes`.
 ///
+/// Ownership: borrows its arguments; on success `*out_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+///
 /// # Safety
 /// `out_json` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_client_list_modes(
     client: *const macp_client,
-    out_json: *mut *mut c_char,
+    out_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let modes = block_on(c.list_modes())??;
         registry::messages_value("macp.v1.ModeDescriptor", &modes)
     })
@@ -96,16 +108,19 @@ pub unsafe extern "C" fn macp_client_list_modes(
 /// `ListExtModes`: the extension modes (built in and registered), as
 /// `macp_client_list_modes` reports modes.
 ///
+/// Ownership: borrows its arguments; on success `*out_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+///
 /// # Safety
 /// `out_json` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_client_list_ext_modes(
     client: *const macp_client,
-    out_json: *mut *mut c_char,
+    out_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let modes = block_on(c.list_ext_modes())??;
         registry::messages_value("macp.v1.ModeDescriptor", &modes)
     })
@@ -120,6 +135,8 @@ pub unsafe extern "C" fn macp_client_list_ext_modes(
 /// reserved name) is `MACP_STATUS_RPC` with its message, or the registry
 /// status its message names.
 ///
+/// Ownership: borrows its arguments.
+///
 /// # Safety
 /// `descriptor_json` is NULL or NUL-terminated.
 #[no_mangle]
@@ -130,13 +147,15 @@ pub unsafe extern "C" fn macp_client_register_ext_mode(
 ) -> Status {
     guard(error, || {
         let d = registry::mode_descriptor_from_json(arg_str(descriptor_json, "descriptor_json")?)?;
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         block_on(c.register_ext_mode(d))?
     })
 }
 
 /// `UnregisterExtMode`: remove a registered extension mode (built-in modes
 /// cannot be removed).
+///
+/// Ownership: borrows its arguments.
 ///
 /// # Safety
 /// `mode` is NULL or NUL-terminated.
@@ -148,7 +167,7 @@ pub unsafe extern "C" fn macp_client_unregister_ext_mode(
 ) -> Status {
     guard(error, || {
         let mode = arg_nonempty(mode, "mode")?;
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         block_on(c.unregister_ext_mode(mode))?
     })
 }
@@ -158,6 +177,9 @@ pub unsafe extern "C" fn macp_client_unregister_ext_mode(
 /// to ignore) receives the mode's identifier after promotion, owned by the
 /// caller (`macp_string_free`).
 ///
+/// Ownership: borrows its arguments; on success `*out_mode` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_mode` is NULL.
+///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `out_mode` is NULL or writable.
 #[no_mangle]
@@ -165,7 +187,7 @@ pub unsafe extern "C" fn macp_client_promote_mode(
     client: *const macp_client,
     mode: *const c_char,
     promoted_mode_name: *const c_char,
-    out_mode: *mut *mut c_char,
+    out_mode: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -174,10 +196,10 @@ pub unsafe extern "C" fn macp_client_promote_mode(
         }
         let mode = arg_nonempty(mode, "mode")?;
         let renamed = arg_opt_str(promoted_mode_name, "promoted_mode_name")?.unwrap_or("");
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let now = block_on(c.promote_mode(mode, renamed))??;
         if !out_mode.is_null() {
-            *out_mode = into_c_string(now);
+            write_string(out_mode, &now);
         }
         Ok(())
     })
@@ -187,16 +209,19 @@ pub unsafe extern "C" fn macp_client_promote_mode(
 /// `{"uri", "name"}` objects in `*out_json` (caller frees with
 /// `macp_string_free`). Needs `capabilities.roots.list_roots`.
 ///
+/// Ownership: borrows its arguments; on success `*out_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+///
 /// # Safety
 /// `out_json` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_client_list_roots(
     client: *const macp_client,
-    out_json: *mut *mut c_char,
+    out_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let roots = block_on(c.list_roots())??;
         registry::messages_value("macp.v1.Root", &roots)
     })
@@ -211,6 +236,8 @@ pub unsafe extern "C" fn macp_client_list_roots(
 /// `policy_id` is `MACP_STATUS_RPC`. Needs
 /// `capabilities.policy_registry.register_policy`.
 ///
+/// Ownership: borrows its arguments.
+///
 /// # Safety
 /// `policy_json` is NULL or NUL-terminated.
 #[no_mangle]
@@ -221,12 +248,14 @@ pub unsafe extern "C" fn macp_client_register_policy(
 ) -> Status {
     guard(error, || {
         let p = registry::policy_from_json(arg_str(policy_json, "policy_json")?)?;
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         block_on(c.register_policy(p))?
     })
 }
 
 /// `UnregisterPolicy` (`policy.default` cannot be removed).
+///
+/// Ownership: borrows its arguments.
 ///
 /// # Safety
 /// `policy_id` is NULL or NUL-terminated.
@@ -238,7 +267,7 @@ pub unsafe extern "C" fn macp_client_unregister_policy(
 ) -> Status {
     guard(error, || {
         let id = arg_nonempty(policy_id, "policy_id")?;
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         block_on(c.unregister_policy(id))?
     })
 }
@@ -248,18 +277,21 @@ pub unsafe extern "C" fn macp_client_unregister_policy(
 /// `registered_at_unix_ms`. `*out_json` is owned by the caller
 /// (`macp_string_free`). Needs `capabilities.policy_registry.list_policies`.
 ///
+/// Ownership: borrows its arguments; on success `*out_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+///
 /// # Safety
 /// `policy_id` is NULL or NUL-terminated; `out_json` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_client_get_policy(
     client: *const macp_client,
     policy_id: *const c_char,
-    out_json: *mut *mut c_char,
+    out_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let id = arg_nonempty(policy_id, "policy_id")?;
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let p = block_on(c.get_policy(id))??;
         Ok(registry::policy_to_value(&p))
     })
@@ -269,18 +301,21 @@ pub unsafe extern "C" fn macp_client_get_policy(
 /// targeting `mode`, as a JSON array of objects like `macp_client_get_policy`
 /// returns. `*out_json` is owned by the caller (`macp_string_free`).
 ///
+/// Ownership: borrows its arguments; on success `*out_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+///
 /// # Safety
 /// `mode` is NULL or NUL-terminated; `out_json` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn macp_client_list_policies(
     client: *const macp_client,
     mode: *const c_char,
-    out_json: *mut *mut c_char,
+    out_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let mode = arg_opt_str(mode, "mode")?.unwrap_or("");
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let ps = block_on(c.list_policies(mode))??;
         Ok(Value::Array(
             ps.iter().map(registry::policy_to_value).collect(),
@@ -300,6 +335,9 @@ pub unsafe extern "C" fn macp_client_list_policies(
 /// `capabilities.policy_registry.what_if_replay`; a session whose history
 /// was compacted fails with `MACP_STATUS_HISTORY_UNAVAILABLE`.
 ///
+/// Ownership: borrows its arguments; on success `*out_json` is owned by the
+/// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `out_json` is NULL or writable.
 #[no_mangle]
@@ -307,13 +345,13 @@ pub unsafe extern "C" fn macp_client_what_if_replay(
     client: *const macp_client,
     session_id: *const c_char,
     candidate_json: *const c_char,
-    out_json: *mut *mut c_char,
+    out_json: *mut *mut macp_string,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let sid = arg_str(session_id, "session_id")?;
         let candidate = registry::policy_from_json(arg_str(candidate_json, "candidate_json")?)?;
-        let c = client_of(client)?;
+        let c = &handle::get(client)?.client;
         let r = block_on(c.what_if_replay(sid, candidate))??;
         registry::what_if_to_value(&r)
     })

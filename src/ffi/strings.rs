@@ -1,56 +1,58 @@
-//! Library-owned strings handed to the caller, and their one free function.
-//!
-//! Functions that return a string the caller owns (a JSON snapshot, say)
-//! produce it with [`into_c_string`]; the caller releases it with
-//! `macp_string_free`. The addresses are tracked, so freeing NULL, a string
-//! twice, or a pointer libmacp never returned does nothing.
+//! `macp_string`: text the library hands to the caller (a JSON answer, a
+//! projection's state, a receipt), and its one free function.
 
 use std::ffi::{c_char, CString};
-use std::sync::PoisonError;
 
-use super::{c_string, guard_value, Allocations};
+use super::args::c_string;
+use super::guard::guard_value;
+use super::handle::{self, handle_type};
 
-/// Live strings returned to callers.
-static STRINGS: Allocations = Allocations::new();
-
-/// Hand `s` to the caller as a NUL-terminated string it frees with
-/// `macp_string_free`. Interior NULs become U+FFFD (see [`c_string`]).
-pub(crate) fn into_c_string(s: String) -> *mut c_char {
-    let p = c_string(&s).into_raw();
-    // `Allocations::track` takes a `Box<T>`, but a C string's bytes are not
-    // one; its address set is used directly (this module is a child of the
-    // one that defines it).
-    STRINGS
-        .live
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(p as usize);
-    p
+/// Text owned by the caller: a NUL-terminated UTF-8 string and its length,
+/// read with `macp_string_ptr` and `macp_string_len`, released with
+/// `macp_string_free`. Like every handle it is checked on each call, so
+/// freeing it twice, or reading it after the free, is harmless.
+pub struct macp_string {
+    _private: [u8; 0],
 }
 
-/// Free a string libmacp returned to you (e.g. by
-/// `macp_projection_state_json`). NULL, already-freed and foreign pointers
-/// are ignored.
+handle_type!(macp_string => CString);
+
+/// A new `macp_string` for `s`, written to `*out` (which callers have
+/// checked). Interior NULs, which a C string cannot carry, become U+FFFD.
+///
+/// # Safety
+/// `out` is writable.
+pub(crate) unsafe fn write_string(out: *mut *mut macp_string, s: &str) {
+    handle::write_new(out, c_string(s));
+}
+
+/// The text of `s`, NUL-terminated UTF-8.
+///
+/// Ownership: returns a string borrowed from `s`, valid until
+/// `macp_string_free(s)`; `""` when `s` is not a live `macp_string`.
 #[no_mangle]
-pub extern "C" fn macp_string_free(s: *mut c_char) {
-    guard_value((), || {
-        // Only an address found in the live set is ever dereferenced, so any
-        // pointer is safe to pass.
-        let addr = s as usize;
-        if addr == 0 {
-            return;
-        }
-        let was_live = STRINGS
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&addr);
-        if was_live {
-            // SAFETY: `addr` came from `CString::into_raw` in `into_c_string`
-            // and was live until the removal above, so it is freed once.
-            drop(unsafe { CString::from_raw(addr as *mut c_char) });
-        }
+pub extern "C" fn macp_string_ptr(s: *const macp_string) -> *const c_char {
+    guard_value(c"".as_ptr(), || {
+        handle::get(s).map_or(c"".as_ptr(), |c| c.as_ptr())
     })
+}
+
+/// The length of `s` in bytes, without the terminating NUL; 0 when `s` is
+/// not a live `macp_string`.
+///
+/// Ownership: borrows `s`.
+#[no_mangle]
+pub extern "C" fn macp_string_len(s: *const macp_string) -> usize {
+    guard_value(0, || handle::get(s).map_or(0, |c| c.as_bytes().len()))
+}
+
+/// Free a string the library returned.
+///
+/// Ownership: takes `s` and frees it; strings borrowed from it become
+/// invalid. NULL and already-freed handles are ignored.
+#[no_mangle]
+pub extern "C" fn macp_string_free(s: *mut macp_string) {
+    guard_value((), || drop(handle::free(s)))
 }
 
 #[cfg(test)]
@@ -59,13 +61,17 @@ mod tests {
     use std::ffi::CStr;
 
     #[test]
-    fn strings_are_freed_once_and_foreign_pointers_ignored() {
-        let p = into_c_string("a\0b".to_string());
-        assert_eq!(unsafe { CStr::from_ptr(p) }.to_str().unwrap(), "a\u{FFFD}b");
-        macp_string_free(p);
-        macp_string_free(p);
+    fn strings_are_freed_once_and_foreign_handles_ignored() {
+        let mut s: *mut macp_string = std::ptr::null_mut();
+        unsafe { write_string(&mut s, "a\0b") };
+        let text = unsafe { CStr::from_ptr(macp_string_ptr(s)) };
+        assert_eq!(text.to_str().unwrap(), "a\u{FFFD}b");
+        assert_eq!(macp_string_len(s), 5);
+        macp_string_free(s);
+        assert_eq!(macp_string_len(s), 0);
+        macp_string_free(s);
         macp_string_free(std::ptr::null_mut());
         let mut local = *b"x\0";
-        macp_string_free(local.as_mut_ptr() as *mut c_char);
+        macp_string_free(local.as_mut_ptr() as *mut macp_string);
     }
 }

@@ -9,9 +9,11 @@
 
 use std::ffi::c_char;
 
-use super::session::{macp_ack, macp_session};
-use super::session::{opt, send_with};
-use super::{arg_bytes, arg_nonempty, macp_error};
+use super::ack::macp_ack;
+use super::args::{arg_bytes, arg_nonempty, arg_or_empty};
+use super::error::macp_error;
+use super::send::send_with;
+use super::session::macp_session;
 use crate::error::Status;
 use crate::rt::block_on;
 
@@ -19,6 +21,9 @@ use crate::rt::block_on;
 /// `requested_assignee` (NULL: any eligible participant may accept), `input`
 /// (NULL or `input_len` bytes) and a requested deadline in Unix ms (0 for
 /// none; negative is refused).
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `input` as described.
@@ -37,16 +42,22 @@ pub unsafe extern "C" fn macp_task_request(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(task_id, "task_id")?;
-        let title = opt(title, "title")?;
-        let instructions = opt(instructions, "instructions")?;
-        let assignee = opt(requested_assignee, "requested_assignee")?;
+        let title = arg_or_empty(title, "title")?;
+        let instructions = arg_or_empty(instructions, "instructions")?;
+        let assignee = arg_or_empty(requested_assignee, "requested_assignee")?;
         let input = arg_bytes(input, input_len, "input")?;
-        block_on(s.request_task(id, title, instructions, assignee, input, deadline_unix_ms))?
+        block_on(
+            s.task()
+                .request(id, title, instructions, assignee, input, deadline_unix_ms),
+        )?
     })
 }
 
 /// Take the task; the first accepted TaskAccept makes its sender the
 /// session's one assignee. `assignee` and `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -61,14 +72,17 @@ pub unsafe extern "C" fn macp_task_accept(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(task_id, "task_id")?;
-        let who = opt(assignee, "assignee")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.accept_task(id, who, why))?
+        let who = arg_or_empty(assignee, "assignee")?;
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.task().accept(id, who, why))?
     })
 }
 
 /// Decline the task (or, under a reassignment policy, give it back).
 /// `assignee` and `reason` may be NULL.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -83,15 +97,18 @@ pub unsafe extern "C" fn macp_task_reject(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(task_id, "task_id")?;
-        let who = opt(assignee, "assignee")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.reject_task(id, who, why))?
+        let who = arg_or_empty(assignee, "assignee")?;
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.task().reject(id, who, why))?
     })
 }
 
 /// Report progress: a free-form `status` and `message` (may be NULL),
 /// `progress` as a fraction in [0, 1], and `partial_output` (NULL or
 /// `partial_output_len` bytes).
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `partial_output` as described.
@@ -109,15 +126,18 @@ pub unsafe extern "C" fn macp_task_update(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(task_id, "task_id")?;
-        let st = opt(status, "status")?;
-        let msg = opt(message, "message")?;
+        let st = arg_or_empty(status, "status")?;
+        let msg = arg_or_empty(message, "message")?;
         let out = arg_bytes(partial_output, partial_output_len, "partial_output")?;
-        block_on(s.update_task(id, st, progress, msg, out))?
+        block_on(s.task().update(id, st, progress, msg, out))?
     })
 }
 
 /// Report success with `output` (NULL or `output_len` bytes) and a `summary`
 /// (may be NULL). The session stays open until the initiator commits.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; `output` as described.
@@ -134,15 +154,18 @@ pub unsafe extern "C" fn macp_task_complete(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(task_id, "task_id")?;
-        let who = opt(assignee, "assignee")?;
+        let who = arg_or_empty(assignee, "assignee")?;
         let out = arg_bytes(output, output_len, "output")?;
-        let sum = opt(summary, "summary")?;
-        block_on(s.complete_task(id, who, out, sum))?
+        let sum = arg_or_empty(summary, "summary")?;
+        block_on(s.task().complete(id, who, out, sum))?
     })
 }
 
 /// Report a bounded failure: a machine-readable `error_code` and a `reason`
 /// (both may be NULL), and whether a retry may succeed.
+///
+/// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
+/// the acknowledgement; on failure `*ack` is untouched.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated.
@@ -159,9 +182,9 @@ pub unsafe extern "C" fn macp_task_fail(
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(task_id, "task_id")?;
-        let who = opt(assignee, "assignee")?;
-        let code = opt(error_code, "error_code")?;
-        let why = opt(reason, "reason")?;
-        block_on(s.fail_task(id, who, code, why, retryable))?
+        let who = arg_or_empty(assignee, "assignee")?;
+        let code = arg_or_empty(error_code, "error_code")?;
+        let why = arg_or_empty(reason, "reason")?;
+        block_on(s.task().fail(id, who, code, why, retryable))?
     })
 }

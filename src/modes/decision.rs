@@ -8,8 +8,20 @@ use crate::client::Ack;
 use crate::error::{Error, Result};
 use crate::session::Session;
 
-/// Decision-mode messages on a [`Session`].
+/// The decision-mode messages of a session: `session.decision()`. Each helper
+/// sends one message and waits for its acknowledgement; an empty required
+/// argument is refused with `Status::InvalidArgument` before anything is sent.
+#[derive(Clone, Copy)]
+pub struct Decision<'a>(&'a Session);
+
 impl Session {
+    /// The decision-mode helpers of this session.
+    pub fn decision(&self) -> Decision<'_> {
+        Decision(self)
+    }
+}
+
+impl Decision<'_> {
     pub async fn propose(
         &self,
         proposal_id: &str,
@@ -25,7 +37,7 @@ impl Session {
             rationale: rationale.into(),
             supporting_data: supporting_data.to_vec(),
         };
-        self.send("Proposal", &p).await
+        self.0.send("Proposal", &p).await
     }
 
     /// `recommendation` is e.g. APPROVE, REVIEW, BLOCK, REJECT; `confidence`
@@ -48,7 +60,7 @@ impl Session {
             confidence,
             reason: reason.into(),
         };
-        self.send("Evaluation", &p).await
+        self.0.send("Evaluation", &p).await
     }
 
     /// `severity` is lowercase: low, medium, high or critical.
@@ -60,7 +72,7 @@ impl Session {
             reason: reason.into(),
             severity: severity.into(),
         };
-        self.send("Objection", &p).await
+        self.0.send("Objection", &p).await
     }
 
     /// `vote` is e.g. APPROVE, REJECT, ABSTAIN.
@@ -72,6 +84,6 @@ impl Session {
             vote: vote.into(),
             reason: reason.into(),
         };
-        self.send("Vote", &p).await
+        self.0.send("Vote", &p).await
     }
 }

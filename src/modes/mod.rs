@@ -5,6 +5,7 @@ pub mod handoff;
 pub mod multi_round;
 pub mod proposal;
 pub mod quorum;
+pub mod rules;
 pub mod task;
 
 /// Mode identifiers of the standards-track modes and the built-in extension.

@@ -43,8 +43,20 @@ pub fn decode_contribute(bytes: &[u8]) -> Option<String> {
     proto.map(|p| p.value)
 }
 
-/// Multi-round messages on a [`Session`].
+/// The multi-round-mode messages of a session: `session.multi_round()`. Each helper
+/// sends one message and waits for its acknowledgement; an empty required
+/// argument is refused with `Status::InvalidArgument` before anything is sent.
+#[derive(Clone, Copy)]
+pub struct MultiRound<'a>(&'a Session);
+
 impl Session {
+    /// The multi-round-mode helpers of this session.
+    pub fn multi_round(&self) -> MultiRound<'_> {
+        MultiRound(self)
+    }
+}
+
+impl MultiRound<'_> {
     /// Contribute `value` (non-empty; compared for equality only). A
     /// participant may contribute again; its latest value counts.
     pub async fn contribute(&self, value: &str) -> Result<Ack> {
@@ -53,7 +65,8 @@ impl Session {
                 "value is empty (an empty contribution encodes to zero bytes, which the runtime refuses)",
             ));
         }
-        self.send_raw("Contribute", encode_contribute(value), None)
+        self.0
+            .send_raw("Contribute", encode_contribute(value), None)
             .await
     }
 }

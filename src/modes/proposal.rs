@@ -8,11 +8,23 @@ use crate::client::Ack;
 use crate::error::Result;
 use crate::session::Session;
 
-/// Proposal-mode messages on a [`Session`].
+/// The proposal-mode messages of a session: `session.proposal()`. Each helper
+/// sends one message and waits for its acknowledgement; an empty required
+/// argument is refused with `Status::InvalidArgument` before anything is sent.
+#[derive(Clone, Copy)]
+pub struct Proposal<'a>(&'a Session);
+
 impl Session {
+    /// The proposal-mode helpers of this session.
+    pub fn proposal(&self) -> Proposal<'_> {
+        Proposal(self)
+    }
+}
+
+impl Proposal<'_> {
     /// Submit an offer under `proposal_id` (required, unique in the session)
     /// with a `title`, a `summary`, opaque `details` and free-form `tags`.
-    pub async fn submit_proposal(
+    pub async fn propose(
         &self,
         proposal_id: &str,
         title: &str,
@@ -31,7 +43,7 @@ impl Session {
             details: details.to_vec(),
             tags: tags.to_vec(),
         };
-        self.send("Proposal", &p).await
+        self.0.send("Proposal", &p).await
     }
 
     /// Submit a counteroffer `proposal_id` meant to replace
@@ -54,44 +66,39 @@ impl Session {
             summary: summary.into(),
             details: details.to_vec(),
         };
-        self.send("CounterProposal", &p).await
+        self.0.send("CounterProposal", &p).await
     }
 
     /// Accept a live proposal. A later Accept from the same participant
     /// replaces its earlier one.
-    pub async fn accept_proposal(&self, proposal_id: &str, reason: &str) -> Result<Ack> {
+    pub async fn accept(&self, proposal_id: &str, reason: &str) -> Result<Ack> {
         required("proposal_id", proposal_id)?;
         let p = proposal_pb::AcceptPayload {
             proposal_id: proposal_id.into(),
             reason: reason.into(),
         };
-        self.send("Accept", &p).await
+        self.0.send("Accept", &p).await
     }
 
     /// Reject a proposal; a `terminal` rejection makes the session eligible
     /// for a negative Commitment.
-    pub async fn reject_proposal(
-        &self,
-        proposal_id: &str,
-        terminal: bool,
-        reason: &str,
-    ) -> Result<Ack> {
+    pub async fn reject(&self, proposal_id: &str, terminal: bool, reason: &str) -> Result<Ack> {
         required("proposal_id", proposal_id)?;
         let p = proposal_pb::RejectPayload {
             proposal_id: proposal_id.into(),
             terminal,
             reason: reason.into(),
         };
-        self.send("Reject", &p).await
+        self.0.send("Reject", &p).await
     }
 
     /// Withdraw a proposal this participant authored.
-    pub async fn withdraw_proposal(&self, proposal_id: &str, reason: &str) -> Result<Ack> {
+    pub async fn withdraw(&self, proposal_id: &str, reason: &str) -> Result<Ack> {
         required("proposal_id", proposal_id)?;
         let p = proposal_pb::WithdrawPayload {
             proposal_id: proposal_id.into(),
             reason: reason.into(),
         };
-        self.send("Withdraw", &p).await
+        self.0.send("Withdraw", &p).await
     }
 }

@@ -9,8 +9,20 @@ use crate::client::Ack;
 use crate::error::{Error, Result};
 use crate::session::Session;
 
-/// Quorum-mode messages on a [`Session`].
+/// The quorum-mode messages of a session: `session.quorum()`. Each helper
+/// sends one message and waits for its acknowledgement; an empty required
+/// argument is refused with `Status::InvalidArgument` before anything is sent.
+#[derive(Clone, Copy)]
+pub struct Quorum<'a>(&'a Session);
+
 impl Session {
+    /// The quorum-mode helpers of this session.
+    pub fn quorum(&self) -> Quorum<'_> {
+        Quorum(self)
+    }
+}
+
+impl Quorum<'_> {
     /// Open the session's approval request: `request_id` (required), the
     /// `action` to approve, a `summary`, opaque `details`, and the approvals needed
     /// (greater than zero, at most the number of eligible participants; a
@@ -36,7 +48,7 @@ impl Session {
             details: details.to_vec(),
             required_approvals,
         };
-        self.send("ApprovalRequest", &p).await
+        self.0.send("ApprovalRequest", &p).await
     }
 
     /// Cast an approval ballot. Each participant casts one ballot.
@@ -46,17 +58,17 @@ impl Session {
             request_id: request_id.into(),
             reason: reason.into(),
         };
-        self.send("Approve", &p).await
+        self.0.send("Approve", &p).await
     }
 
     /// Cast a rejection ballot.
-    pub async fn reject_approval(&self, request_id: &str, reason: &str) -> Result<Ack> {
+    pub async fn reject(&self, request_id: &str, reason: &str) -> Result<Ack> {
         required("request_id", request_id)?;
         let p = quorum_pb::RejectPayload {
             request_id: request_id.into(),
             reason: reason.into(),
         };
-        self.send("Reject", &p).await
+        self.0.send("Reject", &p).await
     }
 
     /// Cast a neutral ballot: neither an approval nor a rejection.
@@ -66,6 +78,6 @@ impl Session {
             request_id: request_id.into(),
             reason: reason.into(),
         };
-        self.send("Abstain", &p).await
+        self.0.send("Abstain", &p).await
     }
 }

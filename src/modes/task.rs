@@ -9,13 +9,25 @@ use crate::client::Ack;
 use crate::error::{Error, Result};
 use crate::session::Session;
 
-/// Task-mode messages on a [`Session`].
+/// The task-mode messages of a session: `session.task()`. Each helper
+/// sends one message and waits for its acknowledgement; an empty required
+/// argument is refused with `Status::InvalidArgument` before anything is sent.
+#[derive(Clone, Copy)]
+pub struct Task<'a>(&'a Session);
+
 impl Session {
+    /// The task-mode helpers of this session.
+    pub fn task(&self) -> Task<'_> {
+        Task(self)
+    }
+}
+
+impl Task<'_> {
     /// Open the session's one task: `task_id` (required), a `title`,
     /// `instructions`, the `requested_assignee` (empty: any eligible
     /// participant may accept), opaque `input` and a requested deadline (Unix
     /// ms; 0 for none, never negative).
-    pub async fn request_task(
+    pub async fn request(
         &self,
         task_id: &str,
         title: &str,
@@ -38,38 +50,38 @@ impl Session {
             input: input.to_vec(),
             deadline_unix_ms,
         };
-        self.send("TaskRequest", &p).await
+        self.0.send("TaskRequest", &p).await
     }
 
     /// Take the task. `assignee` names this participant (empty: the runtime
     /// takes the authenticated sender). The first accepted TaskAccept
     /// designates the session's one assignee.
-    pub async fn accept_task(&self, task_id: &str, assignee: &str, reason: &str) -> Result<Ack> {
+    pub async fn accept(&self, task_id: &str, assignee: &str, reason: &str) -> Result<Ack> {
         required("task_id", task_id)?;
         let p = task_pb::TaskAcceptPayload {
             task_id: task_id.into(),
             assignee: assignee.into(),
             reason: reason.into(),
         };
-        self.send("TaskAccept", &p).await
+        self.0.send("TaskAccept", &p).await
     }
 
     /// Decline the task. `assignee` names this participant (empty: the
     /// authenticated sender).
-    pub async fn reject_task(&self, task_id: &str, assignee: &str, reason: &str) -> Result<Ack> {
+    pub async fn reject(&self, task_id: &str, assignee: &str, reason: &str) -> Result<Ack> {
         required("task_id", task_id)?;
         let p = task_pb::TaskRejectPayload {
             task_id: task_id.into(),
             assignee: assignee.into(),
             reason: reason.into(),
         };
-        self.send("TaskReject", &p).await
+        self.0.send("TaskReject", &p).await
     }
 
     /// Report progress (active assignee only): a free-form `status`,
     /// `progress` as a fraction in `[0, 1]`, a `message` and opaque
     /// `partial_output`.
-    pub async fn update_task(
+    pub async fn update(
         &self,
         task_id: &str,
         status: &str,
@@ -88,13 +100,13 @@ impl Session {
             message: message.into(),
             partial_output: partial_output.to_vec(),
         };
-        self.send("TaskUpdate", &p).await
+        self.0.send("TaskUpdate", &p).await
     }
 
     /// Report success (active assignee only; `assignee` empty or its
     /// identity) with opaque `output` and a `summary`. It does not resolve the
     /// session: the initiator commits.
-    pub async fn complete_task(
+    pub async fn complete(
         &self,
         task_id: &str,
         assignee: &str,
@@ -108,13 +120,13 @@ impl Session {
             output: output.to_vec(),
             summary: summary.into(),
         };
-        self.send("TaskComplete", &p).await
+        self.0.send("TaskComplete", &p).await
     }
 
     /// Report a bounded failure (active assignee only; `assignee` empty or
     /// its identity): a machine-readable `error_code`, a `reason`, and
     /// whether a retry may succeed.
-    pub async fn fail_task(
+    pub async fn fail(
         &self,
         task_id: &str,
         assignee: &str,
@@ -130,6 +142,6 @@ impl Session {
             reason: reason.into(),
             retryable,
         };
-        self.send("TaskFail", &p).await
+        self.0.send("TaskFail", &p).await
     }
 }

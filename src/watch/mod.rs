@@ -177,7 +177,7 @@ pub(crate) fn queue_envelope(
     envelope: pb::Envelope,
 ) -> crate::Result<()> {
     crate::client::validate_message_id(&envelope.message_id)?;
-    crate::modes::handoff::check_client_payload(
+    crate::modes::rules::check_client_payload(
         &envelope.mode,
         &envelope.message_type,
         &envelope.payload,

@@ -1,10 +1,13 @@
 /*
  * The shared harness of the C ABI tests: checks, status expectations, a
- * client per identity, and a runner whose last line is "N passed, N failed".
+ * client per identity, sessions to test with, the bad-input fixtures (a
+ * string that is not UTF-8, handles never issued, freed, or of another
+ * type), and a runner whose last line is "N passed, N failed".
  *
- * Every test file includes it once; its functions are static. Tests run
- * against a real macp-runtime at $MACP_TARGET (scripts/with-runtime.sh
- * starts one) and under valgrind by scripts/test.sh.
+ * Every test file includes it once; its functions are static, and static
+ * inline where a file may leave them unused. Tests run against a real
+ * macp-runtime at $MACP_TARGET (scripts/with-runtime.sh starts one) and
+ * under valgrind by scripts/test.sh.
  */
 #ifndef MACP_TEST_HARNESS_H
 #define MACP_TEST_HARNESS_H
@@ -77,9 +80,108 @@ static macp_client *connect_as(const char *identity) {
     OK(macp_client_options_set_allow_insecure(o, true, &err));
     OK(macp_client_options_set_bearer_token(o, identity, &err));
     OK(macp_client_options_set_call_timeout_ms(o, 10000, &err));
+    /* Generous: under valgrind on a busy machine a first connect is slow. */
+    OK(macp_client_options_set_connect_timeout_ms(o, 60000, &err));
     OK(macp_client_new(o, &c, &err));
     macp_client_options_free(o);
     return c;
+}
+
+/* Like EXPECT, for a call that writes a new handle or library string to
+ * `out`: `out` is set to a sentinel first and must be NULL after the
+ * (failing) call. */
+#define EXPECT_OUT(want, out, call_with_err_arg)                                         \
+    do {                                                                                 \
+        (out) = NOT_A_HANDLE;                                                            \
+        EXPECT(want, call_with_err_arg);                                                 \
+        CHECK((out) == NULL);                                                            \
+    } while (0)
+
+/* Whether `s` is a live library string holding exactly `want`: its text
+ * and its length agree. */
+static inline int string_is(const macp_string *s, const char *want) {
+    return s != NULL && strcmp(macp_string_ptr(s), want) == 0 && macp_string_len(s) == strlen(want);
+}
+
+/* ------------------------------------------------------ sessions to test with */
+
+/* A session of `mode` started by `initiator` with the NULL-terminated
+ * `participants`: intent "test", a 10-minute TTL, context "ctx:test", one
+ * extension ("ext.test") and one root, under `policy_version` unless it is
+ * NULL. Checks the start was acknowledged OPEN at the first attempt. */
+static inline macp_session *start_session(macp_client *initiator, const char *mode,
+                                          const char *const *participants, const char *policy_version) {
+    macp_start_options *so = NULL;
+    macp_session *s = NULL;
+    macp_ack ack;
+    memset(&ack, 0, sizeof ack);
+    OK(macp_start_options_new(&so, &err));
+    OK(macp_start_options_set_intent(so, "test", &err));
+    for (const char *const *p = participants; *p; p++) OK(macp_start_options_add_participant(so, *p, &err));
+    OK(macp_start_options_set_ttl_ms(so, 600000, &err));
+    OK(macp_start_options_set_context_id(so, "ctx:test", &err));
+    OK(macp_start_options_set_extension(so, "ext.test", (const uint8_t *)"{}", 2, &err));
+    OK(macp_start_options_add_root(so, "file:///tmp", "tmp", &err));
+    if (policy_version) OK(macp_start_options_set_policy_version(so, policy_version, &err));
+    OK(macp_session_start(initiator, mode, so, &s, &ack, &err));
+    macp_start_options_free(so);
+    CHECK(s != NULL);
+    CHECK(ack.session_state == MACP_SESSION_STATE_OPEN);
+    CHECK(ack.attempts == 1);
+    return s;
+}
+
+/* A Decision session started by `initiator` with alice and bob. */
+static inline macp_session *start_decision(macp_client *initiator) {
+    static const char *const alice_and_bob[] = {"alice", "bob", NULL};
+    return start_session(initiator, MACP_MODE_DECISION, alice_and_bob, NULL);
+}
+
+/* ------------------------------------------------------- bad-input fixtures */
+
+/* A string that is not UTF-8. */
+static const char bad_utf8[] = {(char)0xff, (char)0xfe, 0};
+
+/* A pointer the library never issued as a handle. */
+#define NOT_A_HANDLE ((void *)0x1234)
+
+/* Handles that were live once and are freed now. */
+static inline macp_client *freed_client(void) {
+    macp_client *c = connect_as("freed");
+    macp_client_free(c);
+    return c;
+}
+
+static inline macp_client_options *freed_client_options(void) {
+    macp_client_options *o = NULL;
+    OK(macp_client_options_new(&o, &err));
+    macp_client_options_free(o);
+    return o;
+}
+
+static inline macp_session *freed_session(macp_client *initiator) {
+    macp_session *s = start_decision(initiator);
+    macp_session_free(s);
+    return s;
+}
+
+/* The four kinds of bad handle every call must refuse: NULL, freed, never
+ * issued, and `other`, a live handle of another type. */
+#define BAD_HANDLE_KINDS 4
+
+static inline void bad_clients(const macp_client *bad[BAD_HANDLE_KINDS], const void *other) {
+    bad[0] = NULL;
+    bad[1] = freed_client();
+    bad[2] = NOT_A_HANDLE;
+    bad[3] = other;
+}
+
+static inline void bad_sessions(const macp_session *bad[BAD_HANDLE_KINDS], macp_client *initiator,
+                                const void *other) {
+    bad[0] = NULL;
+    bad[1] = freed_session(initiator);
+    bad[2] = NOT_A_HANDLE;
+    bad[3] = other;
 }
 
 struct test {

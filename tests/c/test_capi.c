@@ -10,27 +10,6 @@
 
 #include "harness.h"
 
-/* A Decision session started by `coordinator` with alice and bob. */
-static macp_session *start_decision(macp_client *coordinator) {
-    macp_start_options *so = NULL;
-    macp_session *s = NULL;
-    macp_ack ack;
-    EXPECT(MACP_STATUS_OK, macp_start_options_new(&so, &err));
-    EXPECT(MACP_STATUS_OK, macp_start_options_set_intent(so, "test", &err));
-    EXPECT(MACP_STATUS_OK, macp_start_options_add_participant(so, "alice", &err));
-    EXPECT(MACP_STATUS_OK, macp_start_options_add_participant(so, "bob", &err));
-    EXPECT(MACP_STATUS_OK, macp_start_options_set_ttl_ms(so, 60000, &err));
-    EXPECT(MACP_STATUS_OK, macp_start_options_set_context_id(so, "ctx:test", &err));
-    EXPECT(MACP_STATUS_OK, macp_start_options_set_extension(so, "ext.test", (const uint8_t *)"{}", 2, &err));
-    EXPECT(MACP_STATUS_OK, macp_start_options_add_root(so, "file:///tmp", "tmp", &err));
-    EXPECT(MACP_STATUS_OK, macp_session_start(coordinator, MACP_MODE_DECISION, so, &s, &ack, &err));
-    macp_start_options_free(so);
-    CHECK(s != NULL);
-    CHECK(ack.session_state == MACP_SESSION_STATE_OPEN);
-    CHECK(ack.attempts == 1);
-    return s;
-}
-
 /* ---------------------------------------------------------------- tests */
 
 static void test_decision_flow(void) {
@@ -72,36 +51,60 @@ static void test_decision_flow(void) {
     /* Every participant reads the same final state. */
     macp_session_info *info = NULL;
     EXPECT(MACP_STATUS_OK, macp_session_get_info(sb, &info, &err));
-    CHECK(info != NULL);
-    if (info) {
-        CHECK(info->state == MACP_SESSION_STATE_RESOLVED);
-        CHECK(strcmp(info->session_id, id) == 0);
-        CHECK(strcmp(info->initiator, "coordinator") == 0);
-        CHECK(strcmp(info->mode, MACP_MODE_DECISION) == 0);
-        CHECK(strcmp(info->mode_version, "1.0.0") == 0);
-        CHECK(strcmp(info->context_id, "ctx:test") == 0);
-        CHECK(info->participants_len == 2);
-        CHECK(info->participants_len == 2 && strcmp(info->participants[0], "alice") == 0);
-        CHECK(info->extension_keys_len == 1 && strcmp(info->extension_keys[0], "ext.test") == 0);
-        CHECK(info->expires_at_unix_ms > info->started_at_unix_ms);
+    const macp_session_metadata *m = macp_session_info_metadata(info);
+    CHECK(info != NULL && m != NULL);
+    if (m) {
+        CHECK(m->state == MACP_SESSION_STATE_RESOLVED);
+        CHECK(strcmp(m->session_id, id) == 0);
+        CHECK(strcmp(m->initiator, "coordinator") == 0);
+        CHECK(strcmp(m->mode, MACP_MODE_DECISION) == 0);
+        CHECK(strcmp(m->mode_version, "1.0.0") == 0);
+        CHECK(strcmp(m->context_id, "ctx:test") == 0);
+        CHECK(m->participants_len == 2);
+        CHECK(m->participants_len == 2 && strcmp(m->participants[0], "alice") == 0);
+        CHECK(m->extension_keys_len == 1 && strcmp(m->extension_keys[0], "ext.test") == 0);
+        CHECK(m->expires_at_unix_ms > m->started_at_unix_ms);
         size_t total = 0;
-        for (size_t i = 0; i < info->activity_len; i++) total += info->activity[i].message_count;
+        for (size_t i = 0; i < m->activity_len; i++) total += m->activity[i].message_count;
         CHECK(total == 6); /* proposal, evaluation, objection, 2 votes, commitment */
     }
+    /* The same metadata on every read while the handle lives. */
+    CHECK(macp_session_info_metadata(info) == m);
     macp_session_info_free(info);
+    CHECK(macp_session_info_metadata(info) == NULL); /* freed: no view */
     macp_session_info_free(info); /* double free is ignored */
 
     macp_session_info *via_client = NULL;
     EXPECT(MACP_STATUS_OK, macp_client_get_session(coord, id, &via_client, &err));
-    CHECK(via_client && via_client->state == MACP_SESSION_STATE_RESOLVED);
+    const macp_session_metadata *vm = macp_session_info_metadata(via_client);
+    CHECK(vm && vm->state == MACP_SESSION_STATE_RESOLVED);
     macp_session_info_free(via_client);
+
+    /* The coordinator's listing holds the session, resolved. */
+    macp_session_list *list = NULL;
+    EXPECT(MACP_STATUS_OK, macp_client_list_all_sessions(coord, &list, &err));
+    size_t listed = macp_session_list_len(list), found = 0;
+    CHECK(listed >= 1);
+    for (size_t i = 0; i < listed; i++) {
+        const macp_session_metadata *lm = macp_session_list_at(list, i);
+        CHECK(lm != NULL);
+        if (lm && strcmp(lm->session_id, id) == 0) {
+            found++;
+            CHECK(lm->state == MACP_SESSION_STATE_RESOLVED);
+            CHECK(strcmp(lm->initiator, "coordinator") == 0);
+        }
+    }
+    CHECK(found == 1);
+    CHECK(macp_session_list_at(list, listed) == NULL);
+    CHECK(strcmp(macp_session_list_next_page_token(list), "") == 0); /* all pages */
+    macp_session_list_free(list);
 
     /* A resolved session takes no more messages. */
     EXPECT(MACP_STATUS_SESSION_NOT_OPEN, macp_decision_vote(sa, "p1", "REJECT", NULL, NULL, &err));
 
-    macp_session_close(sa);
-    macp_session_close(sb);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sb);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(bob);
     macp_client_free(coord);
@@ -167,8 +170,8 @@ static void test_runtime_errors(void) {
     EXPECT(MACP_STATUS_OK, macp_session_cancel(sc, "done", &ack, &err));
     CHECK(ack.session_state == MACP_SESSION_STATE_CANCELLED);
 
-    macp_session_close(sa);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(mallory);
     macp_client_free(coord);
@@ -230,11 +233,13 @@ static void test_threads_share_a_client(void) {
     CHECK(total == 40);
     macp_session_info *info = NULL;
     EXPECT(MACP_STATUS_OK, macp_session_get_info(sc, &info, &err));
-    for (size_t i = 0; info && i < info->activity_len; i++)
-        if (strcmp(info->activity[i].participant_id, "alice") == 0) CHECK(info->activity[i].message_count == 40);
+    const macp_session_metadata *m = macp_session_info_metadata(info);
+    CHECK(m != NULL);
+    for (size_t i = 0; m && i < m->activity_len; i++)
+        if (strcmp(m->activity[i].participant_id, "alice") == 0) CHECK(m->activity[i].message_count == 40);
     macp_session_info_free(info);
-    macp_session_close(sa);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(coord);
 }
@@ -294,8 +299,10 @@ static void test_async_sends(void) {
     for (int i = 1; i < 200; i++) CHECK(strcmp(c.ids[i], c.ids[0]) != 0);
     macp_session_info *info = NULL;
     EXPECT(MACP_STATUS_OK, macp_session_get_info(sc, &info, &err));
-    for (size_t i = 0; info && i < info->activity_len; i++)
-        if (strcmp(info->activity[i].participant_id, "alice") == 0) CHECK(info->activity[i].message_count == 200);
+    const macp_session_metadata *m = macp_session_info_metadata(info);
+    CHECK(m != NULL);
+    for (size_t i = 0; m && i < m->activity_len; i++)
+        if (strcmp(m->activity[i].participant_id, "alice") == 0) CHECK(m->activity[i].message_count == 200);
     macp_session_info_free(info);
 
     /* A refusal is reported through the callback, with its code. */
@@ -305,7 +312,6 @@ static void test_async_sends(void) {
     CHECK(strcmp(c.last_code, "INVALID_ENVELOPE") == 0);
 
     /* Bad input fails at once and never calls back. */
-    static const char bad_utf8[] = {(char)0xff, 0};
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, "Proposal", NULL, 0, NULL, NULL, &c, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, NULL, NULL, 0, NULL, on_sent, &c, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, bad_utf8, NULL, 0, NULL, on_sent, &c, &err));
@@ -322,8 +328,8 @@ static void test_async_sends(void) {
 
     pthread_mutex_destroy(&c.mu);
     pthread_cond_destroy(&c.cv);
-    macp_session_close(sa);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sc);
     macp_client_free(mallory);
     macp_client_free(alice);
     macp_client_free(coord);
@@ -337,26 +343,21 @@ static void test_freed_client_cancels_sessions(void) {
     macp_session_info *info = NULL;
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session(coord, "x", &info, &err));
     CHECK(info == NULL);
-    macp_session_close(sc);
-    macp_session_close(sc);
+    macp_session_free(sc);
+    macp_session_free(sc);
 }
 
 /* Bad input: NULL, invalid UTF-8, empty strings, wrong/closed handles and
  * out-of-range numbers give a status and a message, never a crash. */
 static void test_bad_input(void) {
-    static const char bad_utf8[] = {(char)0xff, (char)0xfe, 0};
     macp_client *client = connect_as("coordinator");
     macp_session *session = start_decision(client);
     macp_client_options *opts = NULL;
     macp_start_options *so = NULL;
     EXPECT(MACP_STATUS_OK, macp_client_options_new(&opts, &err));
     EXPECT(MACP_STATUS_OK, macp_start_options_new(&so, &err));
-    macp_client_options *freed_opts = NULL;
-    EXPECT(MACP_STATUS_OK, macp_client_options_new(&freed_opts, &err));
-    macp_client_options_free(freed_opts);
-    macp_session *closed = start_decision(client);
-    macp_session_close(closed);
-    void *bogus = (void *)0x1234;
+    macp_client_options *freed_opts = freed_client_options();
+    macp_session *closed = freed_session(client);
     macp_ack ack;
     macp_session_info *info = NULL;
     macp_session *out_s = NULL;
@@ -375,16 +376,16 @@ static void test_bad_input(void) {
 
     /* Error objects: invalid handles read as harmless values. */
     CHECK(macp_error_status(NULL) == MACP_STATUS_INVALID_HANDLE);
-    CHECK(macp_error_status(bogus) == MACP_STATUS_INVALID_HANDLE);
-    CHECK(strlen(macp_error_message(bogus)) > 0);
+    CHECK(macp_error_status(NOT_A_HANDLE) == MACP_STATUS_INVALID_HANDLE);
+    CHECK(strlen(macp_error_message(NOT_A_HANDLE)) > 0);
     CHECK(macp_error_code(NULL) != NULL && macp_error_session_id(NULL) != NULL && macp_error_message_id(NULL) != NULL);
-    CHECK(macp_error_grpc_code(bogus) == 0);
+    CHECK(macp_error_grpc_code(NOT_A_HANDLE) == 0);
     const uint8_t *d = (const uint8_t *)1;
     size_t dl = 7;
-    macp_error_details(bogus, &d, &dl);
+    macp_error_details(NOT_A_HANDLE, &d, &dl);
     CHECK(d == NULL && dl == 0);
     macp_error_details(NULL, NULL, NULL);
-    macp_error_free(bogus);
+    macp_error_free(NOT_A_HANDLE);
     macp_error_free(NULL);
     /* A NULL error argument is allowed. */
     CHECK(macp_client_options_set_target(NULL, "x", NULL) == MACP_STATUS_INVALID_HANDLE);
@@ -400,18 +401,18 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_bearer_token(opts, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_bearer_token(opts, "two words", &err));
     EXPECT(MACP_STATUS_OK, macp_client_options_set_bearer_token(opts, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_allow_insecure(bogus, true, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_allow_insecure(NOT_A_HANDLE, true, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_ca_pem(opts, NULL, 10, &err));
     EXPECT(MACP_STATUS_OK, macp_client_options_set_ca_pem(opts, NULL, 0, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_ca_pem(NULL, NULL, 0, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_tls_domain(opts, bad_utf8, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_tls_domain(bogus, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_tls_domain(NOT_A_HANDLE, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_connect_timeout_ms(opts, 0, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_connect_timeout_ms(opts, UINT64_MAX, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_connect_timeout_ms(NULL, 10, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_call_timeout_ms(opts, UINT64_MAX, &err));
     EXPECT(MACP_STATUS_OK, macp_client_options_set_call_timeout_ms(opts, 0, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_call_timeout_ms(bogus, 10, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_call_timeout_ms(NOT_A_HANDLE, 10, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_expected_sender(opts, "", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_expected_sender(opts, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_expected_sender(NULL, "a", &err));
@@ -419,20 +420,20 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_retry_policy(opts, 3, 500, 100, true, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_retry_policy(opts, 3, 1, UINT64_MAX, true, &err));
     EXPECT(MACP_STATUS_OK, macp_client_options_set_retry_policy(opts, 0, 0, 0, false, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_retry_policy(bogus, 1, 1, 1, false, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_retry_policy(NOT_A_HANDLE, 1, 1, 1, false, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_client_info(opts, NULL, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_client_info(opts, "n", bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_client_info(NULL, "n", NULL, &err));
-    macp_client_options_free(bogus);
+    macp_client_options_free(NOT_A_HANDLE);
     macp_client_options_free(NULL);
 
     /* Client. */
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_new(NULL, &out_c, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_new(freed_opts, &out_c, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(opts, NULL, &err));
-    CHECK(strcmp(macp_client_protocol_version(bogus), "") == 0);
+    CHECK(strcmp(macp_client_protocol_version(NOT_A_HANDLE), "") == 0);
     CHECK(strcmp(macp_client_protocol_version(NULL), "") == 0);
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session(bogus, "x", &info, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session(NOT_A_HANDLE, "x", &info, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session((macp_client *)session, "x", &info, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, NULL, &info, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, bad_utf8, &info, &err));
@@ -440,9 +441,9 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_cancel_session(NULL, "x", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_cancel_session(client, "", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_cancel_session(client, "x", bad_utf8, &ack, &err));
-    macp_client_free(bogus);
+    macp_client_free(NOT_A_HANDLE);
     macp_client_free(NULL);
-    macp_session_info_free(bogus);
+    macp_session_info_free(NOT_A_HANDLE);
     macp_session_info_free(NULL);
 
     /* Start options. */
@@ -451,38 +452,38 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_SESSION_ID, macp_start_options_set_session_id(so, "short", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_session_id(so, bad_utf8, &err));
     EXPECT(MACP_STATUS_OK, macp_start_options_set_session_id(so, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_session_id(bogus, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_session_id(NOT_A_HANDLE, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_intent(so, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_intent(NULL, "i", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_mode_version(so, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_mode_version((macp_start_options *)opts, "1", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_configuration_version(so, bad_utf8, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_configuration_version(bogus, "c", &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_configuration_version(NOT_A_HANDLE, "c", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_policy_version(so, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_policy_version(NULL, "p", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_context_id(so, bad_utf8, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_context_id(bogus, "c", &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_context_id(NOT_A_HANDLE, "c", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_participant(so, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_participant(so, "", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_participant(so, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_add_participant(NULL, "a", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_ttl_ms(so, 0, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_ttl_ms(so, -5, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_ttl_ms(bogus, 5, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_ttl_ms(NOT_A_HANDLE, 5, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_max_suspend_ms(so, -1, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_max_suspend_ms(NULL, 1, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_extension(so, NULL, NULL, 0, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_set_extension(so, "k", NULL, 3, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_extension(bogus, "k", NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_set_extension(NOT_A_HANDLE, "k", NULL, 0, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_root(so, NULL, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_start_options_add_root(so, "u", bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_start_options_add_root(NULL, "u", NULL, &err));
-    macp_start_options_free(bogus);
+    macp_start_options_free(NOT_A_HANDLE);
     macp_start_options_free(NULL);
 
     /* Sessions. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(bogus, MACP_MODE_DECISION, so, &out_s, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(client, MACP_MODE_DECISION, bogus, &out_s, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(NOT_A_HANDLE, MACP_MODE_DECISION, so, &out_s, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(client, MACP_MODE_DECISION, NOT_A_HANDLE, &out_s, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, NULL, so, &out_s, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, bad_utf8, so, &out_s, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, MACP_MODE_DECISION, so, NULL, &ack, &err));
@@ -491,7 +492,7 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, bad_utf8, &out_s, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, "x", NULL, &err));
     CHECK(strcmp(macp_session_id(closed), "") == 0);
-    CHECK(strcmp(macp_session_mode(bogus), "") == 0);
+    CHECK(strcmp(macp_session_mode(NOT_A_HANDLE), "") == 0);
     CHECK(strcmp(macp_session_id(NULL), "") == 0);
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send(closed, "Proposal", NULL, 0, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send((macp_session *)client, "Proposal", NULL, 0, NULL, &ack, &err));
@@ -517,12 +518,12 @@ static void test_bad_input(void) {
     c.supersedes_session_id = NULL;
     c.supersedes_commitment_hash = NULL;
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_commit(closed, &c, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_get_info(bogus, &info, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_get_info(NOT_A_HANDLE, &info, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_get_info(session, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_cancel(closed, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, bad_utf8, &ack, &err));
-    macp_session_close(bogus);
-    macp_session_close(NULL);
+    macp_session_free(NOT_A_HANDLE);
+    macp_session_free(NULL);
 
     /* Decision helpers. */
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_propose(closed, "p", "o", NULL, NULL, 0, &ack, &err));
@@ -530,7 +531,7 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "", NULL, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "o", bad_utf8, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "o", NULL, NULL, 9, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_evaluate(bogus, "p", "APPROVE", 0.5, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_evaluate(NOT_A_HANDLE, "p", "APPROVE", 0.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", NULL, 0.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", 1.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", -0.1, NULL, &ack, &err));
@@ -543,18 +544,225 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_vote(closed, "p", "APPROVE", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_vote(session, "p", NULL, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_vote(session, "p", "APPROVE", bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_commit(bogus, "a", NULL, NULL, true, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_commit(NOT_A_HANDLE, "a", NULL, NULL, true, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_commit(session, NULL, NULL, NULL, true, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_commit(session, "a", bad_utf8, NULL, true, &ack, &err));
 
     /* The session is untouched by all of the above. */
     EXPECT(MACP_STATUS_OK, macp_session_get_info(session, &info, &err));
-    CHECK(info && info->state == MACP_SESSION_STATE_OPEN);
+    const macp_session_metadata *m = macp_session_info_metadata(info);
+    CHECK(m && m->state == MACP_SESSION_STATE_OPEN);
     macp_session_info_free(info);
 
     macp_start_options_free(so);
     macp_client_options_free(opts);
-    macp_session_close(session);
+    macp_session_free(session);
+    macp_client_free(client);
+}
+
+/* Library strings: read through their handle, "" and 0 once freed or for
+ * any handle that is not a live string; a stale free releases nothing. */
+static void test_strings(void) {
+    macp_client *client = connect_as("coordinator");
+    macp_session *session = start_decision(client);
+    macp_string *a = NULL, *b = NULL;
+
+    EXPECT(MACP_STATUS_OK, macp_payload_type(MACP_MODE_DECISION, "Vote", &a, &err));
+    CHECK(string_is(a, "macp.modes.decision.v1.VotePayload"));
+    const char *view = macp_string_ptr(a);
+    CHECK(view == macp_string_ptr(a)); /* one borrowed text while it lives */
+    macp_string_free(a);
+    CHECK(strcmp(macp_string_ptr(a), "") == 0 && macp_string_len(a) == 0); /* read after free */
+
+    /* Stale free: with the system allocator, b may reuse a's memory; the
+     * second free of a must not release b. */
+    EXPECT(MACP_STATUS_OK, macp_payload_type(MACP_MODE_DECISION, "Proposal", &b, &err));
+    CHECK(b != NULL && b != a); /* handles are never reused */
+    macp_string_free(a);
+    CHECK(string_is(b, "macp.modes.decision.v1.ProposalPayload"));
+
+    /* Not a live string: NULL, never issued, another type's handle. */
+    CHECK(strcmp(macp_string_ptr(NULL), "") == 0 && macp_string_len(NULL) == 0);
+    CHECK(strcmp(macp_string_ptr(NOT_A_HANDLE), "") == 0 && macp_string_len(NOT_A_HANDLE) == 0);
+    CHECK(strcmp(macp_string_ptr((const macp_string *)session), "") == 0);
+    CHECK(macp_string_len((const macp_string *)session) == 0);
+    CHECK(strcmp(macp_string_ptr((const macp_string *)bad_utf8), "") == 0);
+    /* Frees of what is not a live string are ignored, and free nothing
+     * else: the session and b live on. */
+    macp_string_free(NULL);
+    macp_string_free(NOT_A_HANDLE);
+    macp_string_free((macp_string *)bad_utf8); /* not the library's */
+    macp_string_free((macp_string *)session);
+    CHECK(strlen(macp_session_id(session)) == 36);
+    macp_session_free((macp_session *)b);
+    CHECK(string_is(b, "macp.modes.decision.v1.ProposalPayload"));
+    macp_string_free(b);
+    CHECK(strcmp(macp_string_ptr(b), "") == 0 && macp_string_len(b) == 0);
+    macp_string_free(b); /* double free is ignored */
+
+    macp_session_free(session);
+    macp_client_free(client);
+}
+
+/* Session infos and lists: views only from live handles of their own type;
+ * listing refuses bad arguments and leaves `*out` NULL. */
+static void test_session_info_and_list_bad_input(void) {
+    macp_client *client = connect_as("coordinator");
+    macp_session *s1 = start_decision(client), *s2 = start_decision(client);
+    const macp_client *bad[BAD_HANDLE_KINDS];
+    bad_clients(bad, s1);
+    macp_session_info *info = NULL, *freed_info = NULL;
+    macp_session_list *list = NULL, *freed_list = NULL, *page = NULL;
+    macp_string *str = NULL;
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(s1, &info, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(s1, &freed_info, &err));
+    macp_session_info_free(freed_info);
+    EXPECT(MACP_STATUS_OK, macp_client_list_sessions(client, 1, NULL, &list, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_list_all_sessions(client, &freed_list, &err));
+    macp_session_list_free(freed_list);
+    EXPECT(MACP_STATUS_OK, macp_payload_type(MACP_MODE_DECISION, "Vote", &str, &err));
+
+    /* Session info. */
+    CHECK(macp_session_info_metadata(info) != NULL);
+    CHECK(macp_session_info_metadata(NULL) == NULL);
+    CHECK(macp_session_info_metadata(NOT_A_HANDLE) == NULL);
+    CHECK(macp_session_info_metadata(freed_info) == NULL);
+    CHECK(macp_session_info_metadata((const macp_session_info *)s1) == NULL);
+    CHECK(macp_session_info_metadata((const macp_session_info *)list) == NULL);
+    CHECK(macp_session_info_metadata((const macp_session_info *)str) == NULL);
+    macp_session_info *no_info = NULL;
+    EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, no_info, macp_session_get_info(NULL, &no_info, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, no_info, macp_client_get_session(bad[1], macp_session_id(s1), &no_info, &err));
+
+    /* Session list: one page of one session, then the next page. */
+    CHECK(macp_session_list_len(list) == 1);
+    const macp_session_metadata *first = macp_session_list_at(list, 0);
+    CHECK(first != NULL);
+    CHECK(macp_session_list_at(list, 1) == NULL);
+    CHECK(macp_session_list_at(list, SIZE_MAX) == NULL);
+    const char *token = macp_session_list_next_page_token(list);
+    CHECK(strlen(token) > 0); /* two sessions or more: not the last page */
+    EXPECT(MACP_STATUS_OK, macp_client_list_sessions(client, 1, token, &page, &err));
+    CHECK(macp_session_list_len(page) == 1);
+    const macp_session_metadata *second = macp_session_list_at(page, 0);
+    CHECK(first && second && strcmp(first->session_id, second->session_id) != 0);
+    macp_session_list_free(page);
+    /* Not a live list: NULL, never issued, freed, another type's handle. */
+    const macp_session_list *bad_lists[] = {NULL, NOT_A_HANDLE, freed_list, (const macp_session_list *)info,
+                                            (const macp_session_list *)s1, (const macp_session_list *)str};
+    for (size_t i = 0; i < sizeof bad_lists / sizeof bad_lists[0]; i++) {
+        CHECK(macp_session_list_len(bad_lists[i]) == 0);
+        CHECK(macp_session_list_at(bad_lists[i], 0) == NULL);
+        CHECK(strcmp(macp_session_list_next_page_token(bad_lists[i]), "") == 0);
+    }
+    /* Listing: a negative page size, a token that is not UTF-8 or not the
+     * runtime's, no out pointer, bad client handles. */
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, page, macp_client_list_sessions(client, -1, NULL, &page, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, page, macp_client_list_sessions(client, 1, bad_utf8, &page, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_sessions(client, 1, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_all_sessions(client, NULL, &err));
+    page = NOT_A_HANDLE;
+    FAILS_ANY(macp_client_list_sessions(client, 1, "not a token", &page, &err));
+    CHECK(page == NULL);
+    for (size_t i = 0; i < BAD_HANDLE_KINDS; i++) {
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, page, macp_client_list_sessions(bad[i], 0, NULL, &page, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, page, macp_client_list_all_sessions(bad[i], &page, &err));
+    }
+
+    /* Frees of the wrong type free nothing; each free ignores NULL, never
+     * issued, freed and foreign handles. */
+    macp_session_list_free((macp_session_list *)info);
+    macp_session_info_free((macp_session_info *)list);
+    CHECK(macp_session_info_metadata(info) != NULL);
+    CHECK(macp_session_list_len(list) == 1);
+    macp_session_info_free(NULL);
+    macp_session_info_free(NOT_A_HANDLE);
+    macp_session_info_free(freed_info);
+    macp_session_list_free(NULL);
+    macp_session_list_free(NOT_A_HANDLE);
+    macp_session_list_free(freed_list);
+
+    macp_string_free(str);
+    macp_session_list_free(list);
+    macp_session_info_free(info);
+    macp_session_free(s2);
+    macp_session_free(s1);
+    macp_client_free(client);
+}
+
+/* Receipts: the verification is a handle read through
+ * macp_receipt_verification_result; fetching refuses bad handles. */
+static void test_receipts_bad_input(void) {
+    macp_client *client = connect_as("coordinator");
+    macp_session *session = start_decision(client);
+    const macp_client *bad[BAD_HANDLE_KINDS];
+    bad_clients(bad, session);
+    const char *keys[] = {"{\"keys\":[]}"};
+    const char *null_key[] = {NULL};
+    const char *bad_key[] = {bad_utf8};
+    const char *not_json_key[] = {"["};
+    macp_receipt_verification *v = NULL, *freed = NULL;
+    macp_string *text = NULL;
+
+    /* A JSON value that is not a receipt is a verdict, not an error. */
+    EXPECT(MACP_STATUS_OK, macp_receipt_verify("[]", keys, 1, &v, &err));
+    const macp_receipt_verify_result *r = macp_receipt_verification_result(v);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK(r->verdict == MACP_RECEIPT_VERDICT_REFUSED);
+        CHECK(r->integrity == MACP_RECEIPT_INTEGRITY_NOT_CHECKED);
+        CHECK(r->attestations_len == 0);
+    }
+    CHECK(macp_receipt_verification_result(v) == r);
+    EXPECT(MACP_STATUS_OK, macp_receipt_verify("{}", NULL, 0, &freed, &err));
+    macp_receipt_verification_free(freed);
+    EXPECT(MACP_STATUS_OK, macp_payload_type(MACP_MODE_DECISION, "Vote", &text, &err));
+
+    /* Not a live verification. */
+    CHECK(macp_receipt_verification_result(NULL) == NULL);
+    CHECK(macp_receipt_verification_result(NOT_A_HANDLE) == NULL);
+    CHECK(macp_receipt_verification_result(freed) == NULL);
+    CHECK(macp_receipt_verification_result((const macp_receipt_verification *)text) == NULL);
+    CHECK(macp_receipt_verification_result((const macp_receipt_verification *)session) == NULL);
+
+    /* Bad receipts and keys: `*out` stays NULL. */
+    macp_receipt_verification *out = NULL;
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_receipt_verify(NULL, keys, 1, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_receipt_verify(bad_utf8, keys, 1, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_receipt_verify("{", keys, 1, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_receipt_verify("{}", NULL, 1, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_receipt_verify("{}", null_key, 1, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_receipt_verify("{}", bad_key, 1, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_receipt_verify("{}", not_json_key, 1, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_receipt_verify("{}", keys, SIZE_MAX, &out, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_receipt_verify("{}", keys, 1, NULL, &err));
+
+    /* Fetching: bad client handles, bad session ids, no out pointer. */
+    macp_string *json = NULL;
+    for (size_t i = 0; i < BAD_HANDLE_KINDS; i++) {
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, json,
+                   macp_client_get_decision_receipt(bad[i], macp_session_id(session), &json, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, json, macp_client_get_receipt_keys(bad[i], &json, &err));
+    }
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_client_get_decision_receipt(client, NULL, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_client_get_decision_receipt(client, bad_utf8, &json, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_decision_receipt(client, macp_session_id(session), NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_receipt_keys(client, NULL, &err));
+
+    /* A wrong-type free frees nothing; frees ignore what is not live. */
+    macp_receipt_verification_free((macp_receipt_verification *)text);
+    CHECK(string_is(text, "macp.modes.decision.v1.VotePayload"));
+    macp_string_free((macp_string *)v);
+    CHECK(macp_receipt_verification_result(v) == r);
+    macp_receipt_verification_free(NULL);
+    macp_receipt_verification_free(NOT_A_HANDLE);
+    macp_receipt_verification_free(freed);
+
+    macp_string_free(text);
+    macp_receipt_verification_free(v);
+    CHECK(macp_receipt_verification_result(v) == NULL);
+    macp_receipt_verification_free(v);
+    macp_session_free(session);
     macp_client_free(client);
 }
 
@@ -569,6 +777,9 @@ int main(void) {
         {"async_sends", test_async_sends},
         {"freed_client_cancels_sessions", test_freed_client_cancels_sessions},
         {"bad_input", test_bad_input},
+        {"strings", test_strings},
+        {"session_info_and_list_bad_input", test_session_info_and_list_bad_input},
+        {"receipts_bad_input", test_receipts_bad_input},
     };
     return run_tests("c-abi", tests, sizeof tests / sizeof tests[0]);
 }

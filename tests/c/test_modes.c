@@ -18,21 +18,6 @@
 
 #include "harness.h"
 
-/* A session of `mode` started by `initiator` with the NULL-terminated
- * `participants`. */
-static macp_session *start(macp_client *initiator, const char *mode, const char *const *participants) {
-    macp_start_options *so = NULL;
-    macp_session *s = NULL;
-    macp_ack ack;
-    OK(macp_start_options_new(&so, &err));
-    for (const char *const *p = participants; *p; p++) OK(macp_start_options_add_participant(so, *p, &err));
-    OK(macp_start_options_set_ttl_ms(so, 60000, &err));
-    OK(macp_session_start(initiator, mode, so, &s, &ack, &err));
-    macp_start_options_free(so);
-    CHECK(s != NULL);
-    return s;
-}
-
 static macp_session *join(macp_client *c, macp_session *s) {
     macp_session *out = NULL;
     OK(macp_session_open(c, macp_session_id(s), &out, &err));
@@ -51,7 +36,8 @@ static macp_status commit(macp_session *s, const char *action, bool positive, ma
 static void expect_state(macp_session *s, macp_session_state want) {
     macp_session_info *info = NULL;
     OK(macp_session_get_info(s, &info, &err));
-    CHECK(info && info->state == want);
+    const macp_session_metadata *m = macp_session_info_metadata(info);
+    CHECK(m && m->state == want);
     macp_session_info_free(info);
 }
 
@@ -107,13 +93,14 @@ static macp_projection *project(macp_session *s, int count) {
 /* Whether the projection's JSON snapshot contains each NULL-terminated
  * fragment (the snapshot is compact, with sorted keys). */
 static int snapshot_has(macp_projection *p, const char *const *fragments) {
-    char *json = NULL;
+    macp_string *json = NULL;
     int ok = 1;
     OK(macp_projection_state_json(p, &json, &err));
     if (!json) return 0;
+    const char *text = macp_string_ptr(json);
     for (const char *const *f = fragments; *f; f++) {
-        if (!strstr(json, *f)) {
-            fprintf(stderr, "  snapshot lacks %s:\n  %s\n", *f, json);
+        if (!strstr(text, *f)) {
+            fprintf(stderr, "  snapshot lacks %s:\n  %s\n", *f, text);
             ok = 0;
         }
     }
@@ -126,7 +113,7 @@ static int snapshot_has(macp_projection *p, const char *const *fragments) {
 static void test_decision_projection(void) {
     macp_client *coord = connect_as("coord"), *alice = connect_as("alice"), *bob = connect_as("bob");
     const char *parts[] = {"alice", "bob", NULL};
-    macp_session *sc = start(coord, MACP_MODE_DECISION, parts), *sa = join(alice, sc), *sb = join(bob, sc);
+    macp_session *sc = start_session(coord, MACP_MODE_DECISION, parts, NULL), *sa = join(alice, sc), *sb = join(bob, sc);
     OK(macp_decision_propose(sa, "p1", "postgres", "mature", NULL, 0, NULL, &err));
     OK(macp_decision_propose(sb, "p2", "sqlite", NULL, NULL, 0, NULL, &err));
     OK(macp_decision_evaluate(sb, "p1", "APPROVE", 0.75, "fine", NULL, &err));
@@ -149,9 +136,9 @@ static void test_decision_projection(void) {
     CHECK(snapshot_has(p, want));
     macp_projection_free(p);
 
-    macp_session_close(sa);
-    macp_session_close(sb);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sb);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(bob);
     macp_client_free(coord);
@@ -160,7 +147,7 @@ static void test_decision_projection(void) {
 static void test_proposal_flow(void) {
     macp_client *buyer = connect_as("buyer"), *seller = connect_as("seller");
     const char *parts[] = {"buyer", "seller", NULL};
-    macp_session *sb = start(buyer, MACP_MODE_PROPOSAL, parts), *ss = join(seller, sb);
+    macp_session *sb = start_session(buyer, MACP_MODE_PROPOSAL, parts, NULL), *ss = join(seller, sb);
     const char *tags[] = {"bulk", "q3"};
     macp_ack ack;
     OK(macp_proposal_propose(ss, "p1", "offer", "100 units", (const uint8_t *)"{}", 2, tags, 2, &ack, &err));
@@ -185,8 +172,8 @@ static void test_proposal_flow(void) {
                           "\"tags\":[\"bulk\",\"q3\"]", "\"phase\":\"Committed\"", NULL};
     CHECK(snapshot_has(p, want));
     macp_projection_free(p);
-    macp_session_close(ss);
-    macp_session_close(sb);
+    macp_session_free(ss);
+    macp_session_free(sb);
     macp_client_free(seller);
     macp_client_free(buyer);
 }
@@ -194,7 +181,7 @@ static void test_proposal_flow(void) {
 static void test_task_flow(void) {
     macp_client *planner = connect_as("planner"), *worker = connect_as("worker"), *carol = connect_as("carol");
     const char *parts[] = {"planner", "worker", "carol", NULL};
-    macp_session *sp = start(planner, MACP_MODE_TASK, parts), *sw = join(worker, sp), *sc = join(carol, sp);
+    macp_session *sp = start_session(planner, MACP_MODE_TASK, parts, NULL), *sw = join(worker, sp), *sc = join(carol, sp);
     OK(macp_task_request(sp, "t1", "build", "compile it", NULL, (const uint8_t *)"src", 3, 0, NULL, &err));
     OK(macp_task_reject(sc, "t1", NULL, "busy", NULL, &err));
     OK(macp_task_accept(sw, "t1", "worker", "on it", NULL, &err));
@@ -212,7 +199,7 @@ static void test_task_flow(void) {
     macp_projection_free(p);
 
     /* A second session ends in failure. */
-    macp_session *sp2 = start(planner, MACP_MODE_TASK, parts), *sw2 = join(worker, sp2);
+    macp_session *sp2 = start_session(planner, MACP_MODE_TASK, parts, NULL), *sw2 = join(worker, sp2);
     OK(macp_task_request(sp2, "t1", NULL, NULL, "worker", NULL, 0, 4102444800000, NULL, &err));
     OK(macp_task_accept(sw2, "t1", NULL, NULL, NULL, &err));
     OK(macp_task_fail(sw2, "t1", NULL, "BUILD_FAILED", "compile error", true, NULL, &err));
@@ -223,11 +210,11 @@ static void test_task_flow(void) {
     CHECK(snapshot_has(p, want2));
     macp_projection_free(p);
 
-    macp_session_close(sw2);
-    macp_session_close(sp2);
-    macp_session_close(sw);
-    macp_session_close(sc);
-    macp_session_close(sp);
+    macp_session_free(sw2);
+    macp_session_free(sp2);
+    macp_session_free(sw);
+    macp_session_free(sc);
+    macp_session_free(sp);
     macp_client_free(carol);
     macp_client_free(worker);
     macp_client_free(planner);
@@ -236,7 +223,7 @@ static void test_task_flow(void) {
 static void test_handoff_flow(void) {
     macp_client *owner = connect_as("owner"), *t1 = connect_as("t1"), *t2 = connect_as("t2");
     const char *parts[] = {"owner", "t1", "t2", NULL};
-    macp_session *so = start(owner, MACP_MODE_HANDOFF, parts), *s1 = join(t1, so), *s2 = join(t2, so);
+    macp_session *so = start_session(owner, MACP_MODE_HANDOFF, parts, NULL), *s1 = join(t1, so), *s2 = join(t2, so);
     OK(macp_handoff_offer(so, "h1", "t1", "support", "escalate", NULL, &err));
     OK(macp_handoff_context(so, "h1", "text/plain", (const uint8_t *)"ticket 42", 9, NULL, &err));
     OK(macp_handoff_decline(s1, "h1", NULL, "at capacity", NULL, &err));
@@ -254,9 +241,9 @@ static void test_handoff_flow(void) {
                           "\"settled_by\":\"t1\"", "\"size\":9", "\"content_type\":\"text/plain\"", NULL};
     CHECK(snapshot_has(p, want));
     macp_projection_free(p);
-    macp_session_close(s1);
-    macp_session_close(s2);
-    macp_session_close(so);
+    macp_session_free(s1);
+    macp_session_free(s2);
+    macp_session_free(so);
     macp_client_free(t1);
     macp_client_free(t2);
     macp_client_free(owner);
@@ -266,7 +253,7 @@ static void test_quorum_flow(void) {
     macp_client *coord = connect_as("coord"), *alice = connect_as("alice"), *bob = connect_as("bob"),
                 *carol = connect_as("carol");
     const char *parts[] = {"alice", "bob", "carol", NULL};
-    macp_session *sc = start(coord, MACP_MODE_QUORUM, parts), *sa = join(alice, sc), *sb = join(bob, sc),
+    macp_session *sc = start_session(coord, MACP_MODE_QUORUM, parts, NULL), *sa = join(alice, sc), *sb = join(bob, sc),
                  *sk = join(carol, sc);
     OK(macp_quorum_request_approval(sc, "r1", "deploy", "v2", (const uint8_t *)"{}", 2, 2, NULL, &err));
     OK(macp_quorum_approve(sa, "r1", "lgtm", NULL, &err));
@@ -294,7 +281,7 @@ static void test_quorum_flow(void) {
     macp_projection_free(p);
 
     /* Rejections make the bar unreachable: a negative commitment. */
-    macp_session *sc2 = start(coord, MACP_MODE_QUORUM, parts), *sa2 = join(alice, sc2), *sb2 = join(bob, sc2);
+    macp_session *sc2 = start_session(coord, MACP_MODE_QUORUM, parts, NULL), *sa2 = join(alice, sc2), *sb2 = join(bob, sc2);
     OK(macp_quorum_request_approval(sc2, "r1", "deploy", NULL, NULL, 0, 2, NULL, &err));
     OK(macp_quorum_reject(sa2, "r1", "not ready", NULL, &err));
     OK(macp_quorum_reject(sb2, "r1", NULL, NULL, &err));
@@ -306,13 +293,13 @@ static void test_quorum_flow(void) {
     CHECK(snapshot_has(p, want2));
     macp_projection_free(p);
 
-    macp_session_close(sa2);
-    macp_session_close(sb2);
-    macp_session_close(sc2);
-    macp_session_close(sa);
-    macp_session_close(sb);
-    macp_session_close(sk);
-    macp_session_close(sc);
+    macp_session_free(sa2);
+    macp_session_free(sb2);
+    macp_session_free(sc2);
+    macp_session_free(sa);
+    macp_session_free(sb);
+    macp_session_free(sk);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(bob);
     macp_client_free(carol);
@@ -322,7 +309,7 @@ static void test_quorum_flow(void) {
 static void test_multi_round_flow(void) {
     macp_client *coord = connect_as("coord"), *alice = connect_as("alice"), *bob = connect_as("bob");
     const char *parts[] = {"alice", "bob", NULL};
-    macp_session *sc = start(coord, MACP_MODE_MULTI_ROUND, parts), *sa = join(alice, sc), *sb = join(bob, sc);
+    macp_session *sc = start_session(coord, MACP_MODE_MULTI_ROUND, parts, NULL), *sa = join(alice, sc), *sb = join(bob, sc);
     OK(macp_multi_round_contribute(sa, "option_a", NULL, &err));
     OK(macp_multi_round_contribute(sb, "option_b", NULL, &err));
     OK(macp_multi_round_contribute(sb, "option_a", NULL, &err));
@@ -333,9 +320,9 @@ static void test_multi_round_flow(void) {
                           "\"rounds\":3", NULL};
     CHECK(snapshot_has(p, want));
     macp_projection_free(p);
-    macp_session_close(sa);
-    macp_session_close(sb);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sb);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(bob);
     macp_client_free(coord);
@@ -432,13 +419,10 @@ static void test_projection_is_thread_safe(void) {
  * out-of-range numbers give a status and a message, never a crash, and send
  * nothing. */
 static void test_bad_input(void) {
-    static const char bad_utf8[] = {(char)0xff, (char)0xfe, 0};
     macp_client *client = connect_as("coord");
     const char *parts[] = {"alice", NULL};
-    macp_session *s = start(client, MACP_MODE_QUORUM, parts);
-    macp_session *closed = start(client, MACP_MODE_TASK, parts);
-    macp_session_close(closed);
-    void *bogus = (void *)0x1234;
+    macp_session *s = start_session(client, MACP_MODE_QUORUM, parts, NULL);
+    macp_session *closed = freed_session(client);
     macp_ack ack;
     const char *tags_null[] = {"a", NULL};
     const char *tags_empty[] = {"a", ""};
@@ -457,7 +441,7 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_empty, 2, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_bad, 1, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_null, SIZE_MAX, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_counter_propose(bogus, "p2", "p", NULL, NULL, NULL, 0, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_counter_propose(NOT_A_HANDLE, "p2", "p", NULL, NULL, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", NULL, NULL, NULL, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", "", NULL, NULL, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, bad_utf8, "p", NULL, NULL, NULL, 0, &ack, &err));
@@ -469,7 +453,7 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_reject(closed, "p", true, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_reject(s, "", true, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_reject(s, "p", false, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_withdraw(bogus, "p", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_withdraw(NOT_A_HANDLE, "p", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_withdraw(s, bad_utf8, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_withdraw(s, "p", bad_utf8, &ack, &err));
 
@@ -482,7 +466,7 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, NULL, NULL, 4, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, NULL, NULL, 0, -1, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, NULL, NULL, 0, INT64_MIN, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_accept(bogus, "t", NULL, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_accept(NOT_A_HANDLE, "t", NULL, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_accept(s, "", NULL, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_accept(s, "t", bad_utf8, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_accept(s, "t", NULL, bad_utf8, &ack, &err));
@@ -498,7 +482,7 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", bad_utf8, 0.5, NULL, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, 0.5, bad_utf8, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, 0.5, NULL, NULL, 2, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_complete(bogus, "t", NULL, NULL, 0, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_complete(NOT_A_HANDLE, "t", NULL, NULL, 0, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "", NULL, NULL, 0, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "t", bad_utf8, NULL, 0, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "t", NULL, NULL, 3, NULL, &ack, &err));
@@ -516,7 +500,7 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", bad_utf8, NULL, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", "a", bad_utf8, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", "a", NULL, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_context(bogus, "h", NULL, NULL, 0, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_context(NOT_A_HANDLE, "h", NULL, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_context(s, NULL, NULL, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_context(s, "h", bad_utf8, NULL, 0, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_context(s, "h", NULL, NULL, 7, &ack, &err));
@@ -536,7 +520,7 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", NULL, bad_utf8, NULL, 0, 1, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", NULL, NULL, NULL, 8, 1, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", NULL, NULL, NULL, 0, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_approve(bogus, "r", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_approve(NOT_A_HANDLE, "r", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_approve(s, "", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_approve(s, "r", bad_utf8, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_reject(NULL, "r", NULL, &ack, &err));
@@ -547,7 +531,7 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_abstain(s, "r", bad_utf8, &ack, &err));
 
     /* Multi-round. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_multi_round_contribute(bogus, "v", &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_multi_round_contribute(NOT_A_HANDLE, "v", &ack, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_multi_round_contribute(closed, "v", &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_multi_round_contribute(s, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_multi_round_contribute(s, "", &ack, &err));
@@ -567,21 +551,20 @@ static void test_bad_input(void) {
     static const uint8_t garbage[] = {0xff, 0xff, 0xff};
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_projection_apply(NULL, garbage, 0, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_projection_apply(freed, NULL, 0, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_projection_apply(bogus, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_projection_apply(NOT_A_HANDLE, NULL, 0, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_projection_apply((macp_projection *)s, NULL, 0, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_projection_apply(p, NULL, 4, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_projection_apply(p, garbage, sizeof garbage, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_projection_apply(p, garbage, SIZE_MAX, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_projection_apply(p, NULL, 0, &err)); /* empty envelope: no session */
-    char *json = (char *)0x1;
+    macp_string *json = NULL;
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_projection_state_json(p, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_projection_state_json(freed, &json, &err));
-    CHECK(json == NULL);
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_projection_state_json((macp_projection *)client, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, json, macp_projection_state_json(freed, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, json, macp_projection_state_json((macp_projection *)client, &json, &err));
     uint32_t a = 0;
     bool reached = true;
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_tally(p, "p1", &a, NULL, NULL, &err)); /* quorum projection */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_tally(bogus, "p1", &a, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_tally(NOT_A_HANDLE, "p1", &a, NULL, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_tally(freed, "p1", &a, NULL, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_tally(p, NULL, &a, NULL, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_tally(p, bad_utf8, &a, NULL, NULL, &err));
@@ -594,12 +577,12 @@ static void test_bad_input(void) {
     OK(macp_projection_new(MACP_MODE_DECISION, &dp, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_tally(dp, NULL, &a, NULL, NULL, NULL, NULL, &err));
     macp_projection_free(dp);
-    macp_projection_free(bogus);
+    macp_projection_free(NOT_A_HANDLE);
     macp_projection_free(NULL);
     macp_projection_free(p);
     macp_projection_free(p);
     macp_string_free(NULL);
-    macp_string_free((char *)bad_utf8); /* not the library's: ignored */
+    macp_string_free((macp_string *)bad_utf8); /* not the library's: ignored */
 
     /* Envelope encoding. */
     uint8_t buf[16];
@@ -619,13 +602,14 @@ static void test_bad_input(void) {
     /* The session is untouched by all of the above: only SessionStart. */
     macp_session_info *info = NULL;
     OK(macp_session_get_info(s, &info, &err));
-    CHECK(info && info->state == MACP_SESSION_STATE_OPEN);
+    const macp_session_metadata *m = macp_session_info_metadata(info);
+    CHECK(m && m->state == MACP_SESSION_STATE_OPEN);
     size_t total = 0;
-    for (size_t i = 0; info && i < info->activity_len; i++) total += info->activity[i].message_count;
+    for (size_t i = 0; m && i < m->activity_len; i++) total += m->activity[i].message_count;
     CHECK(total <= 1);
     macp_session_info_free(info);
 
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(client);
 }
 

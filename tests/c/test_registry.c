@@ -12,18 +12,7 @@
 
 #include "harness.h"
 
-#define BAD_UTF8 "\xff\xfe"
-#define NOT_A_HANDLE ((void *)0x1234)
 #define UNKNOWN_SESSION "6f1c2a4e-8b3d-4c5e-9a7f-1b2c3d4e5f60"
-
-/* Like EXPECT, for a call that writes a string to `out`: `out` is set to a
- * sentinel first and must be NULL after the (failing) call. */
-#define EXPECT_OUT(want, out, call_with_err_arg)                                         \
-    do {                                                                                 \
-        (out) = (char *)NOT_A_HANDLE;                                                    \
-        EXPECT(want, call_with_err_arg);                                                 \
-        CHECK((out) == NULL);                                                            \
-    } while (0)
 
 static const char *const COMMITMENT_JSON =
     "{\"commitment_id\":\"c1\",\"action\":\"decision.selected\",\"authority_scope\":\"s\","
@@ -36,35 +25,34 @@ static const char *const CANDIDATE_JSON =
 static char suffix[40];
 
 /* `json` is a library string (or NULL): check it contains `fragment`; free it. */
-static void expect_json_with(char *json, const char *fragment) {
+static void expect_json_with(macp_string *json, const char *fragment) {
     CHECK(json != NULL);
     if (json) {
-        if (!strstr(json, fragment))
-            fprintf(stderr, "  %s does not contain %s\n", json, fragment);
-        CHECK(strstr(json, fragment) != NULL);
+        if (!strstr(macp_string_ptr(json), fragment))
+            fprintf(stderr, "  %s does not contain %s\n", macp_string_ptr(json), fragment);
+        CHECK(strstr(macp_string_ptr(json), fragment) != NULL);
         macp_string_free(json);
     }
 }
 
-static int contains(const char *json, const char *fragment) {
-    return json != NULL && strstr(json, fragment) != NULL;
+/* Whether `json`, a library string (or NULL), contains `fragment`. */
+static int contains(const macp_string *json, const char *fragment) {
+    return json != NULL && strstr(macp_string_ptr(json), fragment) != NULL;
 }
 
-/* A Decision session started by agent://c-lead (with agent://c-peer),
+/* The first and last characters of `json`, a library string (or NULL),
+ * are `open` and `close`: a JSON array, say. */
+static int enclosed_in(const macp_string *json, char open, char close) {
+    size_t n = macp_string_len(json);
+    const char *t = macp_string_ptr(json);
+    return json != NULL && n >= 2 && t[0] == open && t[n - 1] == close;
+}
+
+/* A Decision session started by agent://c-lead with agent://c-peer,
  * under `policy_version` when it is not NULL. */
-static macp_session *start_decision(macp_client *lead, const char *policy_version) {
-    macp_start_options *so = NULL;
-    macp_session *s = NULL;
-    OK(macp_start_options_new(&so, &err));
-    OK(macp_start_options_add_participant(so, "agent://c-lead", &err));
-    OK(macp_start_options_add_participant(so, "agent://c-peer", &err));
-    OK(macp_start_options_set_ttl_ms(so, 60000, &err));
-    if (policy_version)
-        OK(macp_start_options_set_policy_version(so, policy_version, &err));
-    OK(macp_session_start(lead, MACP_MODE_DECISION, so, &s, NULL, &err));
-    macp_start_options_free(so);
-    CHECK(s != NULL);
-    return s;
+static macp_session *start_lead_decision(macp_client *lead, const char *policy_version) {
+    static const char *const lead_and_peer[] = {"agent://c-lead", "agent://c-peer", NULL};
+    return start_session(lead, MACP_MODE_DECISION, lead_and_peer, policy_version);
 }
 
 /* Messages the session's participants have sent so far. */
@@ -72,8 +60,9 @@ static size_t messages_in(const macp_session *s) {
     macp_session_info *info = NULL;
     size_t total = 0;
     OK(macp_session_get_info(s, &info, &err));
-    for (size_t i = 0; info && i < info->activity_len; i++)
-        total += info->activity[i].message_count;
+    const macp_session_metadata *m = macp_session_info_metadata(info);
+    for (size_t i = 0; m && i < m->activity_len; i++)
+        total += m->activity[i].message_count;
     macp_session_info_free(info);
     return total;
 }
@@ -82,25 +71,20 @@ static size_t messages_in(const macp_session *s) {
 
 /* agent://c-lead connected with a Decision session it started, and the four
  * kinds of bad client handle: NULL, freed, never issued, a session's. */
-static void bad_client_fixture(macp_client **c, macp_session **s, const macp_client *bad[4]) {
+static void bad_client_fixture(macp_client **c, macp_session **s, const macp_client *bad[BAD_HANDLE_KINDS]) {
     *c = connect_as("agent://c-lead");
-    macp_client *freed = connect_as("agent://c-freed");
-    macp_client_free(freed);
-    *s = start_decision(*c, NULL);
-    bad[0] = NULL;
-    bad[1] = freed;
-    bad[2] = (const macp_client *)NOT_A_HANDLE;
-    bad[3] = (const macp_client *)*s;
+    *s = start_lead_decision(*c, NULL);
+    bad_clients(bad, *s);
 }
 
 static void test_payload_from_json_bad_input(void) {
     const char *T = "macp.v1.CommitmentPayload";
     size_t len = 7;
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(NULL, "{}", NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(BAD_UTF8, "{}", NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(bad_utf8, "{}", NULL, 0, &len, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json("", "{}", NULL, 0, &len, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, NULL, NULL, 0, &len, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, BAD_UTF8, NULL, 0, &len, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, bad_utf8, NULL, 0, &len, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "{\"reason\":\"\xff\"}", NULL, 0, &len, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_from_json(T, "{}", NULL, 0, NULL, &err));
     /* Unknown types: no such message, an enum, a package. */
@@ -141,11 +125,11 @@ static void test_payload_to_json_bad_input(void) {
     const char *T = "macp.v1.CommitmentPayload";
     const uint8_t garbage[] = {0xff, 0xff, 0xff};
     const uint8_t truncated[] = {0x12, 0x05, 'a'}; /* field 2, 5 bytes announced, 1 given */
-    char *json = NULL;
+    macp_string *json = NULL;
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(T, garbage, sizeof garbage, &json, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(T, truncated, sizeof truncated, &json, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(NULL, garbage, 0, &json, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(BAD_UTF8, garbage, 0, &json, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json(bad_utf8, garbage, 0, &json, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json("", garbage, 0, &json, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json("macp.v1.Nope", garbage, 0, &json, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_payload_to_json("macp.v1.SessionState", garbage, 0, &json, &err));
@@ -155,11 +139,11 @@ static void test_payload_to_json_bad_input(void) {
 
 static void test_payload_type_bad_input(void) {
     const uint8_t garbage[] = {0xff, 0xff, 0xff};
-    char *out = NULL;
+    macp_string *out = NULL;
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type(NULL, "Vote", &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type(BAD_UTF8, "Vote", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type(bad_utf8, "Vote", &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("macp.mode.decision.v1", NULL, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("macp.mode.decision.v1", BAD_UTF8, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("macp.mode.decision.v1", bad_utf8, &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_payload_type("macp.mode.decision.v1", "", &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_payload_type("macp.mode.decision.v1", "Vote", NULL, &err));
     /* No such message in the mode, no such mode family, not a mode. */
@@ -181,12 +165,12 @@ static void test_payload_type_bad_input(void) {
     e.payload_len = 0;
     e.message_type = NULL;
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
-    e.message_type = BAD_UTF8;
+    e.message_type = bad_utf8;
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
     e.message_type = "Dance";
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
     e.message_type = "Vote";
-    e.mode = BAD_UTF8;
+    e.mode = bad_utf8;
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_envelope_payload_json(&e, &out, &err));
 }
 
@@ -207,10 +191,11 @@ static void test_payload_types(void) {
         {"anything", "Progress", "macp.v1.ProgressPayload"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *t = NULL;
+        macp_string *t = NULL;
         OK(macp_payload_type(cases[i][0], cases[i][1], &t, &err));
-        CHECK(t != NULL && strcmp(t, cases[i][2]) == 0);
-        if (t && strcmp(t, cases[i][2]) != 0) fprintf(stderr, "  %s %s: %s\n", cases[i][0], cases[i][1], t);
+        CHECK(string_is(t, cases[i][2]));
+        if (t && !string_is(t, cases[i][2]))
+            fprintf(stderr, "  %s %s: %s\n", cases[i][0], cases[i][1], macp_string_ptr(t));
         macp_string_free(t);
     }
 
@@ -225,7 +210,7 @@ static void test_payload_types(void) {
     e.message_type = "Vote";
     e.payload = vote;
     e.payload_len = len;
-    char *json = NULL;
+    macp_string *json = NULL;
     OK(macp_envelope_payload_json(&e, &json, &err));
     CHECK(contains(json, "\"proposal_id\":\"p1\""));
     CHECK(contains(json, "\"vote\":\"APPROVE\""));
@@ -244,30 +229,30 @@ static void test_payload_types(void) {
 static void test_json_reads_bad_input(void) {
     macp_client *c;
     macp_session *s;
-    const macp_client *bad[4];
+    const macp_client *bad[BAD_HANDLE_KINDS];
     bad_client_fixture(&c, &s, bad);
-    char *out = NULL;
+    macp_string *out = NULL;
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_initialize_json(c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_manifest(c, NULL, NULL, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_manifest(c, BAD_UTF8, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_manifest(c, bad_utf8, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_modes(c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_ext_modes(c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_roots(c, NULL, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, NULL, &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, "", &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, BAD_UTF8, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, bad_utf8, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_policy(c, "policy.default", NULL, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_list_policies(c, BAD_UTF8, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_list_policies(c, bad_utf8, &out, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_policies(c, NULL, NULL, &err));
 
     const char *sid = macp_session_id(s);
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, NULL, CANDIDATE_JSON, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, BAD_UTF8, CANDIDATE_JSON, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, bad_utf8, CANDIDATE_JSON, &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_SESSION_ID, out, macp_client_what_if_replay(c, "s1", CANDIDATE_JSON, &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_SESSION_ID, out, macp_client_what_if_replay(c, "", CANDIDATE_JSON, &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, NULL, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, BAD_UTF8, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, bad_utf8, &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, "{", &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, "[]", &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out,
@@ -287,19 +272,19 @@ static void test_json_reads_bad_input(void) {
         EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_policies(b, NULL, &out, &err));
         EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_what_if_replay(b, sid, CANDIDATE_JSON, &out, &err));
     }
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(c);
 }
 
 static void test_registry_writes_bad_input(void) {
     macp_client *c;
     macp_session *s;
-    const macp_client *bad[4];
+    const macp_client *bad[BAD_HANDLE_KINDS];
     bad_client_fixture(&c, &s, bad);
-    char *out = NULL;
+    macp_string *out = NULL;
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, BAD_UTF8, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "[]", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"mode\":\"ext.x.v1\",\"bogus\":1}", &err));
@@ -307,15 +292,15 @@ static void test_registry_writes_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"title\":\"no mode\"}", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, "", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, BAD_UTF8, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, bad_utf8, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, NULL, NULL, &out, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, "", NULL, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, BAD_UTF8, NULL, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, "ext.x.v1", BAD_UTF8, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_promote_mode(c, "ext.x.v1", BAD_UTF8, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, bad_utf8, NULL, &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, "ext.x.v1", bad_utf8, &out, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_promote_mode(c, "ext.x.v1", bad_utf8, NULL, &err));
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, BAD_UTF8, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "[]", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"mode\":\"macp.mode.decision.v1\"}", &err));
@@ -328,7 +313,7 @@ static void test_registry_writes_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"rule\":{}}", &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, "", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, BAD_UTF8, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, bad_utf8, &err));
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const macp_client *b = bad[i];
@@ -338,7 +323,7 @@ static void test_registry_writes_bad_input(void) {
         EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_register_policy(b, "{\"policy_id\":\"p\"}", &err));
         EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_unregister_policy(b, "p", &err));
     }
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(c);
 }
 
@@ -346,20 +331,20 @@ static void test_registry_writes_bad_input(void) {
 static void test_client_sends_bad_input(void) {
     macp_client *c;
     macp_session *s;
-    const macp_client *bad[4];
+    const macp_client *bad[BAD_HANDLE_KINDS];
     bad_client_fixture(&c, &s, bad);
     macp_ack ack;
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, NULL, NULL, 0, 0.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "", NULL, 0, 0.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, BAD_UTF8, NULL, 0, 0.5, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, bad_utf8, NULL, 0, 0.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 4, 0.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, 1.5, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, -0.1, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, NAN, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, INFINITY, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, -INFINITY, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, 0.5, BAD_UTF8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, 0.5, bad_utf8, &ack, &err));
 
     /* Envelopes: not protobuf, NULL with a length, no message type, invalid
      * message ids (empty, reserved prefix, too long). */
@@ -389,27 +374,26 @@ static void test_client_sends_bad_input(void) {
         EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_signal(b, "load", NULL, 0, 0.5, NULL, &ack, &err));
         EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_envelope(b, NULL, 0, &ack, &err));
     }
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(c);
 }
 
 static void test_session_sends_bad_input(void) {
     macp_client *lead = connect_as("agent://c-lead");
-    macp_session *s = start_decision(lead, NULL);
-    macp_session *closed = start_decision(lead, NULL);
-    macp_session_close(closed);
-    const macp_session *bad[] = {NULL, closed, (const macp_session *)NOT_A_HANDLE, (const macp_session *)lead};
+    macp_session *s = start_lead_decision(lead, NULL);
+    const macp_session *bad[BAD_HANDLE_KINDS];
+    bad_sessions(bad, lead, lead);
     macp_ack ack;
     const char *vote = "{\"proposal_id\":\"p1\",\"vote\":\"APPROVE\"}";
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, NULL, NULL, vote, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "", NULL, vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, BAD_UTF8, NULL, vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", BAD_UTF8, vote, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, bad_utf8, NULL, vote, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", bad_utf8, vote, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", "macp.v1.Nope", vote, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Dance", NULL, "{}", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, BAD_UTF8, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, bad_utf8, NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "[]", NULL, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{\"proposal\":\"p1\"}", NULL, &ack, &err));
@@ -417,13 +401,13 @@ static void test_session_sends_bad_input(void) {
     /* An explicit type decides the fields: a vote's fields are not a proposal's. */
     EXPECT(MACP_STATUS_INVALID_ARGUMENT,
            macp_session_send_json(s, "Vote", "macp.modes.decision.v1.ProposalPayload", vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, BAD_UTF8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, bad_utf8, &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, "", &ack, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, "implicit-accept:h1", &ack, &err));
 
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, BAD_UTF8, 1, 2, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, BAD_UTF8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, NULL, BAD_UTF8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, bad_utf8, 1, 2, NULL, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, bad_utf8, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, NULL, bad_utf8, &ack, &err));
     const double bad_numbers[] = {NAN, INFINITY, -INFINITY, -1, -0.001};
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++) {
         EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, bad_numbers[i], 2, NULL, NULL, &ack, &err));
@@ -436,7 +420,7 @@ static void test_session_sends_bad_input(void) {
         EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_json(b, "Vote", NULL, vote, NULL, &ack, &err));
         EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_progress(b, NULL, 1, 2, NULL, NULL, &ack, &err));
     }
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(lead);
 }
 
@@ -445,24 +429,24 @@ static void test_session_sends_bad_input(void) {
 static void test_errors_may_be_ignored(void) {
     macp_client *c = connect_as("agent://c-lead");
     size_t len = 0;
-    char *out = (char *)NOT_A_HANDLE;
+    macp_string *out = NOT_A_HANDLE;
     macp_ack ack;
     CHECK(macp_payload_from_json("macp.v1.Nope", "{}", NULL, 0, &len, NULL) == MACP_STATUS_INVALID_ARGUMENT);
     CHECK(macp_payload_to_json("macp.v1.Nope", NULL, 0, &out, NULL) == MACP_STATUS_INVALID_ARGUMENT);
     CHECK(out == NULL);
     CHECK(macp_client_list_modes(NULL, &out, NULL) == MACP_STATUS_INVALID_HANDLE);
     CHECK(macp_client_send_signal(c, "load", NULL, 0, NAN, NULL, &ack, NULL) == MACP_STATUS_INVALID_ARGUMENT);
-    out = (char *)NOT_A_HANDLE;
+    out = NOT_A_HANDLE;
     CHECK(macp_client_get_policy(c, "policy.ctest.never-registered", &out, NULL) != MACP_STATUS_OK);
     CHECK(out == NULL);
-    out = (char *)NOT_A_HANDLE;
+    out = NOT_A_HANDLE;
     CHECK(macp_client_what_if_replay(c, UNKNOWN_SESSION, CANDIDATE_JSON, &out, NULL) != MACP_STATUS_OK);
     CHECK(out == NULL);
     CHECK(macp_client_unregister_ext_mode(c, "ext.ctest_never_registered.v1", NULL) != MACP_STATUS_OK);
     /* Success with a NULL error argument. */
     out = NULL;
     CHECK(macp_client_list_modes(c, &out, NULL) == MACP_STATUS_OK);
-    CHECK(out != NULL && out[0] == '[');
+    CHECK(out != NULL && macp_string_ptr(out)[0] == '[');
     macp_string_free(out);
     macp_client_free(c);
 }
@@ -478,7 +462,7 @@ static void test_payload_round_trip(void) {
     size_t written = 0;
     OK(macp_payload_from_json(T, COMMITMENT_JSON, buf, len + 8, &written, &err)); /* a larger buffer is fine */
     CHECK(written == len);
-    char *json = NULL;
+    macp_string *json = NULL;
     OK(macp_payload_to_json(T, buf, written, &json, &err));
     CHECK(contains(json, "\"commitment_id\":\"c1\""));
     CHECK(contains(json, "\"action\":\"decision.selected\""));
@@ -489,7 +473,7 @@ static void test_payload_round_trip(void) {
      * and a leading dot on the type name are the same message. */
     uint8_t again[256], camel[256];
     size_t la = 0, lc = 0;
-    OK(macp_payload_from_json(T, json, again, sizeof again, &la, &err));
+    OK(macp_payload_from_json(T, macp_string_ptr(json), again, sizeof again, &la, &err));
     CHECK(la == written && memcmp(again, buf, la) == 0);
     macp_string_free(json);
     OK(macp_payload_from_json(".macp.v1.CommitmentPayload",
@@ -529,33 +513,33 @@ static void test_payload_round_trip(void) {
 
 static void test_discovery(void) {
     macp_client *c = connect_as("agent://c-discover");
-    char *out = NULL;
+    macp_string *out = NULL;
     OK(macp_client_initialize_json(c, &out, &err));
     CHECK(contains(out, "\"selected_protocol_version\":\"1.0\""));
     CHECK(contains(out, "\"policy_registry\""));
     expect_json_with(out, "\"capabilities\"");
 
-    char *manifest = NULL, *manifest_empty = NULL;
+    macp_string *manifest = NULL, *manifest_empty = NULL;
     OK(macp_client_get_manifest(c, NULL, &manifest, &err));
     CHECK(contains(manifest, "\"agent_id\""));
     CHECK(contains(manifest, "\"supported_modes\""));
     OK(macp_client_get_manifest(c, "", &manifest_empty, &err)); /* "" is the runtime too */
     EXPECT_OUT(MACP_STATUS_AGENT_NOT_FOUND, out, macp_client_get_manifest(c, "agent://c-nobody", &out, &err));
-    CHECK(manifest && manifest_empty && strcmp(manifest, manifest_empty) == 0);
+    CHECK(manifest && manifest_empty && string_is(manifest_empty, macp_string_ptr(manifest)));
     macp_string_free(manifest);
     macp_string_free(manifest_empty);
 
     /* Standards-track and extension modes are listed apart. */
     OK(macp_client_list_modes(c, &out, &err));
-    CHECK(out && out[0] == '[');
+    CHECK(out && macp_string_ptr(out)[0] == '[');
     CHECK(!contains(out, "\"ext.multi_round.v1\""));
     expect_json_with(out, "\"macp.mode.decision.v1\"");
     OK(macp_client_list_ext_modes(c, &out, &err));
-    CHECK(out && out[0] == '[');
+    CHECK(out && macp_string_ptr(out)[0] == '[');
     CHECK(!contains(out, "\"macp.mode.decision.v1\""));
     expect_json_with(out, "\"ext.multi_round.v1\"");
     OK(macp_client_list_roots(c, &out, &err));
-    CHECK(out && out[0] == '[' && out[strlen(out) - 1] == ']');
+    CHECK(enclosed_in(out, '[', ']'));
     macp_string_free(out);
     macp_client_free(c);
 }
@@ -570,7 +554,7 @@ static void test_ext_modes(void) {
     const char *shape = "{\"mode\":\"%s\",\"mode_version\":\"1.0.0\",\"title\":\"c test\","
                         "\"message_types\":[\"Ping\",\"Commitment\"],\"terminal_message_types\":[\"Commitment\"]}";
 
-    char *out = NULL;
+    macp_string *out = NULL;
     OK(macp_client_list_ext_modes(c, &out, &err));
     CHECK(out && !contains(out, mode));
     macp_string_free(out);
@@ -581,10 +565,10 @@ static void test_ext_modes(void) {
     CHECK(contains(out, "\"title\":\"c test\""));
     expect_json_with(out, mode);
 
-    char *promoted = (char *)NOT_A_HANDLE;
+    macp_string *promoted = NOT_A_HANDLE;
     OK(macp_client_promote_mode(c, mode, NULL, &promoted, &err));
-    CHECK(promoted != NULL && promoted != (char *)NOT_A_HANDLE && strcmp(promoted, mode) == 0);
-    if (promoted != (char *)NOT_A_HANDLE)
+    CHECK(promoted != NULL && promoted != NOT_A_HANDLE && string_is(promoted, mode));
+    if (promoted != NOT_A_HANDLE)
         macp_string_free(promoted);
     OK(macp_client_list_modes(c, &out, &err));
     expect_json_with(out, mode);
@@ -598,7 +582,7 @@ static void test_ext_modes(void) {
     snprintf(reserved, sizeof reserved, "macp.mode.ctest_%s.v1", suffix);
     EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, third, reserved, &promoted, &err));
     OK(macp_client_promote_mode(c, third, renamed, &promoted, &err));
-    CHECK(promoted && strcmp(promoted, renamed) == 0);
+    CHECK(string_is(promoted, renamed));
     macp_string_free(promoted);
     /* Already standards-track: refused, whether or not out_mode is asked for. */
     EXPECT(MACP_STATUS_RPC, macp_client_promote_mode(c, renamed, "", NULL, &err));
@@ -643,7 +627,7 @@ static void test_policies(void) {
     EXPECT(MACP_STATUS_INVALID_POLICY_DEFINITION,
            macp_client_register_policy(c, "{\"policy_id\":\"policy.default\",\"mode\":\"*\",\"rules\":{}}", &err));
 
-    char *out = NULL;
+    macp_string *out = NULL;
     OK(macp_client_get_policy(c, id, &out, &err));
     CHECK(contains(out, "\"mode\":\"macp.mode.decision.v1\""));
     CHECK(contains(out, "\"schema_version\":3"));
@@ -651,7 +635,7 @@ static void test_policies(void) {
     CHECK(contains(out, "\"algorithm\":\"none\""));
     expect_json_with(out, "\"rules\":{\"");
     OK(macp_client_list_policies(c, "macp.mode.decision.v1", &out, &err));
-    CHECK(out && out[0] == '[');
+    CHECK(out && macp_string_ptr(out)[0] == '[');
     CHECK(!contains(out, "\"policy.ctest.never-registered\""));
     expect_json_with(out, id);
     OK(macp_client_list_policies(c, "macp.mode.task.v1", &out, &err));
@@ -678,7 +662,7 @@ static void test_policies(void) {
 static void test_session_json_envelope_and_replay(void) {
     macp_client *lead = connect_as("agent://c-lead"), *peer = connect_as("agent://c-peer");
     macp_client *outsider = connect_as("agent://c-outsider");
-    macp_session *s = start_decision(lead, NULL), *sp = NULL;
+    macp_session *s = start_lead_decision(lead, NULL), *sp = NULL;
     const char *sid = macp_session_id(s);
     OK(macp_session_open(peer, sid, &sp, &err));
     macp_ack ack;
@@ -743,7 +727,7 @@ static void test_session_json_envelope_and_replay(void) {
     OK(macp_client_send_signal(peer, "heartbeat", NULL, 0, 1.0, "", &ack, &err));
 
     /* What-if replay of the open session. */
-    char *out = NULL;
+    macp_string *out = NULL;
     OK(macp_client_what_if_replay(lead, sid, CANDIDATE_JSON, &out, &err));
     CHECK(contains(out, "\"recorded\":{"));
     CHECK(contains(out, "\"entries\":["));
@@ -760,7 +744,7 @@ static void test_session_json_envelope_and_replay(void) {
                                           "\"rules\":{\"voting\":{\"algorithm\":\"no-such\"}}}",
                                           &out, &err));
     /* Unknown session, or a caller who is not in it. */
-    out = (char *)NOT_A_HANDLE;
+    out = NOT_A_HANDLE;
     macp_error *nerr = NULL;
     macp_status st = macp_client_what_if_replay(lead, UNKNOWN_SESSION, CANDIDATE_JSON, &out, &nerr);
     CHECK(st == MACP_STATUS_SESSION_NOT_FOUND || st == MACP_STATUS_FORBIDDEN);
@@ -777,13 +761,14 @@ static void test_session_json_envelope_and_replay(void) {
      * unanimous candidate. */
     macp_session_info *info = NULL;
     OK(macp_session_get_info(s, &info, &err));
+    const macp_session_metadata *m = macp_session_info_metadata(info);
     char commitment[512] = "";
-    if (info)
+    if (m)
         snprintf(commitment, sizeof commitment,
                  "{\"commitment_id\":\"c1\",\"action\":\"decision.selected\",\"authority_scope\":\"s\","
                  "\"reason\":\"r\",\"outcome_positive\":true,\"mode_version\":\"%s\",\"policy_version\":\"%s\","
                  "\"configuration_version\":\"%s\"}",
-                 info->mode_version, info->policy_version, info->configuration_version);
+                 m->mode_version, m->policy_version, m->configuration_version);
     macp_session_info_free(info);
     /* Without the session's bound versions the runtime refuses it. */
     EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_session_send_json(s, "Commitment", NULL, COMMITMENT_JSON, NULL, &ack, &err));
@@ -794,8 +779,8 @@ static void test_session_json_envelope_and_replay(void) {
     CHECK(contains(out, "\"denials\":[{"));
     expect_json_with(out, "\"recorded\":{");
 
-    macp_session_close(sp);
-    macp_session_close(s);
+    macp_session_free(sp);
+    macp_session_free(s);
     macp_client_free(outsider);
     macp_client_free(peer);
     macp_client_free(lead);
@@ -812,15 +797,15 @@ static void test_replay_under_registered_policy(void) {
              "\"commitment\":{\"authority\":\"initiator_only\"}}}",
              id);
     OK(macp_client_register_policy(c, policy, &err));
-    macp_session *s = start_decision(c, id);
+    macp_session *s = start_lead_decision(c, id);
     macp_ack ack;
     OK(macp_session_send_json(s, "Proposal", NULL, "{\"proposal_id\":\"p1\",\"option\":\"ship\"}", NULL, &ack, &err));
-    char *out = NULL;
+    macp_string *out = NULL;
     OK(macp_client_what_if_replay(c, macp_session_id(s), CANDIDATE_JSON, &out, &err));
     CHECK(contains(out, "\"candidate\":{"));
     expect_json_with(out, id);
     OK(macp_session_cancel(s, "done", &ack, &err));
-    macp_session_close(s);
+    macp_session_free(s);
     OK(macp_client_unregister_policy(c, id, &err));
     macp_client_free(c);
 }

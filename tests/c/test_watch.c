@@ -2,7 +2,8 @@
  * C watcher tests against a real macp-runtime at $MACP_TARGET, run under
  * valgrind by scripts/test.sh: ordered delivery from a library thread, close
  * while events flow, close from inside the callback, freeing the client with
- * watchers open, sending on the stream, and bad input.
+ * watchers open, sending on the stream (with id buffers too short), and bad
+ * input (every watch kind, and kinds that are none).
  *
  * The last line is "N passed, N failed".
  */
@@ -66,10 +67,10 @@ static void on_event(const macp_event *ev, void *user_data) {
         r->seq[r->envelopes] = ev->sequence;
         snprintf(r->ids[r->envelopes], MACP_ID_BUFFER_LEN, "%s", ev->envelope.message_id);
         if (r->decode_proposals && strcmp(ev->envelope.message_type, "Proposal") == 0) {
-            char *json = NULL;
+            macp_string *json = NULL;
             macp_error *err = NULL;
             if (macp_envelope_payload_json(&ev->envelope, &json, &err) == MACP_STATUS_OK) {
-                snprintf(r->proposal_json, sizeof r->proposal_json, "%s", json);
+                snprintf(r->proposal_json, sizeof r->proposal_json, "%s", macp_string_ptr(json));
             } else {
                 r->payload_json_failures++;
             }
@@ -102,17 +103,6 @@ static void on_event(const macp_event *ev, void *user_data) {
         CHECK(cond);                                                       \
         pthread_mutex_unlock(&(r)->mu);                                    \
     } while (0)
-
-static macp_session *start_decision(macp_client *c) {
-    macp_start_options *so = NULL;
-    macp_session *s = NULL;
-    OK(macp_start_options_new(&so, &err));
-    OK(macp_start_options_add_participant(so, "alice", &err));
-    OK(macp_start_options_set_ttl_ms(so, 600000, &err));
-    OK(macp_session_start(c, MACP_MODE_DECISION, so, &s, NULL, &err));
-    macp_start_options_free(so);
-    return s;
-}
 
 static void propose_range(macp_session *s, int from, int to) {
     for (int i = from; i < to; i++) {
@@ -155,8 +145,8 @@ static void test_ordered_delivery(void) {
     CHECK(a.closed_events == 0); /* closed by the caller: no CLOSED event */
     record_destroy(&a);
     record_destroy(&b);
-    macp_session_close(sa);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(coord);
 }
@@ -194,8 +184,8 @@ static void test_close_while_events_flow(void) {
     pthread_mutex_unlock(&r.mu);
     macp_watcher_close(w); /* second close: ignored */
     record_destroy(&r);
-    macp_session_close(sa);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(coord);
 }
@@ -222,8 +212,8 @@ static void test_close_from_inside_the_callback(void) {
     CHECK(r.envelopes == 5);
     pthread_mutex_unlock(&r.mu);
     record_destroy(&r);
-    macp_session_close(sa);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(coord);
 }
@@ -236,7 +226,7 @@ static void test_free_client_with_watchers_open(void) {
     record_init(&r2);
     macp_watcher *w1 = NULL, *w2 = NULL;
     OK(macp_session_watch(sc, 0, NULL, on_event, &r1, &w1, &err));
-    OK(macp_client_watch_sessions(coord, NULL, on_event, &r2, &w2, &err));
+    OK(macp_client_watch(coord, MACP_WATCH_SESSIONS, NULL, on_event, &r2, &w2, &err));
     WAIT_FOR(&r1, r1.envelopes >= 1);
     WAIT_FOR(&r2, r2.other >= 1); /* the initial sync */
     macp_client_free(coord);
@@ -247,7 +237,7 @@ static void test_free_client_with_watchers_open(void) {
     macp_watcher_close(w2);
     record_destroy(&r1);
     record_destroy(&r2);
-    macp_session_close(sc);
+    macp_session_free(sc);
 }
 
 static void test_send_on_the_stream(void) {
@@ -260,33 +250,53 @@ static void test_send_on_the_stream(void) {
     macp_watcher *w = NULL;
     OK(macp_session_watch(sa, 0, NULL, on_event, &r, &w, &err));
     const uint8_t proposal[] = {0x0a, 2, 'q', '1', 0x12, 1, 'o'};
+    /* An id buffer too short for the id: refused before anything is
+     * queued, the buffer left "". */
+    char short_buf[8];
+    memset(short_buf, 'x', sizeof short_buf);
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT,
+           macp_watcher_send(w, "Proposal", proposal, sizeof proposal, NULL, short_buf, sizeof short_buf, &err));
+    CHECK(short_buf[0] == 0);
+    memset(short_buf, 'x', sizeof short_buf);
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(w, "Proposal", proposal, sizeof proposal, "refused-1",
+                                                           short_buf, strlen("refused-1"), &err));
+    CHECK(short_buf[0] == 0);
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT,
+           macp_watcher_send(w, "Proposal", proposal, sizeof proposal, NULL, short_buf, 0, &err));
+    /* A buffer the id just fits; then a generated id. */
+    const uint8_t first[] = {0x0a, 2, 'q', '0', 0x12, 1, 'o'};
+    char exact[sizeof "sent-1"];
+    OK(macp_watcher_send(w, "Proposal", first, sizeof first, "sent-1", exact, sizeof exact, &err));
+    CHECK(strcmp(exact, "sent-1") == 0);
     char used[MACP_ID_BUFFER_LEN];
-    OK(macp_watcher_send(w, "Proposal", proposal, sizeof proposal, NULL, used, &err));
-    WAIT_FOR(&r, r.envelopes >= 2);
+    OK(macp_watcher_send(w, "Proposal", proposal, sizeof proposal, NULL, used, sizeof used, &err));
+    CHECK(strlen(used) == 36);
+    WAIT_FOR(&r, r.envelopes >= 3);
     pthread_mutex_lock(&r.mu);
-    CHECK(strcmp(r.ids[1], used) == 0);
+    /* SessionStart, then the two sends: none of the refused ones. */
+    CHECK(r.envelopes == 3);
+    CHECK(strcmp(r.ids[1], "sent-1") == 0);
+    CHECK(strcmp(r.ids[2], used) == 0);
     /* The delivered payload decodes by the envelope's mode and type. */
     CHECK(r.payload_json_failures == 0);
     CHECK(strstr(r.proposal_json, "\"proposal_id\":\"q1\"") != NULL);
     CHECK(strstr(r.proposal_json, "\"option\":\"o\"") != NULL);
     pthread_mutex_unlock(&r.mu);
     macp_watcher_close(w);
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(w, "Proposal", NULL, 0, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(w, "Proposal", NULL, 0, NULL, NULL, 0, &err));
     record_destroy(&r);
-    macp_session_close(sa);
-    macp_session_close(sc);
+    macp_session_free(sa);
+    macp_session_free(sc);
     macp_client_free(alice);
     macp_client_free(coord);
 }
 
 static void test_bad_input(void) {
-    static const char bad_utf8[] = {(char)0xff, 0};
     macp_client *c = connect_as("coordinator");
     macp_session *s = start_decision(c);
     struct record r;
     record_init(&r);
     macp_watcher *w = NULL, *sessions = NULL;
-    void *bogus = (void *)0x1234;
     macp_watch_options bad = macp_watch_options_default();
     bad.queue_capacity = 0;
     macp_watch_options bad2 = macp_watch_options_default();
@@ -297,26 +307,42 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, on_event, &r, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad, on_event, &r, &w, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad2, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_watch(bogus, 0, NULL, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_watch(NOT_A_HANDLE, 0, NULL, on_event, &r, &w, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_watch((macp_session *)c, 0, NULL, on_event, &r, &w, &err));
     CHECK(w == NULL);
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_watch_sessions(NULL, NULL, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_watch_signals(bogus, NULL, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_watch_policies((macp_client *)s, NULL, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_mode_registry(c, NULL, NULL, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_roots(c, &bad, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch_roots(c, NULL, on_event, &r, NULL, &err));
+    /* Each kind of runtime-wide stream refuses bad client handles. */
+    const macp_client *bad_c[BAD_HANDLE_KINDS];
+    bad_clients(bad_c, s);
+    for (int32_t kind = MACP_WATCH_SESSIONS; kind <= MACP_WATCH_ROOTS; kind++)
+        for (size_t i = 0; i < BAD_HANDLE_KINDS; i++)
+            EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, w, macp_client_watch(bad_c[i], kind, NULL, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_MODE_REGISTRY, NULL, NULL, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_ROOTS, &bad, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_SIGNALS, &bad2, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_ROOTS, NULL, on_event, &r, NULL, &err));
+    /* A kind that is not a macp_watch_kind. */
+    const int32_t bad_kinds[] = {0, -1, MACP_WATCH_ROOTS + 1, INT32_MAX, INT32_MIN};
+    for (size_t i = 0; i < sizeof bad_kinds / sizeof bad_kinds[0]; i++)
+        EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, w, macp_client_watch(c, bad_kinds[i], NULL, on_event, &r, &w, &err));
 
-    OK(macp_client_watch_sessions(c, NULL, on_event, &r, &sessions, &err));
-    EXPECT(MACP_STATUS_INVALID_STATE, macp_watcher_send(sessions, "Proposal", NULL, 0, NULL, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(NULL, "Proposal", NULL, 0, NULL, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(bogus, "Proposal", NULL, 0, NULL, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, NULL, NULL, 0, NULL, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, bad_utf8, NULL, 0, NULL, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 4, NULL, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 0, bad_utf8, NULL, &err));
+    OK(macp_client_watch(c, MACP_WATCH_SESSIONS, NULL, on_event, &r, &sessions, &err));
+    char id_out[MACP_ID_BUFFER_LEN] = "x";
+    EXPECT(MACP_STATUS_INVALID_STATE,
+           macp_watcher_send(sessions, "Proposal", NULL, 0, NULL, id_out, sizeof id_out, &err));
+    CHECK(id_out[0] == 0);
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(NULL, "Proposal", NULL, 0, NULL, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_watcher_send(NOT_A_HANDLE, "Proposal", NULL, 0, NULL, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE,
+           macp_watcher_send((const macp_watcher *)s, "Proposal", NULL, 0, NULL, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, NULL, NULL, 0, NULL, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, bad_utf8, NULL, 0, NULL, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 4, NULL, NULL, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 0, bad_utf8, NULL, 0, &err));
+    /* An output buffer of length 0 (one too short for the id: see
+     * send_on_the_stream). */
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_watcher_send(sessions, "Proposal", NULL, 0, NULL, id_out, 0, &err));
     macp_watcher_close(sessions);
-    macp_watcher_close(bogus);
+    macp_watcher_close(NOT_A_HANDLE);
     macp_watcher_close(NULL);
     CHECK(strcmp(macp_event_kind_name(MACP_EVENT_GAP), "GAP") == 0);
     CHECK(strcmp(macp_event_kind_name(0), "UNKNOWN") == 0);
@@ -324,7 +350,7 @@ static void test_bad_input(void) {
     CHECK(d.reconnect && d.queue_capacity > 0 && d.backoff_base_ms <= d.backoff_max_ms);
 
     record_destroy(&r);
-    macp_session_close(s);
+    macp_session_free(s);
     macp_client_free(c);
 }
 

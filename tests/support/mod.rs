@@ -262,3 +262,68 @@ pub fn json_files(dir: &Path, skip: &str) -> Vec<(String, serde_json::Value)> {
 pub fn transcripts() -> Vec<(String, serde_json::Value)> {
     json_files(&vectors_dir().join("conformance"), "schema.json")
 }
+
+/// The text of a `macp_string` the library returned, copied out; the handle
+/// is freed. Fails when the handle is NULL, its text is not UTF-8, or
+/// `macp_string_len` disagrees with the text `macp_string_ptr` gives.
+pub fn take_string(s: *mut macp::ffi::macp_string) -> String {
+    assert!(!s.is_null(), "a NULL macp_string");
+    let p = macp::ffi::macp_string_ptr(s);
+    assert!(!p.is_null(), "macp_string_ptr gave NULL");
+    // SAFETY: `macp_string_ptr` gives a NUL-terminated string that lives
+    // until `macp_string_free(s)`, below.
+    let text = unsafe { std::ffi::CStr::from_ptr(p) }
+        .to_str()
+        .expect("a macp_string is UTF-8")
+        .to_owned();
+    assert_eq!(
+        macp::ffi::macp_string_len(s),
+        text.len(),
+        "macp_string_len disagrees with the text of {text:?}"
+    );
+    macp::ffi::macp_string_free(s);
+    text
+}
+
+/// The metadata of a live `macp_session_info`, borrowed from it: valid
+/// until `macp_session_info_free(info)`.
+///
+/// # Safety
+/// The result must not be used after `info` is freed.
+pub unsafe fn info_metadata<'a>(
+    info: *const macp::ffi::macp_session_info,
+) -> &'a macp::ffi::macp_session_metadata {
+    let m = macp::ffi::macp_session_info_metadata(info);
+    assert!(!m.is_null(), "a live macp_session_info has metadata");
+    &*m
+}
+
+/// The metadata of session `index` of a live `macp_session_list`, borrowed
+/// from it: valid until `macp_session_list_free(list)`.
+///
+/// # Safety
+/// The result must not be used after `list` is freed.
+pub unsafe fn list_at<'a>(
+    list: *const macp::ffi::macp_session_list,
+    index: usize,
+) -> &'a macp::ffi::macp_session_metadata {
+    let m = macp::ffi::macp_session_list_at(list, index);
+    assert!(!m.is_null(), "no session {index} in the list");
+    &*m
+}
+
+/// The result a live `macp_receipt_verification` holds, borrowed from it:
+/// valid until `macp_receipt_verification_free(v)`.
+///
+/// # Safety
+/// The result must not be used after `v` is freed.
+pub unsafe fn verification<'a>(
+    v: *const macp::ffi::macp_receipt_verification,
+) -> &'a macp::ffi::macp_receipt_verify_result {
+    let r = macp::ffi::macp_receipt_verification_result(v);
+    assert!(
+        !r.is_null(),
+        "a live macp_receipt_verification has a result"
+    );
+    &*r
+}
