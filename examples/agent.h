@@ -15,10 +15,13 @@
 #include "macp.h"
 
 /* Print the failure, free it, and exit. */
-static void check(macp_status st, macp_error *err, const char *what) {
+/* Exit with the error's code and message unless `st` is OK. `err` is the
+ * address the call wrote its error to: it is read only here, after the
+ * call, whatever order C evaluates the arguments in. */
+static void check(macp_status st, macp_error **err, const char *what) {
     if (st == MACP_STATUS_OK) return;
-    fprintf(stderr, "%s failed: %s (%s)\n", what, macp_error_code(err), macp_error_message(err));
-    macp_error_free(err);
+    fprintf(stderr, "%s failed: %s (%s)\n", what, macp_error_code(*err), macp_error_message(*err));
+    macp_error_free(*err);
     exit(1);
 }
 
@@ -34,12 +37,12 @@ static macp_client *connect_as(const char *target, const char *identity) {
     macp_client_options *opts = NULL;
     macp_client *client = NULL;
     macp_error *err = NULL;
-    check(macp_client_options_new(&opts, &err), err, "macp_client_options_new");
-    check(macp_client_options_set_target(opts, target, &err), err, "set_target");
-    check(macp_client_options_set_allow_insecure(opts, true, &err), err, "set_allow_insecure");
-    check(macp_client_options_set_bearer_token(opts, identity, &err), err, "set_bearer_token");
-    check(macp_client_options_set_expected_sender(opts, identity, &err), err, "set_expected_sender");
-    check(macp_client_new(opts, &client, &err), err, "macp_client_new");
+    check(macp_client_options_new(&opts, &err), &err, "macp_client_options_new");
+    check(macp_client_options_set_target(opts, target, &err), &err, "set_target");
+    check(macp_client_options_set_allow_insecure(opts, true, &err), &err, "set_allow_insecure");
+    check(macp_client_options_set_bearer_token(opts, identity, &err), &err, "set_bearer_token");
+    check(macp_client_options_set_expected_sender(opts, identity, &err), &err, "set_expected_sender");
+    check(macp_client_new(opts, &client, &err), &err, "macp_client_new");
     macp_client_options_free(opts);
     printf("[%s] connected, protocol %s\n", identity, macp_client_protocol_version(client));
     return client;

@@ -44,6 +44,16 @@ for src in examples/*.c; do
     || { cat "$bin.out"; echo "example $src failed" >&2; exit 1; }
   echo "example $(basename "$src"): ok"
 done
+# A failing call is reported with its own error: against a port where
+# nothing listens, the example exits 1 naming the transport failure (not a
+# stale or missing error object).
+if build/example_decision "$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print("127.0.0.1:%d" % s.getsockname()[1])')" \
+     >/dev/null 2>build/example_decision.err; then
+  echo "example decision.c succeeded without a runtime" >&2; exit 1
+fi
+grep -q 'macp_client_new failed: TRANSPORT' build/example_decision.err \
+  || { cat build/example_decision.err; echo "example decision.c misreported a failure" >&2; exit 1; }
+echo "example decision.c: reports a failure with its own error"
 
 echo "== The header from C++ (g++ -std=c++11 -Wpedantic -Werror, valgrind)"
 c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -g -Iinclude tests/c/header_cpp.cpp \
