@@ -28,11 +28,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Largest accepted `max_retries`.
-#define RetryPolicy_MAX_RETRIES 100
-
 // Longest accepted timeout or retry delay, in milliseconds (one day).
 #define MACP_MAX_TIMEOUT_MS 86400000
+
+// Largest value `macp_client_options_set_max_payload_bytes` accepts
+// (64 MiB, the client's transport limit, less the envelope allowance).
+#define MACP_MAX_PAYLOAD_LIMIT_BYTES 67043328
+
+// Largest `max_retries` of `macp_client_options_set_retry_policy`.
+#define MACP_MAX_RETRIES 100
 
 // Size of a buffer that holds a commitment hash (`"sha256:"`, 64 hex digits)
 // and its terminating NUL.
@@ -104,11 +108,11 @@ typedef enum {
   MACP_STATUS_INVALID_ARGUMENT = 100,
   // SDK: a handle is NULL, already closed/freed, or of the wrong type.
   MACP_STATUS_INVALID_HANDLE = 101,
-  // SDK: the connection failed or broke (unreachable runtime, TLS failure, reset stream).
+  // SDK: the connection failed or broke (unreachable runtime, TLS failure, reset stream, a call the transport cancelled). Transient: sends retry it.
   MACP_STATUS_TRANSPORT = 102,
   // SDK: the connect or call timeout elapsed.
   MACP_STATUS_TIMEOUT = 103,
-  // SDK: the call was cancelled (its client was freed while it ran).
+  // SDK: the call was cancelled because its client was freed (before or while it ran). Not retried.
   MACP_STATUS_CANCELLED = 104,
   // SDK: the runtime did not advertise the capability this call needs.
   MACP_STATUS_UNSUPPORTED = 105,
@@ -521,7 +525,9 @@ macp_status macp_client_options_set_target(macp_client_options *opts,
                                            macp_error **error);
 
 // The bearer credential (opaque token or JWT) sent on every call as
-// `authorization: Bearer <token>`. NULL removes it.
+// `authorization: Bearer <token>`. NULL removes the token, so
+// `getenv()` of an unset variable silently connects without one: check
+// the value first when a credential is required.
 //
 // # Safety
 // `token` is NULL or a NUL-terminated string.
@@ -575,7 +581,7 @@ macp_status macp_client_options_set_expected_sender(macp_client_options *opts,
                                                     const char *sender,
                                                     macp_error **error);
 
-// Retry policy of every send: up to `max_retries` (0 to 100) more attempts
+// Retry policy of every send: up to `max_retries` (0 to `MACP_MAX_RETRIES`) more attempts
 // after a transient failure, waiting `base_delay_ms` doubled per retry and
 // capped at `max_delay_ms` (both at most one day, base <= max); `jitter`
 // spreads each wait over [delay/2, delay]. A retry always reuses the
@@ -596,6 +602,16 @@ macp_status macp_client_options_set_client_info(macp_client_options *opts,
                                                 const char *name,
                                                 const char *version,
                                                 macp_error **error);
+
+// The runtime's payload limit, in bytes (default 1048576, the runtime's
+// default `MACP_MAX_PAYLOAD_BYTES`; at most `MACP_MAX_PAYLOAD_LIMIT_BYTES`).
+// A send whose payload is larger, or whose encoded request exceeds it by
+// more than 65536 bytes (the runtime's allowance for the envelope), fails
+// with `MACP_STATUS_PAYLOAD_TOO_LARGE`, naming the limit, and nothing is
+// sent. Set it to match a runtime configured with another limit.
+macp_status macp_client_options_set_max_payload_bytes(macp_client_options *opts,
+                                                      uint64_t max_payload_bytes,
+                                                      macp_error **error);
 
 // Connect to the runtime and negotiate the protocol version (`Initialize`).
 // Blocks up to the connect timeout. On success `*out` is a client to free
