@@ -111,8 +111,9 @@ impl Session {
         Ok((session, ack))
     }
 
-    /// Join an existing session (as a participant, initiator or observer):
-    /// reads its metadata once to learn the mode and bound versions.
+    /// Join an existing session as a participant or its initiator: reads its
+    /// metadata once to learn the mode and bound versions (`Forbidden` for
+    /// an identity that is neither).
     pub async fn open(client: Arc<Client>, session_id: &str) -> Result<Session> {
         if session_id.is_empty() {
             return Err(Error::invalid_argument("session_id is empty"));
