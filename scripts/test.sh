@@ -76,4 +76,16 @@ if command -v swift >/dev/null 2>&1 && [ -f bindings/swift/Package.swift ]; then
   echo "== Swift package tests"
   scripts/with-runtime.sh bash -c 'cd bindings/swift && swift test'
 fi
+# ---- Faults and misuse (fuzzing, sanitizers) --------------------------------
+# Needs a nightly toolchain; without one these runs are reported as skipped.
+if rustup run nightly cargo --version >/dev/null 2>&1; then
+  echo "== Fuzz targets (fuzz/, ${MACP_FUZZ_SECONDS:-20} s each, seeded from the vectors)"
+  fuzz/run.sh "${MACP_FUZZ_SECONDS:-20}"
+  echo "== C ABI tests against an AddressSanitizer build (scripts/sanitize.sh)"
+  scripts/sanitize.sh address
+else
+  echo "== SKIPPED: fuzz targets and sanitizer builds need a nightly toolchain (rustup toolchain install nightly --component rust-src)"
+fi
+# ---- end of faults and misuse -----------------------------------------------
+
 echo "== all tests passed"
