@@ -54,15 +54,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Largest accepted `max_retries`.
-#define RetryPolicy_MAX_RETRIES 100
-
 // Size of the id fields of `macp_ack` and of a buffer that holds any id
 // libmacp accepts: at most 128 bytes, plus the terminating NUL.
 #define MACP_ID_BUFFER_LEN 129
 
 // Longest accepted timeout or retry delay, in milliseconds (one day).
 #define MACP_MAX_TIMEOUT_MS 86400000
+
+// Largest value `macp_client_options_set_max_payload_bytes` accepts
+// (64 MiB, the client's transport limit, less the envelope allowance).
+#define MACP_MAX_PAYLOAD_LIMIT_BYTES 67043328
+
+// Largest `max_retries` of `macp_client_options_set_retry_policy`.
+#define MACP_MAX_RETRIES 100
 
 // Size of a buffer that holds a commitment hash (`"sha256:"`, 64 hex digits)
 // and its terminating NUL.
@@ -130,11 +134,11 @@ typedef enum {
   MACP_STATUS_INVALID_ARGUMENT = 100,
   // SDK: a handle is NULL, already closed/freed, or of the wrong type.
   MACP_STATUS_INVALID_HANDLE = 101,
-  // SDK: the connection failed or broke (unreachable runtime, TLS failure, reset stream).
+  // SDK: the connection failed or broke (unreachable runtime, TLS failure, reset stream, a call the transport cancelled). Transient: sends retry it.
   MACP_STATUS_TRANSPORT = 102,
   // SDK: the connect or call timeout elapsed.
   MACP_STATUS_TIMEOUT = 103,
-  // SDK: the call was cancelled (its client was freed while it ran).
+  // SDK: the call was cancelled because its client was freed (before or while it ran). Not retried.
   MACP_STATUS_CANCELLED = 104,
   // SDK: the runtime did not advertise the capability this call needs.
   MACP_STATUS_UNSUPPORTED = 105,
@@ -656,7 +660,9 @@ macp_status macp_client_options_set_target(macp_client_options *opts,
                                            macp_error **error);
 
 // The bearer credential (opaque token or JWT) sent on every call as
-// `authorization: Bearer <token>`. NULL removes it.
+// `authorization: Bearer <token>`. NULL removes the token, so
+// `getenv()` of an unset variable silently connects without one: check
+// the value first when a credential is required.
 //
 // Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_bearer_token(macp_client_options *opts,
@@ -712,7 +718,7 @@ macp_status macp_client_options_set_expected_sender(macp_client_options *opts,
                                                     const char *sender,
                                                     macp_error **error);
 
-// Retry policy of every send: up to `max_retries` (0 to 100) more attempts
+// Retry policy of every send: up to `max_retries` (0 to `MACP_MAX_RETRIES`) more attempts
 // after a transient failure, waiting `base_delay_ms` doubled per retry and
 // capped at `max_delay_ms` (both at most one day, base <= max); `jitter`
 // spreads each wait over [delay/2, delay]. A retry always reuses the
@@ -734,6 +740,18 @@ macp_status macp_client_options_set_client_info(macp_client_options *opts,
                                                 const char *name,
                                                 const char *version,
                                                 macp_error **error);
+
+// The runtime's payload limit, in bytes (default 1048576, the runtime's
+// default `MACP_MAX_PAYLOAD_BYTES`; at most `MACP_MAX_PAYLOAD_LIMIT_BYTES`).
+// A send whose payload is larger, or whose encoded request exceeds it by
+// more than 65536 bytes (the runtime's allowance for the envelope), fails
+// with `MACP_STATUS_PAYLOAD_TOO_LARGE`, naming the limit, and nothing is
+// sent. Set it to match a runtime configured with another limit.
+//
+// Ownership: borrows its arguments; the value is copied into `opts`.
+macp_status macp_client_options_set_max_payload_bytes(macp_client_options *opts,
+                                                      uint64_t max_payload_bytes,
+                                                      macp_error **error);
 
 // Compute the commitment hash (RFC-MACP-0013) of `c` with the three version
 // fields, into `out` as a NUL-terminated `"sha256:<64 lowercase hex>"`.
@@ -848,8 +866,11 @@ macp_status macp_decision_vote(const macp_session *session,
                                macp_error **error);
 
 // Resolve the decision (initiator only): a Commitment with `action` (e.g.
-// `"decision.selected"`, required), `authority_scope` and `reason` (may be
-// NULL) and whether the outcome is positive. For a chosen commitment id or
+// `"decision.selected"`), `authority_scope` and `reason`, all three
+// required in practice: the runtime refuses a Commitment whose scope or
+// reason is empty or whitespace (`MACP_STATUS_INVALID_ENVELOPE`), as it
+// does in every mode, and NULL sends them empty. Also whether the outcome
+// is positive. For a chosen commitment id or
 // supersession use `macp_session_commit`.
 //
 // Ownership: borrows its arguments; on success `*ack` (when not NULL) holds

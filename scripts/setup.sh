@@ -39,6 +39,13 @@ if ! grep -qx "macp-runtime v$MACP_RUNTIME_VERSION:" <<<"$installed"; then
   cargo install --quiet macp-runtime --version "=$MACP_RUNTIME_VERSION" --bin macp-runtime
 fi
 
+# Fuzzing (fuzz/, run by scripts/test.sh) needs a nightly toolchain and
+# cargo-fuzz; without nightly it is skipped, so cargo-fuzz is not installed.
+if rustup run nightly cargo --version >/dev/null 2>&1 && ! grep -q '^cargo-fuzz ' <<<"$installed"; then
+  echo "setup: installing cargo-fuzz (nightly toolchain present; once)"
+  cargo install --quiet --locked cargo-fuzz
+fi
+
 venv="$(cd "$(dirname "$0")/.." && pwd)/.venv"
 if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('macp-sdk-python') != '$MACP_SDK_PYTHON_VERSION')" 2>/dev/null; then
   echo "setup: creating .venv with macp-sdk-python $MACP_SDK_PYTHON_VERSION"

@@ -109,4 +109,16 @@ scripts/windows.sh archive test \
 echo "== Swift package tests (swift test, example agent with the Python SDK)"
 scripts/swift-test.sh
 # --- end of the Swift package section ------------------------------------
+# ---- Faults and misuse (fuzzing, sanitizers) --------------------------------
+# Needs a nightly toolchain; without one these runs are reported as skipped.
+if rustup run nightly cargo --version >/dev/null 2>&1; then
+  echo "== Fuzz targets (fuzz/, ${MACP_FUZZ_SECONDS:-20} s each, seeded from the vectors)"
+  fuzz/run.sh "${MACP_FUZZ_SECONDS:-20}"
+  echo "== C ABI tests against an AddressSanitizer build (scripts/sanitize.sh)"
+  scripts/sanitize.sh address
+else
+  echo "== SKIPPED: fuzz targets and sanitizer builds need a nightly toolchain (rustup toolchain install nightly --component rust-src)"
+fi
+# ---- end of faults and misuse -----------------------------------------------
+
 echo "== all tests passed"

@@ -10,17 +10,14 @@ use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use macp_pb::pb;
+use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
-use crate::config::ClientConfig;
+use crate::config::{redact_target, ClientConfig, ENVELOPE_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
 use crate::error::{Error, Result, Status};
 use crate::proto::macp_runtime_service_client::MacpRuntimeServiceClient;
-
-/// Largest message the client encodes or decodes (the runtime's own request
-/// ceiling is about 1 MiB; receipts and session listings can be larger).
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Longest caller-chosen `message_id` libmacp accepts, in bytes.
 pub const MAX_MESSAGE_ID_BYTES: usize = 128;
@@ -87,14 +84,44 @@ pub fn validate_message_id(id: &str) -> Result<()> {
 }
 
 /// Check a session id against the acceptance rules (UUID v4/v7 lowercase, or
-/// base64url of 22 to 128 characters), as `macp-core` defines them.
+/// base64url of 22 to 128 characters), as `macp-core` defines them. Every
+/// call that names a session checks it so before anything is sent.
 pub fn validate_session_id(id: &str) -> Result<()> {
     macp_core::session::validate_session_id_for_acceptance(id).map_err(|_| {
         Error::new(
             Status::InvalidSessionId,
-            format!("session id '{id}' is not a lowercase UUID v4/v7 or a 22-128 character base64url token"),
+            format!(
+                "session id {} is not a lowercase UUID v4/v7 or a 22-128 character base64url token",
+                shorten_id(id)
+            ),
         )
     })
+}
+
+/// The check of every call naming an existing session: an empty id is a
+/// missing argument (`InvalidArgument`), any other must pass
+/// [`validate_session_id`].
+pub fn check_session_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid_argument("session_id is empty"));
+    }
+    validate_session_id(id)
+}
+
+/// Longest id (or other caller text) quoted whole in a message.
+const QUOTED_ID_BYTES: usize = 64;
+
+/// An id quoted for a message: whole when short, else its first
+/// [`QUOTED_ID_BYTES`] bytes (at a character boundary) and its length.
+pub fn shorten_id(id: &str) -> String {
+    if id.len() <= QUOTED_ID_BYTES {
+        return format!("'{id}'");
+    }
+    let mut end = QUOTED_ID_BYTES;
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("'{}...' ({} bytes)", &id[..end], id.len())
 }
 
 impl Client {
@@ -105,7 +132,10 @@ impl Client {
         let (uri, tls) = config.endpoint_uri()?;
         let mut endpoint = Endpoint::from_shared(uri.clone())
             .map_err(|e| {
-                Error::invalid_argument(format!("target '{uri}' is not a valid URI: {e}"))
+                Error::invalid_argument(format!(
+                    "target '{}' is not a valid URI: {e}",
+                    redact_target(&uri)
+                ))
             })?
             .connect_timeout(config.connect_timeout)
             .tcp_nodelay(true)
@@ -139,7 +169,7 @@ impl Client {
             let channel = endpoint.connect().await.map_err(|e| {
                 Error::new(
                     Status::Transport,
-                    format!("cannot connect to {uri}: {}", error_chain(&e)),
+                    connect_failure(&redact_target(&uri), &error_chain(&e), tls),
                 )
             })?;
             let stub = MacpRuntimeServiceClient::new(channel)
@@ -159,7 +189,10 @@ impl Client {
             Ok(r) => r,
             Err(_) => Err(Error::new(
                 Status::Timeout,
-                format!("connecting to {} took longer than {timeout:?}", uri),
+                format!(
+                    "connecting to {} took longer than {timeout:?}",
+                    redact_target(&uri)
+                ),
             )),
         }
     }
@@ -302,6 +335,13 @@ impl Client {
         if envelope.message_type.is_empty() {
             return Err(Error::invalid_argument("message_type is empty"));
         }
+        if envelope.session_id.len() > macp_core::session::MAX_SESSION_ID_BYTES {
+            // Any longer id is refused by the runtime; one of 16 KiB and more
+            // would come back in an error header too large to accept.
+            validate_session_id(&envelope.session_id)?;
+        }
+        self.check_size(&envelope)
+            .map_err(|e| e.with_ids(&envelope.session_id, &envelope.message_id))?;
         let policy = &self.config.retry;
         let mut retries = 0u32;
         loop {
@@ -352,11 +392,43 @@ impl Client {
         }
     }
 
+    /// Refuse an envelope the runtime would refuse for its size
+    /// (`PayloadTooLarge`, naming the limit) before anything is sent: a
+    /// payload over `max_payload_bytes`, or a request over the runtime's
+    /// transport limit (that plus [`ENVELOPE_OVERHEAD_BYTES`]).
+    fn check_size(&self, envelope: &pb::Envelope) -> Result<()> {
+        let limit = self.config.max_payload_bytes;
+        if envelope.payload.len() > limit {
+            return Err(Error::new(
+                Status::PayloadTooLarge,
+                format!(
+                    "the payload is {} bytes, over the runtime's payload limit of {limit} bytes \
+                     (MACP_MAX_PAYLOAD_BYTES; the client's max_payload_bytes)",
+                    envelope.payload.len()
+                ),
+            ));
+        }
+        let request = pb::SendRequest {
+            envelope: Some(envelope.clone()),
+        }
+        .encoded_len();
+        let transport = (limit + ENVELOPE_OVERHEAD_BYTES).min(MAX_MESSAGE_BYTES);
+        if request > transport {
+            return Err(Error::new(
+                Status::PayloadTooLarge,
+                format!(
+                    "the encoded request is {request} bytes, over the runtime's transport limit \
+                     of {transport} bytes (payload limit {limit} + {ENVELOPE_OVERHEAD_BYTES} for \
+                     the envelope)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// `GetSession`: the session's metadata and state.
     pub async fn get_session(&self, session_id: &str) -> Result<pb::SessionMetadata> {
-        if session_id.is_empty() {
-            return Err(Error::invalid_argument("session_id is empty"));
-        }
+        check_session_id(session_id)?;
         let req = pb::GetSessionRequest {
             session_id: session_id.to_string(),
         };
@@ -451,11 +523,8 @@ impl Client {
 }
 
 fn nonempty_id(session_id: &str) -> Result<String> {
-    if session_id.is_empty() {
-        Err(Error::invalid_argument("session_id is empty"))
-    } else {
-        Ok(session_id.to_string())
-    }
+    check_session_id(session_id)?;
+    Ok(session_id.to_string())
 }
 
 /// The `Ack` of a session control-plane RPC (cancel, suspend, resume).
@@ -492,15 +561,38 @@ fn ack_result(ack: Option<pb::Ack>, retried: bool) -> Result<pb::Ack> {
     }
 }
 
+/// An error and its causes, `: `-separated, each text once: transport
+/// errors often repeat their cause in their own text ("tcp connect error:
+/// tcp connect error: ...").
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(cause) = src {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
+        let text = cause.to_string();
+        if !text.is_empty() && !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
         src = cause.source();
     }
     s
+}
+
+/// The message of a failed connection, with a hint when a TLS handshake
+/// met a plaintext runtime (its HTTP/2 bytes are no TLS record).
+fn connect_failure(target: &str, chain: &str, tls: bool) -> String {
+    let plaintext_peer = tls
+        && ["InvalidContentType", "corrupt message", "CorruptMessage"]
+            .iter()
+            .any(|m| chain.contains(m));
+    if plaintext_peer {
+        format!(
+            "cannot connect to {target}: {chain} (the runtime does not speak TLS here: \
+             for a plaintext runtime use http://host:port, or host:port, with allow_insecure)"
+        )
+    } else {
+        format!("cannot connect to {target}: {chain}")
+    }
 }
 
 #[cfg(test)]
@@ -532,6 +624,59 @@ mod tests {
         assert_eq!(
             validate_session_id("short").unwrap_err().status,
             Status::InvalidSessionId
+        );
+    }
+
+    #[test]
+    fn oversized_ids_are_refused_and_shortened() {
+        let long = "a".repeat(16 * 1024);
+        let e = validate_session_id(&long).unwrap_err();
+        assert_eq!(e.status, Status::InvalidSessionId);
+        assert!(e.message.len() < 300, "{}", e.message);
+        assert!(e.message.contains("16384 bytes"), "{}", e.message);
+        assert_eq!(shorten_id("abc"), "'abc'");
+        // Cut at a character boundary.
+        let wide = "é".repeat(100);
+        assert!(shorten_id(&wide).starts_with(&format!("'{}", "é".repeat(32))));
+    }
+
+    #[test]
+    fn error_chains_say_each_cause_once() {
+        #[derive(Debug)]
+        struct E(&'static str, Option<Box<E>>);
+        impl std::fmt::Display for E {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for E {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let e = E(
+            "tcp connect error",
+            Some(Box::new(E(
+                "tcp connect error",
+                Some(Box::new(E("Connection refused (os error 111)", None))),
+            ))),
+        );
+        assert_eq!(
+            error_chain(&e),
+            "tcp connect error: Connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn tls_against_plaintext_hints_at_allow_insecure() {
+        let m = connect_failure(
+            "https://h:1",
+            "received corrupt message of type InvalidContentType",
+            true,
+        );
+        assert!(m.contains("allow_insecure"), "{m}");
+        assert!(
+            !connect_failure("https://h:1", "Connection refused", true).contains("allow_insecure")
         );
     }
 

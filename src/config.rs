@@ -32,10 +32,10 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
-    /// Largest accepted `max_retries`.
-    pub const MAX_RETRIES: u32 = 100;
+/// Largest accepted [`RetryPolicy::max_retries`] (`MACP_MAX_RETRIES` in C).
+pub const MAX_RETRIES: u32 = 100;
 
+impl RetryPolicy {
     /// The delay before retry number `retry` (0-based).
     pub fn delay(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
@@ -53,10 +53,10 @@ impl RetryPolicy {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.max_retries > Self::MAX_RETRIES {
+        if self.max_retries > MAX_RETRIES {
             return Err(Error::invalid_argument(format!(
                 "max_retries must be at most {}",
-                Self::MAX_RETRIES
+                MAX_RETRIES
             )));
         }
         if self.base_delay > self.max_delay {
@@ -68,8 +68,26 @@ impl RetryPolicy {
     }
 }
 
+/// The runtime's documented default payload limit (`MACP_MAX_PAYLOAD_BYTES`,
+/// 1 MiB): the most payload bytes one envelope may carry.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1_048_576;
+
+/// What the runtime allows an encoded request beyond its payload limit (ids,
+/// mode, sender, versions): its transport limit is the payload limit plus
+/// this much.
+pub const ENVELOPE_OVERHEAD_BYTES: usize = 64 * 1024;
+
+/// Largest message the client encodes or decodes on the wire.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Largest accepted `max_payload_bytes`: a request at the limit must still
+/// fit the client's own transport limit.
+pub const MAX_PAYLOAD_LIMIT_BYTES: usize = MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES;
+
 /// Everything a [`crate::Client`] needs to connect.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` output never shows the bearer token.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// `host:port`, `https://host:port` or (with `allow_insecure`) `http://host:port`.
     pub target: String,
@@ -96,6 +114,52 @@ pub struct ClientConfig {
     pub client_version: String,
     /// Protocol versions offered in `Initialize`, most preferred first.
     pub protocol_versions: Vec<String>,
+    /// The runtime's payload limit: a send whose payload is larger, or whose
+    /// request exceeds it by more than [`ENVELOPE_OVERHEAD_BYTES`], fails
+    /// with `PayloadTooLarge` before anything is sent. Set it to the
+    /// runtime's `MACP_MAX_PAYLOAD_BYTES` when that is not the default
+    /// (at most [`MAX_PAYLOAD_LIMIT_BYTES`]).
+    pub max_payload_bytes: usize,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("target", &redact_target(&self.target))
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("allow_insecure", &self.allow_insecure)
+            .field(
+                "ca_pem",
+                &self.ca_pem.as_ref().map(|p| format!("<{} bytes>", p.len())),
+            )
+            .field("tls_domain", &self.tls_domain)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("call_timeout", &self.call_timeout)
+            .field("expected_sender", &self.expected_sender)
+            .field("retry", &self.retry)
+            .field("client_name", &self.client_name)
+            .field("client_version", &self.client_version)
+            .field("protocol_versions", &self.protocol_versions)
+            .field("max_payload_bytes", &self.max_payload_bytes)
+            .finish()
+    }
+}
+
+/// `target` with any credentials of its authority (`user:password@`)
+/// replaced by `***@`, for messages.
+pub fn redact_target(target: &str) -> String {
+    let (scheme, rest) = match target.find("://") {
+        Some(i) => target.split_at(i + 3),
+        None => ("", target),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => target.to_string(),
+    }
 }
 
 impl Default for ClientConfig {
@@ -113,6 +177,7 @@ impl Default for ClientConfig {
             client_name: "libmacp".to_string(),
             client_version: env!("CARGO_PKG_VERSION").to_string(),
             protocol_versions: vec![macp_core::MACP_VERSION.to_string()],
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
         }
     }
 }
@@ -129,6 +194,7 @@ impl ClientConfig {
     /// against `allow_insecure`.
     pub(crate) fn endpoint_uri(&self) -> Result<(String, bool)> {
         let t = self.target.trim();
+        let shown = redact_target(t);
         if t.is_empty() {
             return Err(Error::invalid_argument("target is empty"));
         }
@@ -137,13 +203,13 @@ impl ClientConfig {
         } else if let Some(rest) = t.strip_prefix("http://") {
             if !self.allow_insecure {
                 return Err(Error::invalid_argument(format!(
-                    "target '{t}' is plaintext; allow insecure connections explicitly to use it"
+                    "target '{shown}' is plaintext; allow insecure connections explicitly to use it"
                 )));
             }
             Ok((format!("http://{rest}"), false))
         } else if t.contains("://") {
             Err(Error::invalid_argument(format!(
-                "target '{t}' has an unsupported scheme (use host:port, http:// or https://)"
+                "target '{shown}' has an unsupported scheme (use host:port, http:// or https://)"
             )))
         } else if self.allow_insecure {
             Ok((format!("http://{t}"), false))
@@ -155,6 +221,11 @@ impl ClientConfig {
     pub(crate) fn validate(&self) -> Result<()> {
         self.endpoint_uri()?;
         self.retry.validate()?;
+        if self.max_payload_bytes == 0 || self.max_payload_bytes > MAX_PAYLOAD_LIMIT_BYTES {
+            return Err(Error::invalid_argument(format!(
+                "max_payload_bytes must be 1 to {MAX_PAYLOAD_LIMIT_BYTES}"
+            )));
+        }
         if self.protocol_versions.is_empty() {
             return Err(Error::invalid_argument("no protocol version to offer"));
         }
@@ -223,6 +294,41 @@ mod tests {
             .delay(i % 5);
             assert!(d >= full / 2 && d <= full, "{d:?} vs {full:?}");
         }
+    }
+
+    #[test]
+    fn debug_output_redacts_the_token_and_target_credentials() {
+        let mut c = ClientConfig::new("https://alice:s3cret@h:1/x");
+        c.bearer_token = Some("tok-very-secret".into());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("tok-very-secret"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("<redacted>") && shown.contains("https://***@h:1/x"));
+    }
+
+    #[test]
+    fn target_credentials_are_never_echoed() {
+        assert_eq!(redact_target("u:p@h:1"), "***@h:1");
+        assert_eq!(redact_target("http://h:1/a@b"), "http://h:1/a@b");
+        let e = ClientConfig::new("http://u:pw@h:1")
+            .endpoint_uri()
+            .unwrap_err();
+        assert!(!e.message.contains("pw"), "{}", e.message);
+        let e = ClientConfig::new("ftp://u:pw@h:1")
+            .endpoint_uri()
+            .unwrap_err();
+        assert!(!e.message.contains("pw"), "{}", e.message);
+    }
+
+    #[test]
+    fn payload_limit_must_fit_the_transport() {
+        let mut c = ClientConfig::new("h:1");
+        c.max_payload_bytes = 0;
+        assert!(c.validate().is_err());
+        c.max_payload_bytes = MAX_PAYLOAD_LIMIT_BYTES + 1;
+        assert!(c.validate().is_err());
+        c.max_payload_bytes = MAX_PAYLOAD_LIMIT_BYTES;
+        assert!(c.validate().is_ok());
     }
 
     #[test]

@@ -71,11 +71,11 @@ pub enum Status {
     InvalidArgument = 100,
     /// SDK: a handle is NULL, already closed/freed, or of the wrong type.
     InvalidHandle = 101,
-    /// SDK: the connection failed or broke (unreachable runtime, TLS failure, reset stream).
+    /// SDK: the connection failed or broke (unreachable runtime, TLS failure, reset stream, a call the transport cancelled). Transient: sends retry it.
     Transport = 102,
     /// SDK: the connect or call timeout elapsed.
     Timeout = 103,
-    /// SDK: the call was cancelled (its client was freed while it ran).
+    /// SDK: the call was cancelled because its client was freed (before or while it ran). Not retried.
     Cancelled = 104,
     /// SDK: the runtime did not advertise the capability this call needs.
     Unsupported = 105,
@@ -254,6 +254,8 @@ impl Error {
             .unwrap_or_default();
         let message = if s.message().is_empty() {
             format!("gRPC status {:?}", s.code())
+        } else if s.code() == tonic::Code::Cancelled {
+            format!("the connection to the runtime broke ({})", s.message())
         } else {
             s.message().to_string()
         };
@@ -270,12 +272,21 @@ impl Error {
         }
         use tonic::Code;
         let status = match s.code() {
+            // A runtime's transport limit (its payload limit plus an
+            // envelope allowance) refuses a request before MACP sees it.
+            _ if s.message().contains("message length too large") => Status::PayloadTooLarge,
             Code::Unavailable => Status::Transport,
             // A reset or broken connection surfaces as Unknown/Internal with a
             // transport source; tonic marks client-side transport failures so.
             Code::Unknown | Code::Internal if is_transport_failure(s) => Status::Transport,
             Code::DeadlineExceeded => Status::Timeout,
-            Code::Cancelled => Status::Cancelled,
+            // libmacp's own cancellation (a freed client) never comes back
+            // as a gRPC status: it is decided before or beside the call.
+            // gRPC's CANCELLED is the transport giving up on the call: the
+            // connection broke under it ("operation was canceled", a request
+            // handed to a connection that had just died) or the runtime
+            // cancelled it while shutting down. Both are transient.
+            Code::Cancelled => Status::Transport,
             Code::Unauthenticated => Status::Unauthenticated,
             Code::Unimplemented => Status::Unsupported,
             _ => Status::Rpc,
@@ -382,6 +393,24 @@ mod tests {
             Error::from_grpc(&tonic::Status::invalid_argument("bad")).status,
             Status::Rpc
         );
+    }
+
+    #[test]
+    fn transport_size_refusal_is_payload_too_large() {
+        let s = tonic::Status::out_of_range(
+            "Error, decoded message length too large: found 2097283 bytes, the limit is: 1114112 bytes",
+        );
+        assert_eq!(Error::from_grpc(&s).status, Status::PayloadTooLarge);
+    }
+
+    #[test]
+    fn grpc_cancelled_is_a_transient_transport_failure() {
+        // What hyper reports for a request on a connection that just broke.
+        let e = Error::from_grpc(&tonic::Status::cancelled("operation was canceled"));
+        assert_eq!(e.status, Status::Transport);
+        assert!(e.status.is_transient());
+        assert_eq!(e.grpc_code, tonic::Code::Cancelled as i32);
+        assert!(e.message.contains("connection"), "{}", e.message);
     }
 
     #[test]

@@ -43,9 +43,7 @@ impl Client {
     /// A session that is not resolved, or is of an extension mode, has none:
     /// `ReceiptUnavailable`. Without the runtime capability: `Unsupported`.
     pub async fn get_decision_receipt(&self, session_id: &str) -> Result<String> {
-        if session_id.is_empty() {
-            return Err(Error::invalid_argument("session_id is empty"));
-        }
+        crate::client::check_session_id(session_id)?;
         require_receipts(&self.capabilities())?;
         let req = pb::GetDecisionReceiptRequest {
             session_id: session_id.to_string(),

@@ -275,6 +275,9 @@ impl Client {
                 "confidence {confidence} is outside 0.0..=1.0"
             )));
         }
+        if !correlation_session_id.is_empty() {
+            crate::client::validate_session_id(correlation_session_id)?;
+        }
         let payload = pb::SignalPayload {
             signal_type: signal_type.to_string(),
             data: data.to_vec(),

@@ -63,9 +63,18 @@ impl Session {
                 "max_suspend_ms must not be negative",
             ));
         }
-        if opts.participants.iter().any(String::is_empty) {
-            return Err(Error::invalid_argument("a participant is empty"));
+        if let Some(p) = opts.participants.iter().find(|p| p.trim().is_empty()) {
+            return Err(Error::invalid_argument(if p.is_empty() {
+                "a participant is empty".to_string()
+            } else {
+                format!("participant {p:?} is only whitespace: a participant is a sender identity")
+            }));
         }
+        // Each participant once, in the order first given (the C ABI adds
+        // them one by one without searching).
+        let mut seen = std::collections::HashSet::with_capacity(opts.participants.len());
+        let mut opts = opts;
+        opts.participants.retain(|p| seen.insert(p.clone()));
         let id = opts.session_id.clone().unwrap_or_else(new_id);
         validate_session_id(&id)?;
         let mode_version = opts
@@ -102,8 +111,9 @@ impl Session {
         Ok((session, ack))
     }
 
-    /// Join an existing session (as a participant, initiator or observer):
-    /// reads its metadata once to learn the mode and bound versions.
+    /// Join an existing session as a participant or its initiator: reads its
+    /// metadata once to learn the mode and bound versions (`Forbidden` for
+    /// an identity that is neither).
     pub async fn open(client: Arc<Client>, session_id: &str) -> Result<Session> {
         if session_id.is_empty() {
             return Err(Error::invalid_argument("session_id is empty"));

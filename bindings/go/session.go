@@ -152,9 +152,10 @@ func (c *Client) StartSession(ctx context.Context, mode string, opts StartOption
 	return newSession(c, r.h), r.ack, nil
 }
 
-// OpenSession joins an existing session (as a participant, its initiator
-// or an observer): it reads the session's metadata to learn its mode and
-// versions.
+// OpenSession joins an existing session as one of its participants or its
+// initiator: it reads the session's metadata to learn its mode and
+// versions. An identity that is neither may not read the session and gets
+// StatusForbidden.
 func (c *Client) OpenSession(ctx context.Context, sessionID string) (*Session, error) {
 	h, err := blocking(ctx, func() (*C.macp_session, error) {
 		var cs cstrings
@@ -207,9 +208,10 @@ func (s *Session) SendJSON(ctx context.Context, messageType, payloadType, payloa
 	})
 }
 
-// Commitment resolves a session. When committing, Action is required and
-// the other empty strings are left unset (an empty CommitmentID generates
-// one).
+// Commitment resolves a session. Action, AuthorityScope and Reason are
+// required: the runtime refuses (StatusInvalidEnvelope) a Commitment whose
+// scope or reason is empty or whitespace, in every mode. An empty
+// CommitmentID generates one; empty version fields take the session's.
 type Commitment struct {
 	CommitmentID    string
 	Action          string

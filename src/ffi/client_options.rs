@@ -97,7 +97,9 @@ pub unsafe extern "C" fn macp_client_options_set_target(
 }
 
 /// The bearer credential (opaque token or JWT) sent on every call as
-/// `authorization: Bearer <token>`. NULL removes it.
+/// `authorization: Bearer <token>`. NULL removes the token, so
+/// `getenv()` of an unset variable silently connects without one: check
+/// the value first when a credential is required.
 ///
 /// Ownership: borrows its arguments; the value is copied into `opts`.
 ///
@@ -242,7 +244,7 @@ pub unsafe extern "C" fn macp_client_options_set_expected_sender(
     })
 }
 
-/// Retry policy of every send: up to `max_retries` (0 to 100) more attempts
+/// Retry policy of every send: up to `max_retries` (0 to `MACP_MAX_RETRIES`) more attempts
 /// after a transient failure, waiting `base_delay_ms` doubled per retry and
 /// capped at `max_delay_ms` (both at most one day, base <= max); `jitter`
 /// spreads each wait over [delay/2, delay]. A retry always reuses the
@@ -293,3 +295,41 @@ pub unsafe extern "C" fn macp_client_options_set_client_info(
         Ok(())
     })
 }
+
+/// The runtime's payload limit, in bytes (default 1048576, the runtime's
+/// default `MACP_MAX_PAYLOAD_BYTES`; at most `MACP_MAX_PAYLOAD_LIMIT_BYTES`).
+/// A send whose payload is larger, or whose encoded request exceeds it by
+/// more than 65536 bytes (the runtime's allowance for the envelope), fails
+/// with `MACP_STATUS_PAYLOAD_TOO_LARGE`, naming the limit, and nothing is
+/// sent. Set it to match a runtime configured with another limit.
+///
+/// Ownership: borrows its arguments; the value is copied into `opts`.
+#[no_mangle]
+pub extern "C" fn macp_client_options_set_max_payload_bytes(
+    opts: *mut macp_client_options,
+    max_payload_bytes: u64,
+    error: *mut *mut macp_error,
+) -> Status {
+    with_options(opts, error, |c| {
+        let limit = crate::config::MAX_PAYLOAD_LIMIT_BYTES;
+        match usize::try_from(max_payload_bytes) {
+            Ok(n) if (1..=limit).contains(&n) => {
+                c.max_payload_bytes = n;
+                Ok(())
+            }
+            _ => Err(Error::invalid_argument(format!(
+                "max_payload_bytes must be 1 to {limit}, got {max_payload_bytes}"
+            ))),
+        }
+    })
+}
+
+/// Largest value `macp_client_options_set_max_payload_bytes` accepts
+/// (64 MiB, the client's transport limit, less the envelope allowance).
+pub const MACP_MAX_PAYLOAD_LIMIT_BYTES: u64 = 67_043_328;
+const _: () =
+    assert!(MACP_MAX_PAYLOAD_LIMIT_BYTES == crate::config::MAX_PAYLOAD_LIMIT_BYTES as u64);
+
+/// Largest `max_retries` of `macp_client_options_set_retry_policy`.
+pub const MACP_MAX_RETRIES: u32 = 100;
+const _: () = assert!(MACP_MAX_RETRIES == crate::config::MAX_RETRIES);

@@ -120,8 +120,11 @@ pub unsafe extern "C" fn macp_decision_vote(
 }
 
 /// Resolve the decision (initiator only): a Commitment with `action` (e.g.
-/// `"decision.selected"`, required), `authority_scope` and `reason` (may be
-/// NULL) and whether the outcome is positive. For a chosen commitment id or
+/// `"decision.selected"`), `authority_scope` and `reason`, all three
+/// required in practice: the runtime refuses a Commitment whose scope or
+/// reason is empty or whitespace (`MACP_STATUS_INVALID_ENVELOPE`), as it
+/// does in every mode, and NULL sends them empty. Also whether the outcome
+/// is positive. For a chosen commitment id or
 /// supersession use `macp_session_commit`.
 ///
 /// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds

@@ -211,10 +211,8 @@ pub unsafe extern "C" fn macp_start_options_add_participant(
 ) -> Status {
     let p = arg_nonempty(participant, "participant").map(str::to_string);
     with_start(opts, error, |o| {
-        let p = p?;
-        if !o.participants.contains(&p) {
-            o.participants.push(p);
-        }
+        // O(1): `Session::start` drops repeats, keeping the first.
+        o.participants.push(p?);
         Ok(())
     })
 }

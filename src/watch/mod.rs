@@ -204,16 +204,26 @@ pub(crate) struct Emitter {
     tx: mpsc::Sender<Event>,
     cancel: CancellationToken,
     shutdown: CancellationToken,
+    /// `Closed` was delivered (or the watcher cancelled): nothing follows.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Emitter {
+    /// Queue `ev`; `false` once the watcher is over. When the client shuts
+    /// down meanwhile (even while the queue is full), the final `Closed`
+    /// is queued instead, so a consumer waiting for it always gets it.
     pub(crate) async fn emit(&self, ev: Event) -> bool {
-        tokio::select! {
+        let shut_down = tokio::select! {
             biased;
-            _ = self.cancel.cancelled() => false,
-            _ = self.shutdown.cancelled() => false,
-            r = self.tx.send(ev) => r.is_ok(),
+            _ = self.cancel.cancelled() => return false,
+            _ = self.shutdown.cancelled() => true,
+            r = self.tx.send(ev) => return r.is_ok(),
+        };
+        if shut_down {
+            self.close(Error::new(Status::Cancelled, "the client was closed"))
+                .await;
         }
+        false
     }
 
     /// Resolve when the watcher is cancelled or its client shut down.
@@ -230,7 +240,8 @@ impl Emitter {
 
     /// Final event: the cause, or `Cancelled` when the client shut down.
     pub(crate) async fn close(&self, cause: Error) {
-        if self.cancel.is_cancelled() {
+        if self.cancel.is_cancelled() || self.closed.swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
             return;
         }
         let cause = if self.shutdown.is_cancelled() {
@@ -293,6 +304,7 @@ pub(crate) fn new_emitter(
             tx,
             cancel: cancel.clone(),
             shutdown,
+            closed: std::sync::atomic::AtomicBool::new(false),
         },
         rx,
         cancel,
@@ -371,6 +383,31 @@ mod tests {
             backoff_or_close(&em, &opts, &mut attempt, Error::new(Status::Transport, "x")).await;
         assert!(!go);
         assert!(matches!(rx.recv().await, Some(Event::Closed(e)) if e.status == Status::Transport));
+    }
+
+    /// Bug: freeing the client while the queue was full ended the watcher
+    /// without `Closed`, and a consumer waiting for it hung.
+    #[tokio::test]
+    async fn shutdown_with_a_full_queue_still_delivers_closed() {
+        let opts = WatchOptions {
+            queue_capacity: 1,
+            ..Default::default()
+        };
+        let shutdown = CancellationToken::new();
+        let (em, mut rx, _c) = new_emitter(&opts, shutdown.clone());
+        assert!(em.emit(Event::Resumed { after_sequence: 0 }).await);
+        let blocked =
+            tokio::spawn(async move { em.emit(Event::Resumed { after_sequence: 1 }).await });
+        tokio::task::yield_now().await;
+        shutdown.cancel();
+        // A slow consumer: the queued event, then the final Closed.
+        assert!(matches!(
+            rx.recv().await,
+            Some(Event::Resumed { after_sequence: 0 })
+        ));
+        assert!(matches!(rx.recv().await, Some(Event::Closed(e)) if e.status == Status::Cancelled));
+        assert!(!blocked.await.unwrap());
+        assert!(rx.recv().await.is_none(), "nothing after Closed");
     }
 
     #[tokio::test]

@@ -30,9 +30,7 @@ pub(crate) fn spawn_session_stream(
     opts: WatchOptions,
 ) -> Result<Watch> {
     opts.validate()?;
-    if session_id.is_empty() {
-        return Err(Error::invalid_argument("session_id is empty"));
-    }
+    crate::client::check_session_id(session_id)?;
     let (em, events, cancel) = new_emitter(&opts, client.shutdown_token().clone());
     let (outbound, out_rx) = mpsc::channel(SEND_QUEUE);
     let state = State {

@@ -1,0 +1,103 @@
+/* A C host that keeps the default SIGPIPE disposition and sends large
+ * signals from several threads, whatever the runtime does. tests/sigpipe.rs
+ * kills its runtime repeatedly under this load: the host must survive.
+ *
+ *   sigpipe_host TARGET
+ *
+ * Prints "ready" once connected. A line "N" on stdin is answered with the
+ * number of signals the runtime has accepted so far, once it is at least N
+ * (or after 60 s, whatever it is then); at end of
+ * input the host stops its threads and exits 0. A SIGPIPE raised by the
+ * library kills it with that signal instead. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "macp.h"
+
+#define MAX_THREADS 256
+
+static macp_client *client;
+static uint8_t *data;
+static size_t data_len;
+static long accepted;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t more = PTHREAD_COND_INITIALIZER;
+static atomic_bool stop;
+
+static void *sender(void *arg) {
+    (void)arg;
+    while (!atomic_load(&stop)) {
+        macp_error *err = NULL;
+        if (macp_client_send_signal(client, "load", data, data_len, 0.5, NULL, NULL, &err) ==
+            MACP_STATUS_OK) {
+            pthread_mutex_lock(&lock);
+            accepted++;
+            pthread_cond_broadcast(&more);
+            pthread_mutex_unlock(&lock);
+        }
+        macp_error_free(err);
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s TARGET THREADS BYTES\n", argv[0]);
+        return 2;
+    }
+    int threads_n = atoi(argv[2]);
+    data_len = (size_t)atol(argv[3]);
+    if (threads_n < 1 || threads_n > MAX_THREADS || (data = malloc(data_len + 1)) == NULL)
+        return 2;
+    signal(SIGPIPE, SIG_DFL); /* a C host's default: SIGPIPE kills */
+    memset(data, 'x', data_len);
+
+    macp_client_options *opts = NULL;
+    macp_error *err = NULL;
+    if (macp_client_options_new(&opts, &err) != MACP_STATUS_OK ||
+        macp_client_options_set_target(opts, argv[1], &err) != MACP_STATUS_OK ||
+        macp_client_options_set_allow_insecure(opts, true, &err) != MACP_STATUS_OK ||
+        macp_client_options_set_bearer_token(opts, "sigpipe-host", &err) != MACP_STATUS_OK ||
+        macp_client_options_set_call_timeout_ms(opts, 5000, &err) != MACP_STATUS_OK ||
+        macp_client_new(opts, &client, &err) != MACP_STATUS_OK) {
+        fprintf(stderr, "setup: %s\n", err ? macp_error_message(err) : "?");
+        return 1;
+    }
+    macp_client_options_free(opts);
+
+    pthread_t threads[MAX_THREADS];
+    for (int i = 0; i < threads_n; i++) {
+        if (pthread_create(&threads[i], NULL, sender, NULL) != 0) {
+            fprintf(stderr, "pthread_create failed\n");
+            return 1;
+        }
+    }
+    printf("ready\n");
+    fflush(stdout);
+
+    char line[64];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        long want = strtol(line, NULL, 10);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 60;
+        pthread_mutex_lock(&lock);
+        while (accepted < want && pthread_cond_timedwait(&more, &lock, &until) == 0) {
+        }
+        long now = accepted;
+        pthread_mutex_unlock(&lock);
+        printf("%ld\n", now);
+        fflush(stdout);
+    }
+    atomic_store(&stop, true);
+    for (int i = 0; i < threads_n; i++)
+        pthread_join(threads[i], NULL);
+    macp_client_free(client);
+    return 0;
+}
