@@ -2,9 +2,12 @@
 # Set up and run every libmacp test: formatting and lints, Rust unit and
 # integration tests (against real macp-runtime processes), the header drift
 # check, the C ABI tests and the C examples under valgrind against a real
-# runtime, the header compiled as C++, and the Go package's tests (race
-# detector; static and shared linking). The Swift package's tests run too
-# when a Swift toolchain is on PATH.
+# runtime, the header compiled as C++, the Go package's tests (race
+# detector; static and shared linking), the exported symbols and the
+# installed library and release archive used from outside the tree, the C++
+# API, macp.dll under Wine, the Swift package (a cached Debian root supplies
+# Swift and the Windows toolchain where the machine lacks them), and, with a
+# nightly toolchain, the fuzz targets and an AddressSanitizer run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MACP_VECTORS_DIR="${MACP_VECTORS_DIR:-$PWD/../shared/vectors}"
