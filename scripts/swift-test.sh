@@ -30,6 +30,9 @@ echo "swift-test: cargo build --release" >&2
 cargo build --quiet --release
 lib="$here/target/release"
 [ -f "$lib/libmacp.a" ] || { echo "swift-test: $lib/libmacp.a missing after the build" >&2; exit 1; }
+# The build tree's soname link (libmacp.so.ABI), which cargo does not make
+# and the test binaries load.
+scripts/install.sh --build-tree >/dev/null
 
 # The header and library of this checkout (an installed libmacp is found
 # through pkg-config instead; see the README's Swift section).
@@ -92,34 +95,20 @@ expect "tally p1: approve 2 reject 0 abstain 0" "$out"
 '
 
 echo "== A Swift program outside the tree, libmacp found through pkg-config" >&2
-# A minimal installed libmacp (header, shared library, macp.pc) in a
-# prefix of its own, and a package that depends on bindings/swift by path
-# and passes no search paths of its own: CMacp finds everything via macp.pc.
-# (SwiftPM keeps only -L/-l of a .pc's Libs, so the program finds the
-# prefix's library at run time through LD_LIBRARY_PATH, as it
-# would find one in a system directory through the loader's cache.)
-# Kept beside SwiftPM's build directory (not in a fresh temporary one) so
-# later runs rebuild only what changed; files are rewritten only when their
-# content changes.
+# libmacp installed (scripts/install.sh) into a prefix of its own, and a
+# package that depends on bindings/swift by path and passes no search paths
+# of its own: CMacp finds everything via the installed macp.pc. (SwiftPM
+# keeps only -L/-l of a .pc's Libs, so the program finds the prefix's
+# library at run time through LD_LIBRARY_PATH, as it would find one in a
+# system directory through the loader's cache.) Kept beside SwiftPM's build
+# directory (not in a fresh temporary one) so later runs rebuild only what
+# changed; files are rewritten only when their content changes.
 out_dir="$scratch-outside"
 prefix="$out_dir/prefix"
 out_scratch="$out_dir/build"
-mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$out_dir/app/Sources/app" "$out_scratch"
+mkdir -p "$out_dir/app/Sources/app" "$out_scratch"
 put() { local t; t=$(mktemp); cat >"$t"; if cmp -s "$t" "$1"; then rm -f "$t"; else mv "$t" "$1"; fi; }
-put "$prefix/include/macp.h" <include/macp.h
-put "$prefix/lib/libmacp.so" <"$lib/libmacp.so"
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-put "$prefix/lib/pkgconfig/macp.pc" <<PC
-prefix=$prefix
-libdir=\${prefix}/lib
-includedir=\${prefix}/include
-
-Name: macp
-Description: MACP client SDK
-Version: $version
-Cflags: -I\${includedir}
-Libs: -L\${libdir} -lmacp
-PC
+scripts/install.sh --no-build --prefix "$prefix" >/dev/null
 put "$out_dir/app/Package.swift" <<SWIFT
 // swift-tools-version:5.9
 import PackageDescription
