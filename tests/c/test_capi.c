@@ -421,6 +421,14 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_retry_policy(opts, 3, 1, UINT64_MAX, true, &err));
     EXPECT(MACP_STATUS_OK, macp_client_options_set_retry_policy(opts, 0, 0, 0, false, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_retry_policy(NOT_A_HANDLE, 1, 1, 1, false, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_max_payload_bytes(opts, 0, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT,
+           macp_client_options_set_max_payload_bytes(opts, MACP_MAX_PAYLOAD_LIMIT_BYTES + 1, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_max_payload_bytes(opts, UINT64_MAX, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_max_payload_bytes(opts, MACP_MAX_PAYLOAD_LIMIT_BYTES, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_set_max_payload_bytes(opts, 1048576, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_max_payload_bytes(NOT_A_HANDLE, 1048576, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_max_payload_bytes(NULL, 1048576, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_client_info(opts, NULL, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_client_info(opts, "n", bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_client_info(NULL, "n", NULL, &err));
