@@ -16,7 +16,7 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::config::{redact_target, ClientConfig, ENVELOPE_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
-use crate::error::{Error, Result, Status};
+use crate::error::{Delivery, Error, Result, Status};
 use crate::proto::macp_runtime_service_client::MacpRuntimeServiceClient;
 
 /// Longest caller-chosen `message_id` libmacp accepts, in bytes.
@@ -284,10 +284,12 @@ impl Client {
         // Boxed once, so the timeout and select wrappers move a pointer
         // rather than the RPC's multi-KiB state machine.
         let fut = Box::pin(call(self.stub.clone(), self.request(msg)));
+        crate::call::note_sent();
         let timed = async {
             match self.config.call_timeout {
-                Some(d) => tokio::time::timeout(d, fut).await.map_err(|_| {
-                    Error::new(
+                Some(d) => tokio::time::timeout(d, fut).await.map_err(|_| Error {
+                    delivery: Delivery::Unknown,
+                    ..Error::new(
                         Status::Timeout,
                         format!("no answer from the runtime within {d:?}"),
                     )
@@ -299,7 +301,10 @@ impl Client {
         };
         tokio::select! {
             r = timed => r,
-            _ = self.shutdown.cancelled() => Err(Error::new(Status::Cancelled, "the client was closed during the call")),
+            _ = self.shutdown.cancelled() => Err(Error {
+                delivery: Delivery::Unknown,
+                ..Error::new(Status::Cancelled, "the client was closed during the call")
+            }),
         }
     }
 
@@ -314,11 +319,15 @@ impl Client {
         payload: Vec<u8>,
         message_id: Option<String>,
     ) -> pb::Envelope {
+        let message_id = message_id
+            .or_else(crate::call::take_requested_id)
+            .unwrap_or_else(new_id);
+        crate::call::note_envelope(session_id, &message_id);
         pb::Envelope {
             macp_version: self.init.selected_protocol_version.clone(),
             mode: mode.to_string(),
             message_type: message_type.to_string(),
-            message_id: message_id.unwrap_or_else(new_id),
+            message_id,
             session_id: session_id.to_string(),
             sender: self.config.expected_sender.clone().unwrap_or_default(),
             timestamp_unix_ms: now_unix_ms(),
@@ -344,6 +353,9 @@ impl Client {
             .map_err(|e| e.with_ids(&envelope.session_id, &envelope.message_id))?;
         let policy = &self.config.retry;
         let mut retries = 0u32;
+        // The most uncertain fate of the attempts made so far: a refusal
+        // after an attempt that may have been applied is no proof of either.
+        let mut fate = Delivery::NotSent;
         loop {
             let req = pb::SendRequest {
                 envelope: Some(envelope.clone()),
@@ -372,17 +384,22 @@ impl Client {
                     })
                 }
                 Err(e) if e.status.is_transient() && retries < policy.max_retries => {
+                    fate = fate.max(e.delivery);
                     let delay = policy.delay(retries);
                     retries += 1;
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
                         _ = self.shutdown.cancelled() => {
-                            return Err(Error::new(Status::Cancelled, "the client was closed during a retry")
-                                .with_ids(&envelope.session_id, &envelope.message_id));
+                            return Err(Error {
+                                delivery: fate,
+                                ..Error::new(Status::Cancelled, "the client was closed during a retry")
+                            }
+                            .with_ids(&envelope.session_id, &envelope.message_id));
                         }
                     }
                 }
                 Err(mut e) => {
+                    e.delivery = e.delivery.max(fate);
                     if retries > 0 {
                         e.message = format!("{} (after {} attempts)", e.message, retries + 1);
                     }

@@ -75,7 +75,7 @@ pub enum Status {
     Transport = 102,
     /// SDK: the connect or call timeout elapsed.
     Timeout = 103,
-    /// SDK: the call was cancelled because its client was freed (before or while it ran). Not retried.
+    /// SDK: the call was cancelled, through its `macp_cancel` or because its client was freed (before or while it ran). Not retried.
     Cancelled = 104,
     /// SDK: the runtime did not advertise the capability this call needs.
     Unsupported = 105,
@@ -195,6 +195,24 @@ pub struct Error {
     pub message_id: String,
     /// The gRPC status code, when the failure was a gRPC status; 0 otherwise.
     pub grpc_code: i32,
+    /// Whether the request may have taken effect.
+    pub delivery: Delivery,
+}
+
+/// Whether a failed call's request may have taken effect at the runtime.
+/// Ordered: a call made of several attempts reports the most uncertain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Delivery {
+    /// Nothing reached the runtime (refused locally, or failed before the
+    /// request was handed to the transport).
+    #[default]
+    NotSent,
+    /// The runtime answered and refused it: it was not applied.
+    Refused,
+    /// The request went out and no answer decided it (timeout, cancellation,
+    /// a broken connection): it may have been applied. Re-send it with the
+    /// same `message_id`; the runtime reports a duplicate if it was.
+    Unknown,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -210,6 +228,7 @@ impl Error {
             session_id: String::new(),
             message_id: String::new(),
             grpc_code: 0,
+            delivery: Delivery::NotSent,
         }
     }
 
@@ -237,6 +256,7 @@ impl Error {
             details: e.details.clone(),
             session_id: e.session_id.clone(),
             message_id: e.message_id.clone(),
+            delivery: Delivery::Refused,
             ..Error::from_code(&e.code, message)
         }
     }
@@ -267,6 +287,7 @@ impl Error {
             return Error {
                 details,
                 grpc_code,
+                delivery: Delivery::Refused,
                 ..Error::from_code(code, message)
             };
         }
@@ -291,10 +312,17 @@ impl Error {
             Code::Unimplemented => Status::Unsupported,
             _ => Status::Rpc,
         };
+        // The runtime's own answers refuse; the transport's leave the
+        // request's fate open.
+        let delivery = match status {
+            Status::Transport | Status::Timeout => Delivery::Unknown,
+            _ => Delivery::Refused,
+        };
         Error {
             code: status.name().to_string(),
             details,
             grpc_code,
+            delivery,
             ..Error::new(status, message)
         }
     }

@@ -11,6 +11,7 @@
 // trip, so boxing it would only add an allocation and indirection for readers.
 #![allow(clippy::result_large_err)]
 
+pub mod call;
 pub mod client;
 pub mod commitment;
 pub mod config;
@@ -32,8 +33,9 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/client/macp.v1.rs"));
 }
 
+pub use call::CallOptions;
 pub use client::{Ack, Client};
 pub use config::{ClientConfig, RetryPolicy};
-pub use error::{Error, Result, Status};
+pub use error::{Delivery, Error, Result, Status};
 pub use macp_pb::pb;
 pub use session::{Session, StartOptions};
