@@ -143,7 +143,7 @@ async fn same_final_state(py: &Py, role: &str, s: &Session, state: &str) {
 
 /// libmacp's projection of the session's first `count` accepted envelopes.
 async fn libmacp_projection(s: &Session, count: usize) -> Projection {
-    let mut w = s.watch(0, WatchOptions::default()).expect("watch");
+    let mut w = s.watch(0, WatchOptions::default()).await.expect("watch");
     let mut p = Projection::new(s.mode()).unwrap();
     while p.applied() < count {
         let ev = tokio::time::timeout(Duration::from_secs(20), w.events.recv())

@@ -58,7 +58,7 @@ fn commitment(action: &str, positive: bool) -> pb::CommitmentPayload {
 /// The session's accepted history, replayed from the stream, applied to a
 /// new projection; `count` envelopes are expected (SessionStart included).
 async fn project(s: &Session, count: usize) -> Projection {
-    let mut w = s.watch(0, WatchOptions::default()).expect("watch");
+    let mut w = s.watch(0, WatchOptions::default()).await.expect("watch");
     let mut p = Projection::new(s.mode()).unwrap();
     while p.applied() < count {
         let ev = tokio::time::timeout(Duration::from_secs(20), w.events.recv())
@@ -382,7 +382,7 @@ async fn multi_round_converges() {
         .commit(commitment("multi_round.converged", true))
         .await
         .unwrap();
-    let mut w = coord.watch(0, WatchOptions::default()).unwrap();
+    let mut w = coord.watch(0, WatchOptions::default()).await.unwrap();
     let mut values = Vec::new();
     while values.len() < 4 {
         let ev = tokio::time::timeout(Duration::from_secs(20), w.events.recv())

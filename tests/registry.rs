@@ -305,6 +305,7 @@ async fn what_if_replay_reports_a_diverging_candidate() {
                 sid.as_ptr(),
                 cand.as_ptr(),
                 &mut out,
+                std::ptr::null(),
                 std::ptr::null_mut(),
             )
         };
@@ -355,7 +356,10 @@ fn c_client(target: &str, identity: &str) -> *mut macp_client {
             Status::Ok
         );
         let mut c = std::ptr::null_mut();
-        assert_eq!(macp_client_new(opts, &mut c, null), Status::Ok);
+        assert_eq!(
+            macp_client_new(opts, &mut c, std::ptr::null(), null),
+            Status::Ok
+        );
         macp_client_options_free(opts);
         c
     }
@@ -373,10 +377,14 @@ async fn json_answers_from_the_c_abi() {
             assert_eq!(f(&mut out), Status::Ok);
             serde_json::from_str::<Value>(&take_string(out)).unwrap()
         };
-        let modes = get(&|o| unsafe { macp_client_list_modes(c, o, null) });
-        let manifest = get(&|o| unsafe { macp_client_get_manifest(c, std::ptr::null(), o, null) });
+        let modes = get(&|o| unsafe { macp_client_list_modes(c, o, std::ptr::null(), null) });
+        let manifest = get(&|o| unsafe {
+            macp_client_get_manifest(c, std::ptr::null(), o, std::ptr::null(), null)
+        });
         let init = get(&|o| unsafe { macp_client_initialize_json(c, o, null) });
-        let policies = get(&|o| unsafe { macp_client_list_policies(c, std::ptr::null(), o, null) });
+        let policies = get(&|o| unsafe {
+            macp_client_list_policies(c, std::ptr::null(), o, std::ptr::null(), null)
+        });
         macp_client_free(c);
         (modes, manifest, init, policies)
     })
@@ -414,6 +422,7 @@ async fn signals_and_progress_are_sent() {
     let observer = client(&rt.target(), "agent://observer").await;
     let mut signals = observer
         .watch(WatchKind::Signals, WatchOptions::default())
+        .await
         .unwrap();
     let c = client(&rt.target(), "agent://telemetry").await;
 

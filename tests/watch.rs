@@ -95,9 +95,9 @@ async fn session_stream_replays_then_follows_live_in_order() {
     let (coord, alice) = decision(&rt.target()).await;
     let early = propose_many(&alice, 0, 500, b"").await;
     // Several watchers on the same session at once, from different starts.
-    let mut from_start = coord.watch(0, WatchOptions::default()).unwrap();
-    let mut from_middle = alice.watch(251, WatchOptions::default()).unwrap();
-    let mut third = alice.watch(0, WatchOptions::default()).unwrap();
+    let mut from_start = coord.watch(0, WatchOptions::default()).await.unwrap();
+    let mut from_middle = alice.watch(251, WatchOptions::default()).await.unwrap();
+    let mut third = alice.watch(0, WatchOptions::default()).await.unwrap();
     let late = propose_many(&alice, 500, 1500, b"").await;
 
     let (all, other) = envelopes(&mut from_start, 1501).await;
@@ -123,7 +123,7 @@ async fn session_stream_replays_then_follows_live_in_order() {
 async fn envelopes_sent_on_the_stream_are_accepted_or_refused_in_band() {
     let rt = Runtime::start();
     let (_, alice) = decision(&rt.target()).await;
-    let mut w = alice.watch(0, WatchOptions::default()).unwrap();
+    let mut w = alice.watch(0, WatchOptions::default()).await.unwrap();
     let proposal = macp_pb::decision_pb::ProposalPayload {
         proposal_id: "s1".into(),
         option: "x".into(),
@@ -170,6 +170,7 @@ async fn refused_subscriptions_close_the_watcher() {
     // A non-participant is refused.
     let mut w = mallory
         .watch_session(coord.id(), 0, WatchOptions::default())
+        .await
         .unwrap();
     match next(&mut w).await {
         Event::Closed(e) => assert_eq!(e.status, Status::Forbidden, "{e}"),
@@ -179,6 +180,7 @@ async fn refused_subscriptions_close_the_watcher() {
     // So is a session that does not exist.
     let mut w = mallory
         .watch_session(&macp::client::new_id(), 0, WatchOptions::default())
+        .await
         .unwrap();
     match next(&mut w).await {
         Event::Closed(e) => assert!(!e.status.is_transient(), "{e}"),
@@ -196,7 +198,7 @@ async fn stream_resumes_without_gap_or_repeat_across_a_runtime_restart() {
         backoff_max: Duration::from_millis(200),
         ..Default::default()
     };
-    let mut w = coord.watch(0, opts).unwrap();
+    let mut w = coord.watch(0, opts).await.unwrap();
     let before = propose_many(&alice, 0, 50, b"").await;
     let (first, _) = envelopes(&mut w, 51).await;
     assert_contiguous(&first, 0);
@@ -251,7 +253,7 @@ async fn a_consumer_slower_than_the_runtime_recovers_by_resuming() {
         backoff_max: Duration::from_millis(100),
         ..Default::default()
     };
-    let mut w = coord.watch(0, opts).unwrap();
+    let mut w = coord.watch(0, opts).await.unwrap();
     // Nothing is read while 800 envelopes of 8 KiB are accepted: far more
     // than the runtime's per-session broadcast buffer plus transport windows.
     let big = vec![7u8; 8192];
@@ -277,9 +279,11 @@ async fn session_lifecycle_and_signals_are_watched() {
     let watcher = client(&rt.target(), "observer").await;
     let mut sessions = watcher
         .watch(WatchKind::Sessions, WatchOptions::default())
+        .await
         .unwrap();
     let mut signals = watcher
         .watch(WatchKind::Signals, WatchOptions::default())
+        .await
         .unwrap();
     let (coord, alice) = decision(&rt.target()).await;
     alice.decision().propose("p1", "x", "", b"").await.unwrap();
@@ -347,7 +351,7 @@ async fn session_lifecycle_and_signals_are_watched() {
 async fn shutting_down_the_client_closes_its_watchers() {
     let rt = Runtime::start();
     let (coord, _) = decision(&rt.target()).await;
-    let mut w = coord.watch(0, WatchOptions::default()).unwrap();
+    let mut w = coord.watch(0, WatchOptions::default()).await.unwrap();
     let (_, _) = envelopes(&mut w, 1).await;
     coord.client().shutdown();
     loop {
@@ -371,7 +375,7 @@ async fn reconnect_can_be_turned_off() {
         reconnect: false,
         ..Default::default()
     };
-    let mut w = coord.watch(0, opts).unwrap();
+    let mut w = coord.watch(0, opts).await.unwrap();
     let (_, _) = envelopes(&mut w, 1).await;
     rt.kill();
     match next(&mut w).await {
@@ -392,7 +396,7 @@ async fn a_lifecycle_watch_reconciles_transitions_missed_while_disconnected() {
         backoff_max: Duration::from_secs(4),
         ..Default::default()
     };
-    let mut w = coord.watch(WatchKind::Sessions, opts).unwrap();
+    let mut w = coord.watch(WatchKind::Sessions, opts).await.unwrap();
     let start = StartOptions {
         participants: vec!["alice".into()],
         ttl_ms: 600_000,
@@ -489,7 +493,7 @@ async fn compacted_history_is_reported_as_a_gap_and_skipped() {
         })
         .await
         .unwrap();
-    let mut w = coord.watch(0, WatchOptions::default()).unwrap();
+    let mut w = coord.watch(0, WatchOptions::default()).await.unwrap();
     let mut gaps = Vec::new();
     let mut delivered = Vec::new();
     loop {
@@ -524,4 +528,58 @@ async fn compacted_history_is_reported_as_a_gap_and_skipped() {
         (1..=7).collect::<Vec<u64>>(),
         "gaps {gaps:?}, delivered {delivered:?}"
     );
+}
+
+/// Watches used to return before the runtime had subscribed them: a signal
+/// sent at once after `WatchSignals` returned was lost 24 times in 100. A
+/// watch now returns once the runtime has accepted the subscription.
+#[tokio::test]
+async fn a_watch_is_live_when_it_returns() {
+    let rt = Runtime::start();
+    let watcher = client(&rt.target(), "observer").await;
+    let sender = client(&rt.target(), "alice").await;
+    for i in 0..100 {
+        let mut w = watcher
+            .watch(WatchKind::Signals, WatchOptions::default())
+            .await
+            .unwrap();
+        let kind = format!("probe.{i}");
+        sender.send_signal(&kind, b"", 0.5, "").await.unwrap();
+        // A lost signal never arrives; the bound only keeps the test finite.
+        let ev = tokio::time::timeout(Duration::from_secs(10), w.events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("signal {i} sent after the watch returned was lost"))
+            .expect("watcher ended");
+        match ev {
+            Event::Signal { envelope, .. } => {
+                let p =
+                    <pb::SignalPayload as prost::Message>::decode(&envelope.payload[..]).unwrap();
+                assert_eq!(p.signal_type, kind);
+            }
+            other => panic!("expected the signal, got {other:?}"),
+        }
+        w.cancel();
+    }
+}
+
+/// A first subscription that cannot be made fails the watch call with its
+/// cause (reconnecting applies once a watcher was live), instead of handing
+/// back a watcher that never was.
+#[tokio::test]
+async fn a_watch_that_cannot_subscribe_fails() {
+    let mut rt = Runtime::start();
+    let watcher = client(&rt.target(), "observer").await;
+    rt.kill();
+    let e = watcher
+        .watch(WatchKind::Signals, WatchOptions::default())
+        .await
+        .err()
+        .expect("no runtime to subscribe with");
+    assert_eq!(e.status, Status::Transport, "{e}");
+    let e = watcher
+        .watch_session(&macp::client::new_id(), 0, WatchOptions::default())
+        .await
+        .err()
+        .expect("no runtime to subscribe with");
+    assert_eq!(e.status, Status::Transport, "{e}");
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use macp_pb::pb;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
@@ -311,36 +311,98 @@ pub(crate) fn new_emitter(
     )
 }
 
+/// Where a watcher's task reports the outcome of its first subscription;
+/// `None` once reported.
+pub(crate) type Ready = Option<oneshot::Sender<crate::Result<()>>>;
+
+pub(crate) fn ready_channel() -> (Ready, oneshot::Receiver<crate::Result<()>>) {
+    let (tx, rx) = oneshot::channel();
+    (Some(tx), rx)
+}
+
+/// Report the first subscription's outcome (once). `true` when the watcher
+/// goes on: it was already live, or this outcome is success.
+pub(crate) fn report_live(ready: &mut Ready, outcome: crate::Result<()>) -> bool {
+    match ready.take() {
+        Some(tx) => {
+            let ok = outcome.is_ok();
+            let _ = tx.send(outcome);
+            ok
+        }
+        None => true,
+    }
+}
+
+/// The watch call's half: wait until the runtime has accepted the first
+/// subscription (its response headers arrived), so nothing published after
+/// the call returns is missed. A first subscription that fails fails the
+/// call; so does cancelling it, which also stops the watcher's task.
+pub(crate) async fn wait_until_live(
+    live: oneshot::Receiver<crate::Result<()>>,
+    cancel: CancellationToken,
+    events: mpsc::Receiver<Event>,
+    outbound: Option<mpsc::Sender<pb::Envelope>>,
+) -> crate::Result<Watch> {
+    let stop_unless_live = cancel.clone().drop_guard();
+    match live.await {
+        Ok(Ok(())) => {
+            stop_unless_live.disarm();
+            Ok(Watch {
+                events,
+                cancel,
+                outbound,
+            })
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(Error::new(
+            Status::Cancelled,
+            "the watcher stopped before its stream was open (the client was closed)",
+        )),
+    }
+}
+
 /// A stream that ended without a status (the server went away).
 pub(crate) fn stream_ended() -> Error {
     Error::new(Status::Transport, "the runtime ended the stream")
 }
 
 impl Client {
-    /// Follow a runtime-wide stream (`WatchSessions`, `WatchSignals`, ...).
-    /// Fails with `Unsupported` when the runtime did not advertise it.
-    pub fn watch(self: &Arc<Self>, kind: WatchKind, opts: WatchOptions) -> crate::Result<Watch> {
-        spawn_server_stream(self.clone(), kind, opts)
+    /// Follow a runtime-wide stream (`WatchSessions`, `WatchSignals`, ...),
+    /// returning once the runtime has accepted the subscription: whatever is
+    /// published after that is delivered. Fails with `Unsupported` when the
+    /// runtime did not advertise it, and with the cause when the first
+    /// subscription fails (reconnecting applies once it was live).
+    pub async fn watch(
+        self: &Arc<Self>,
+        kind: WatchKind,
+        opts: WatchOptions,
+    ) -> crate::Result<Watch> {
+        spawn_server_stream(self.clone(), kind, opts).await
     }
 
     /// Subscribe to a session by id (see [`crate::Session::watch`]); useful
     /// for observers that hold no [`crate::Session`].
-    pub fn watch_session(
+    pub async fn watch_session(
         self: &Arc<Self>,
         session_id: &str,
         after_sequence: u64,
         opts: WatchOptions,
     ) -> crate::Result<Watch> {
-        spawn_session_stream(self.clone(), session_id, after_sequence, opts)
+        spawn_session_stream(self.clone(), session_id, after_sequence, opts).await
     }
 }
 
 impl crate::Session {
     /// Subscribe to this session's accepted envelopes after `after_sequence`
     /// (0: from the first), replayed then live, resuming across breaks; the
-    /// returned watch can also send envelopes on the stream.
-    pub fn watch(&self, after_sequence: u64, opts: WatchOptions) -> crate::Result<Watch> {
-        self.client().watch_session(self.id(), after_sequence, opts)
+    /// returned watch can also send envelopes on the stream. Returns once the
+    /// runtime has accepted the stream; a refused subscription (`Forbidden`,
+    /// an unknown session) arrives as the stream's first answer and ends the
+    /// watch with [`Event::Closed`].
+    pub async fn watch(&self, after_sequence: u64, opts: WatchOptions) -> crate::Result<Watch> {
+        self.client()
+            .watch_session(self.id(), after_sequence, opts)
+            .await
     }
 }
 

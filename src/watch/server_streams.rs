@@ -16,7 +16,10 @@ use std::sync::Arc;
 use macp_pb::pb;
 use pb::session_lifecycle_event::EventType;
 
-use super::{backoff_or_close, new_emitter, stream_ended, Emitter, Event, Watch, WatchOptions};
+use super::{
+    backoff_or_close, new_emitter, ready_channel, report_live, stream_ended, wait_until_live,
+    Emitter, Event, Ready, Watch, WatchOptions,
+};
 use crate::client::Client;
 use crate::error::{Error, Result, Status};
 
@@ -30,7 +33,7 @@ pub enum WatchKind {
     Roots,
 }
 
-pub(crate) fn spawn_server_stream(
+pub(crate) async fn spawn_server_stream(
     client: Arc<Client>,
     kind: WatchKind,
     opts: WatchOptions,
@@ -51,15 +54,18 @@ pub(crate) fn spawn_server_stream(
         ));
     }
     let (em, events, cancel) = new_emitter(&opts, client.shutdown_token().clone());
-    crate::rt::runtime()?.spawn(run(client, kind, opts, em));
-    Ok(Watch {
-        events,
-        cancel,
-        outbound: None,
-    })
+    let (ready, live) = ready_channel();
+    crate::rt::runtime()?.spawn(run(client, kind, opts, em, ready));
+    wait_until_live(live, cancel, events, None).await
 }
 
-async fn run(client: Arc<Client>, kind: WatchKind, opts: WatchOptions, em: Emitter) {
+async fn run(
+    client: Arc<Client>,
+    kind: WatchKind,
+    opts: WatchOptions,
+    em: Emitter,
+    mut ready: Ready,
+) {
     let mut attempt = 0u32;
     let mut opened_before = false;
     // Sessions watch: the state last reported per session.
@@ -86,6 +92,7 @@ async fn run(client: Arc<Client>, kind: WatchKind, opts: WatchOptions, em: Emitt
                     open,
                     &mut opened_before,
                     &mut attempt,
+                    &mut ready,
                     |r: pb::WatchSessionsResponse| {
                         let event = r.event?;
                         if let Some(meta) = &event.session {
@@ -111,6 +118,7 @@ async fn run(client: Arc<Client>, kind: WatchKind, opts: WatchOptions, em: Emitt
                     open,
                     &mut opened_before,
                     &mut attempt,
+                    &mut ready,
                     |r: pb::WatchSignalsResponse| {
                         Some(Event::Signal {
                             envelope: r.envelope?,
@@ -122,9 +130,14 @@ async fn run(client: Arc<Client>, kind: WatchKind, opts: WatchOptions, em: Emitt
             }
             WatchKind::Policies => {
                 let open = stub.watch_policies(client.request(pb::WatchPoliciesRequest {}));
-                follow(&em, open, &mut opened_before, &mut attempt, |r| {
-                    Some(Event::Policies(r))
-                })
+                follow(
+                    &em,
+                    open,
+                    &mut opened_before,
+                    &mut attempt,
+                    &mut ready,
+                    |r| Some(Event::Policies(r)),
+                )
                 .await
             }
             WatchKind::ModeRegistry => {
@@ -135,6 +148,7 @@ async fn run(client: Arc<Client>, kind: WatchKind, opts: WatchOptions, em: Emitt
                     open,
                     &mut opened_before,
                     &mut attempt,
+                    &mut ready,
                     |r: pb::WatchModeRegistryResponse| r.change.map(Event::ModeRegistry),
                 )
                 .await
@@ -146,6 +160,7 @@ async fn run(client: Arc<Client>, kind: WatchKind, opts: WatchOptions, em: Emitt
                     open,
                     &mut opened_before,
                     &mut attempt,
+                    &mut ready,
                     |r: pb::WatchRootsResponse| r.change.map(Event::Roots),
                 )
                 .await
@@ -165,6 +180,7 @@ async fn follow<T, Fut, F>(
     open: Fut,
     opened_before: &mut bool,
     attempt: &mut u32,
+    ready: &mut Ready,
     mut map: F,
 ) -> Option<Error>
 where
@@ -176,8 +192,15 @@ where
         _ = em.stopped() => { em.close(Error::new(Status::Cancelled, "closed")).await; return None; }
     };
     let mut stream = match opened {
-        Ok(r) => r.into_inner(),
-        Err(s) => return Some(Error::from_grpc(&s)),
+        Ok(r) => {
+            report_live(ready, Ok(()));
+            r.into_inner()
+        }
+        Err(s) => {
+            let cause = Error::from_grpc(&s);
+            // The first subscription failed: the watch call reports it.
+            return report_live(ready, Err(cause.clone())).then_some(cause);
+        }
     };
     if *opened_before && !em.emit(Event::Resumed { after_sequence: 0 }).await {
         return None;

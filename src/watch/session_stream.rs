@@ -16,14 +16,17 @@ use pb::stream_session_response::Response;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use super::{backoff_or_close, new_emitter, stream_ended, Emitter, Event, Watch, WatchOptions};
+use super::{
+    backoff_or_close, new_emitter, ready_channel, report_live, stream_ended, wait_until_live,
+    Emitter, Event, Ready, Watch, WatchOptions,
+};
 use crate::client::Client;
 use crate::error::{Error, Result, Status};
 
 /// Capacity of the queue of envelopes waiting to be written to the stream.
 const SEND_QUEUE: usize = 1024;
 
-pub(crate) fn spawn_session_stream(
+pub(crate) async fn spawn_session_stream(
     client: Arc<Client>,
     session_id: &str,
     after_sequence: u64,
@@ -41,12 +44,9 @@ pub(crate) fn spawn_session_stream(
         sent: HashSet::new(),
         history_floor: None,
     };
-    crate::rt::runtime()?.spawn(run(client, state, opts, em, out_rx));
-    Ok(Watch {
-        events,
-        cancel,
-        outbound: Some(outbound),
-    })
+    let (ready, live) = ready_channel();
+    crate::rt::runtime()?.spawn(run(client, state, opts, em, out_rx, ready));
+    wait_until_live(live, cancel, events, Some(outbound)).await
 }
 
 struct State {
@@ -84,6 +84,7 @@ async fn run(
     opts: WatchOptions,
     em: Emitter,
     mut out_rx: mpsc::Receiver<pb::Envelope>,
+    mut ready: Ready,
 ) {
     let mut attempt = 0u32;
     let mut opened_before = false;
@@ -99,8 +100,16 @@ async fn run(
             _ = em.stopped() => { em.close(Error::new(Status::Cancelled, "closed")).await; return; }
         };
         let cause = match opened {
-            Err(s) => Error::from_grpc(&s),
+            Err(s) => {
+                let cause = Error::from_grpc(&s);
+                // The first subscription failed: the watch call reports it.
+                if !report_live(&mut ready, Err(cause.clone())) {
+                    return;
+                }
+                cause
+            }
             Ok(resp) => {
+                report_live(&mut ready, Ok(()));
                 if opened_before
                     && !em
                         .emit(Event::Resumed {
