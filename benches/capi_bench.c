@@ -64,7 +64,7 @@ static macp_client *connect_as(const char *identity) {
     die(macp_client_options_set_target(o, target, &err), err, "target");
     die(macp_client_options_set_allow_insecure(o, true, &err), err, "insecure");
     die(macp_client_options_set_bearer_token(o, identity, &err), err, "token");
-    die(macp_client_new(o, &c, &err), err, "connect");
+    die(macp_client_new(o, &c, NULL, &err), err, "connect");
     macp_client_options_free(o);
     return c;
 }
@@ -76,7 +76,7 @@ static macp_session *start(macp_client *c) {
     die(macp_start_options_new(&so, &err), err, "start options");
     die(macp_start_options_add_participant(so, "bench", &err), err, "participant");
     die(macp_start_options_set_ttl_ms(so, 3600000, &err), err, "ttl");
-    die(macp_session_start(c, MACP_MODE_DECISION, so, &s, NULL, &err), err, "start");
+    die(macp_session_start(c, MACP_MODE_DECISION, so, &s, NULL, NULL, &err), err, "start");
     macp_start_options_free(so);
     return s;
 }
@@ -217,7 +217,7 @@ static void throughput_async(int streams, int n) {
             pthread_mutex_unlock(&w.mu);
             snprintf(id, sizeof id, "t%d-%d", s, i);
             size_t len = proposal(buf, id);
-            die(macp_session_send_async(all[s * per + i / PER_SESSION], "Proposal", buf, len, NULL, on_sent, &w,
+            die(macp_session_send_async(all[s * per + i / PER_SESSION], "Proposal", buf, len, on_sent, &w, NULL,
                                         &err),
                 err, "send_async");
         }
@@ -283,7 +283,7 @@ static void watch_bench(int n) {
     macp_error *err = NULL;
     macp_watch_options opts = macp_watch_options_default();
     opts.queue_capacity = 4096;
-    die(macp_session_watch(s, 1 /* skip SessionStart */, &opts, on_event, &live, &w, &err), err, "watch");
+    die(macp_session_watch(s, 1 /* skip SessionStart */, &opts, on_event, &live, &w, NULL, &err), err, "watch");
     char id[64];
     for (int i = 0; i < n; i++) {
         snprintf(id, sizeof id, "p%d", i);
@@ -294,7 +294,7 @@ static void watch_bench(int n) {
         wait_for(&live, i + 1);
     }
     double t0 = now_us();
-    die(macp_session_watch(s, 1, &opts, on_event, &replay, &r, &err), err, "watch");
+    die(macp_session_watch(s, 1, &opts, on_event, &replay, &r, NULL, &err), err, "watch");
     wait_for(&replay, n);
     double secs = (now_us() - t0) / 1e6;
     printf("{\"events_per_sec\": %.1f, \"send_to_callback_us\": %.1f, \"n\": %d}\n", n / secs,
@@ -327,7 +327,7 @@ static void watchers(int n) {
     long before = rss_kib();
     macp_watcher **w = calloc(n, sizeof *w);
     macp_error *err = NULL;
-    for (int i = 0; i < n; i++) die(macp_session_watch(s, 0, NULL, noop, NULL, &w[i], &err), err, "watch");
+    for (int i = 0; i < n; i++) die(macp_session_watch(s, 0, NULL, noop, NULL, &w[i], NULL, &err), err, "watch");
     send_proposal(s, "after-watchers");
     long after = rss_kib();
     printf("{\"watchers\": %d, \"rss_before_kib\": %ld, \"rss_after_kib\": %ld, \"per_watcher_kib\": %.1f}\n", n,

@@ -42,7 +42,7 @@ static macp_client *connect_as(const char *target, const char *identity) {
     check(macp_client_options_set_allow_insecure(opts, true, &err), &err, "set_allow_insecure");
     check(macp_client_options_set_bearer_token(opts, identity, &err), &err, "set_bearer_token");
     check(macp_client_options_set_expected_sender(opts, identity, &err), &err, "set_expected_sender");
-    check(macp_client_new(opts, &client, &err), &err, "macp_client_new");
+    check(macp_client_new(opts, &client, NULL, &err), &err, "macp_client_new");
     macp_client_options_free(opts);
     printf("[%s] connected, protocol %s\n", identity, macp_client_protocol_version(client));
     return client;

@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
     check(macp_start_options_add_participant(start, "bob", &err), &err, "add_participant");
     check(macp_start_options_set_ttl_ms(start, 60000, &err), &err, "set_ttl_ms");
     macp_session *s_coord = NULL;
-    check(macp_session_start(coordinator, MACP_MODE_DECISION, start, &s_coord, &ack, &err), &err,
+    check(macp_session_start(coordinator, MACP_MODE_DECISION, start, &s_coord, &ack, NULL, &err), &err,
           "macp_session_start");
     macp_start_options_free(start);
     const char *session_id = macp_session_id(s_coord);
@@ -44,24 +44,25 @@ int main(int argc, char **argv) {
 
     /* Each agent opens its own handle on the session. */
     macp_session *s_alice = NULL, *s_bob = NULL;
-    check(macp_session_open(alice, session_id, &s_alice, &err), &err, "open (alice)");
-    check(macp_session_open(bob, session_id, &s_bob, &err), &err, "open (bob)");
+    check(macp_session_open(alice, session_id, &s_alice, NULL, &err), &err, "open (alice)");
+    check(macp_session_open(bob, session_id, &s_bob, NULL, &err), &err, "open (bob)");
 
-    check(macp_decision_propose(s_alice, "p1", "postgres", "mature, we know it", NULL, 0, &ack, &err), &err,
+    check(macp_decision_propose(s_alice, "p1", "postgres", "mature, we know it", NULL, 0, &ack, NULL, &err), &err,
           "propose");
     step("alice", "Proposal p1: postgres", &ack);
-    check(macp_decision_propose(s_bob, "p2", "sqlite", "no server to run", NULL, 0, &ack, &err), &err, "propose");
+    check(macp_decision_propose(s_bob, "p2", "sqlite", "no server to run", NULL, 0, &ack, NULL, &err), &err, "propose");
     step("bob", "Proposal p2: sqlite", &ack);
-    check(macp_decision_evaluate(s_bob, "p1", "APPROVE", 0.8, "scales with us", &ack, &err), &err, "evaluate");
+    check(macp_decision_evaluate(s_bob, "p1", "APPROVE", 0.8, "scales with us", &ack, NULL, &err), &err, "evaluate");
     step("bob", "Evaluation p1: APPROVE 0.8", &ack);
-    check(macp_decision_object(s_alice, "p2", "no concurrent writers", "medium", &ack, &err), &err, "object");
+    check(macp_decision_object(s_alice, "p2", "no concurrent writers", "medium", &ack, NULL, &err), &err, "object");
     step("alice", "Objection p2: medium", &ack);
-    check(macp_decision_vote(s_alice, "p1", "APPROVE", "best fit", &ack, &err), &err, "vote");
+    check(macp_decision_vote(s_alice, "p1", "APPROVE", "best fit", &ack, NULL, &err), &err, "vote");
     step("alice", "Vote p1: APPROVE", &ack);
-    check(macp_decision_vote(s_bob, "p1", "APPROVE", "agreed", &ack, &err), &err, "vote");
+    check(macp_decision_vote(s_bob, "p1", "APPROVE", "agreed", &ack, NULL, &err), &err, "vote");
     step("bob", "Vote p1: APPROVE", &ack);
 
     check(macp_decision_commit(s_coord, "decision.selected", "storage", "p1 approved by all voters", true, &ack,
+                               NULL,
                                &err),
           &err, "commit");
     step("coordinator", "Commitment: decision.selected", &ack);
@@ -69,7 +70,7 @@ int main(int argc, char **argv) {
     /* Every participant reads the same final state. `meta` is borrowed
      * from `info`: valid until macp_session_info_free(info). */
     macp_session_info *info = NULL;
-    check(macp_session_get_info(s_bob, &info, &err), &err, "get_info");
+    check(macp_session_get_info(s_bob, &info, NULL, &err), &err, "get_info");
     const macp_session_metadata *meta = macp_session_info_metadata(info);
     printf("session %s: %s, initiator %s, %zu participants\n", meta->session_id,
            macp_session_state_name(meta->state), meta->initiator, meta->participants_len);

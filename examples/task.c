@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
     check(macp_start_options_add_participant(start, "worker", &err), &err, "add_participant");
     check(macp_start_options_set_ttl_ms(start, 60000, &err), &err, "set_ttl_ms");
     macp_session *s_planner = NULL;
-    check(macp_session_start(planner, MACP_MODE_TASK, start, &s_planner, &ack, &err), &err, "macp_session_start");
+    check(macp_session_start(planner, MACP_MODE_TASK, start, &s_planner, &ack, NULL, &err), &err, "macp_session_start");
     macp_start_options_free(start);
     printf("[planner] started %s session %s\n", MACP_MODE_TASK, macp_session_id(s_planner));
 
@@ -123,13 +123,13 @@ int main(int argc, char **argv) {
     pthread_cond_init(&in.changed, NULL);
     check(macp_projection_new(MACP_MODE_TASK, &in.projection, &err), &err, "macp_projection_new");
     macp_session *s_worker = NULL;
-    check(macp_session_open(worker, macp_session_id(s_planner), &s_worker, &err), &err, "macp_session_open");
+    check(macp_session_open(worker, macp_session_id(s_planner), &s_worker, NULL, &err), &err, "macp_session_open");
     macp_watcher *watcher = NULL;
-    check(macp_session_watch(s_worker, 0, NULL, on_event, &in, &watcher, &err), &err, "macp_session_watch");
+    check(macp_session_watch(s_worker, 0, NULL, on_event, &in, &watcher, NULL, &err), &err, "macp_session_watch");
 
     /* The planner asks; the worker learns of it from its watcher only. */
     check(macp_task_request(s_planner, "logs-1", "Summarize the logs", "errors and warnings of yesterday", "worker",
-                            NULL, 0, 0, &ack, &err),
+                            NULL, 0, 0, &ack, NULL, &err),
           &err, "macp_task_request");
     wait_for(&in, &in.requested, "TaskRequest");
     char task_id[128];
@@ -139,12 +139,12 @@ int main(int argc, char **argv) {
 
     /* The worker takes the task, reports half-way progress, and completes
      * it with its output. */
-    check(macp_task_accept(s_worker, task_id, "worker", "on it", &ack, &err), &err, "macp_task_accept");
-    check(macp_task_update(s_worker, task_id, "in_progress", 0.5, "read 12 of 24 files", NULL, 0, &ack, &err), &err,
+    check(macp_task_accept(s_worker, task_id, "worker", "on it", &ack, NULL, &err), &err, "macp_task_accept");
+    check(macp_task_update(s_worker, task_id, "in_progress", 0.5, "read 12 of 24 files", NULL, 0, &ack, NULL, &err), &err,
           "macp_task_update");
     const char output[] = "3 errors, 12 warnings";
     check(macp_task_complete(s_worker, task_id, "worker", (const uint8_t *)output, sizeof output - 1,
-                             "done: 3 errors, 12 warnings", &ack, &err),
+                             "done: 3 errors, 12 warnings", &ack, NULL, &err),
           &err, "macp_task_complete");
 
     /* The planner commits once the completion is in the session's history. */
@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
     commitment.authority_scope = "logs";
     commitment.reason = "the worker completed logs-1";
     commitment.outcome_positive = true;
-    check(macp_session_commit(s_planner, &commitment, &ack, &err), &err, "macp_session_commit");
+    check(macp_session_commit(s_planner, &commitment, &ack, NULL, &err), &err, "macp_session_commit");
     printf("[planner] committed: session %s\n", macp_session_state_name(ack.session_state));
     wait_for(&in, &in.committed, "Commitment");
     int resolved = ack.session_state == MACP_SESSION_STATE_RESOLVED;

@@ -39,6 +39,17 @@
  *   Each function's `Ownership:` sentence says which applies, what it
  *   borrows, and what every output holds on failure.
  *
+ * Calls. Every function that talks to the runtime takes a
+ *   `const macp_call_options *call` just before `error` (NULL: the
+ *   defaults): a macp_cancel token whose trigger, from any thread, ends the
+ *   call at once (MACP_STATUS_CANCELLED); a deadline for the whole call,
+ *   retries included (MACP_STATUS_TIMEOUT); and, for a function that sends
+ *   an envelope, its message_id. A failed call says whether its request
+ *   may have taken effect (macp_error_delivery), and a failed send names the
+ *   message id it used (macp_error_message_id): after
+ *   MACP_DELIVERY_UNKNOWN, send the same message again with that id and the
+ *   runtime acknowledges it as a duplicate instead of applying it twice.
+ *
  * Threads. Blocking calls may be made from any thread, concurrently, on the
  *   same handle, but not from a thread that runs an async runtime
  *   (MACP_STATUS_INVALID_STATE).
@@ -138,7 +149,7 @@ typedef enum {
   MACP_STATUS_TRANSPORT = 102,
   // SDK: the connect or call timeout elapsed.
   MACP_STATUS_TIMEOUT = 103,
-  // SDK: the call was cancelled because its client was freed (before or while it ran). Not retried.
+  // SDK: the call was cancelled, through its `macp_cancel` or because its client was freed (before or while it ran). Not retried.
   MACP_STATUS_CANCELLED = 104,
   // SDK: the runtime did not advertise the capability this call needs.
   MACP_STATUS_UNSUPPORTED = 105,
@@ -283,6 +294,27 @@ typedef enum {
   MACP_WATCH_ROOTS = 5,
 } macp_watch_kind;
 
+// What `macp_error_delivery` reports.
+typedef enum {
+  // Nothing reached the runtime: refused locally, or the call failed
+  // before its request was handed to the transport.
+  MACP_DELIVERY_NOT_SENT = 0,
+  // The runtime answered and refused it: it was not applied.
+  MACP_DELIVERY_REFUSED = 1,
+  // The request went out and no answer decided it (timeout,
+  // cancellation, a broken connection): it may have been applied. Re-send
+  // a message with the same message id (`macp_error_message_id`; see
+  // `macp_call_options`): the runtime acknowledges an id it already
+  // accepted as a duplicate instead of applying it twice.
+  MACP_DELIVERY_UNKNOWN = 2,
+} macp_delivery;
+
+// A cancellation token: `macp_cancel_trigger` ends every call made with it
+// (see `macp_call_options`), at once or as soon as they start. Thread-safe;
+// one token may serve many calls. Created with `macp_cancel_new`, freed
+// with `macp_cancel_free`.
+typedef struct macp_cancel macp_cancel;
+
 // A connected MACP client with one identity. Safe to share between threads:
 // every call may be made from any thread, concurrently. Created with
 // `macp_client_new`, freed with `macp_client_free`.
@@ -337,6 +369,24 @@ typedef struct macp_string macp_string;
 // A running watcher. Created by `macp_session_watch` or
 // `macp_client_watch`; closed with `macp_watcher_close`.
 typedef struct macp_watcher macp_watcher;
+
+// How one call runs. Get the defaults from `macp_call_options_default`
+// and change what you need; pass NULL for the defaults.
+typedef struct {
+  // NULL, or a token whose trigger ends the call with
+  // `MACP_STATUS_CANCELLED` (default NULL).
+  const macp_cancel *cancel;
+  // A deadline for the whole call, retries included, in milliseconds;
+  // it ends the call with `MACP_STATUS_TIMEOUT`. 0: none beyond the
+  // client's per-attempt call timeout (default 0).
+  uint64_t timeout_ms;
+  // For a function that sends an envelope: its `message_id` (at most 128
+  // bytes, not starting with `implicit-accept:`), so that it can be
+  // re-sent idempotently after a failure of unknown outcome. NULL
+  // generates a UUID v4 (default). Other functions refuse a non-NULL id
+  // with `MACP_STATUS_INVALID_ARGUMENT`.
+  const char *message_id;
+} macp_call_options;
 
 // The runtime's acknowledgement of an accepted message: a value the library
 // writes into caller memory (nothing to free).
@@ -497,8 +547,12 @@ typedef struct {
   uint64_t gap_end;
   // ENVELOPE and SIGNAL: the envelope.
   macp_envelope envelope;
-  // SIGNAL: whether the runtime verified the sender's credential. Do not
-  // let an unauthenticated signal influence operational decisions.
+  // SIGNAL: whether the runtime authenticated the signal's sender
+  // (RFC-MACP-0004). True only when the runtime runs with configured
+  // authentication (JWT or static bearer tokens); a runtime in dev mode
+  // (no tokens, `Bearer <name>` taken at its word) marks every signal
+  // false. Do not let an unauthenticated signal influence operational
+  // decisions.
   bool sender_authenticated;
   // SESSION: the transition.
   macp_session_event_type session_event;
@@ -537,13 +591,48 @@ typedef void (*macp_event_callback)(const macp_event *event, void *user_data);
 extern "C" {
 #endif // __cplusplus
 
+// The default call options: not cancellable, no deadline of its own, a
+// generated message id.
+//
+// Ownership: returns a value (nothing to free).
+macp_call_options macp_call_options_default(void);
+
+// Make a cancellation token.
+//
+// Ownership: on success `*out` is a new handle owned by the caller (free it
+// with `macp_cancel_free`); on failure `*out` is NULL.
+macp_status macp_cancel_new(macp_cancel **out, macp_error **error);
+
+// Trigger `cancel`: every call made with it ends with
+// `MACP_STATUS_CANCELLED`, those running now and those started later.
+// Safe from any thread, from callbacks and signal-free contexts alike;
+// triggering twice is harmless. NULL and freed handles are ignored.
+//
+// Ownership: borrows `cancel`.
+void macp_cancel_trigger(const macp_cancel *cancel);
+
+// Whether `cancel` has been triggered (false for NULL or freed handles).
+//
+// Ownership: borrows `cancel`.
+bool macp_cancel_is_triggered(const macp_cancel *cancel);
+
+// Free a cancellation token. Calls already running with it keep it until
+// they end (it can no longer be triggered through this handle).
+//
+// Ownership: takes `cancel` and frees it. NULL and already-freed handles
+// are ignored.
+void macp_cancel_free(macp_cancel *cancel);
+
 // Connect to the runtime and negotiate the protocol version (`Initialize`).
 // Blocks up to the connect timeout. On success `*out` is a client to free
 // with `macp_client_free`; `opts` stays owned by the caller.
 //
 // Ownership: borrows its arguments; on success `*out` is owned by the caller
 // (free with `macp_client_free`); on failure `*out` is NULL.
-macp_status macp_client_new(const macp_client_options *opts, macp_client **out, macp_error **error);
+macp_status macp_client_new(const macp_client_options *opts,
+                            macp_client **out,
+                            const macp_call_options *call,
+                            macp_error **error);
 
 // Free a client: calls still running on it (from other threads) end with
 // `MACP_STATUS_CANCELLED`, and sessions opened from it fail with
@@ -568,6 +657,7 @@ const char *macp_client_protocol_version(const macp_client *client);
 macp_status macp_client_get_session(const macp_client *client,
                                     const char *session_id,
                                     macp_session_info **out,
+                                    const macp_call_options *call,
                                     macp_error **error);
 
 // Cancel a session this identity started (`CancelSession`); `reason` may be
@@ -580,6 +670,7 @@ macp_status macp_client_cancel_session(const macp_client *client,
                                        const char *session_id,
                                        const char *reason,
                                        macp_ack *ack,
+                                       const macp_call_options *call,
                                        macp_error **error);
 
 // Send an envelope exactly as encoded (`envelope`, `envelope_len` bytes of
@@ -596,6 +687,7 @@ macp_status macp_client_send_envelope(const macp_client *client,
                                       const uint8_t *envelope,
                                       size_t envelope_len,
                                       macp_ack *ack,
+                                      const macp_call_options *call,
                                       macp_error **error);
 
 // Send an ambient `Signal` (no session; it never enters any session's
@@ -612,6 +704,7 @@ macp_status macp_client_send_signal(const macp_client *client,
                                     double confidence,
                                     const char *correlation_session_id,
                                     macp_ack *ack,
+                                    const macp_call_options *call,
                                     macp_error **error);
 
 // One page of the sessions the runtime holds (`ListSessions`): at most
@@ -626,6 +719,7 @@ macp_status macp_client_list_sessions(const macp_client *client,
                                       int32_t page_size,
                                       const char *page_token,
                                       macp_session_list **out,
+                                      const macp_call_options *call,
                                       macp_error **error);
 
 // Every session the runtime holds, all pages.
@@ -634,6 +728,7 @@ macp_status macp_client_list_sessions(const macp_client *client,
 // (free with `macp_session_list_free`); on failure `*out` is NULL.
 macp_status macp_client_list_all_sessions(const macp_client *client,
                                           macp_session_list **out,
+                                          const macp_call_options *call,
                                           macp_error **error);
 
 // Create client options with the defaults: TLS required, 10 s connect
@@ -824,6 +919,7 @@ macp_status macp_decision_propose(const macp_session *session,
                                   const uint8_t *supporting_data,
                                   size_t supporting_data_len,
                                   macp_ack *ack,
+                                  const macp_call_options *call,
                                   macp_error **error);
 
 // Evaluate a proposal: an upper-case `recommendation` such as `"APPROVE"`,
@@ -838,6 +934,7 @@ macp_status macp_decision_evaluate(const macp_session *session,
                                    double confidence,
                                    const char *reason,
                                    macp_ack *ack,
+                                   const macp_call_options *call,
                                    macp_error **error);
 
 // Object to a proposal with a lowercase `severity`: `"low"`, `"medium"`,
@@ -850,6 +947,7 @@ macp_status macp_decision_object(const macp_session *session,
                                  const char *reason,
                                  const char *severity,
                                  macp_ack *ack,
+                                 const macp_call_options *call,
                                  macp_error **error);
 
 // Vote on a proposal: an upper-case `vote` such as `"APPROVE"`, `"REJECT"`
@@ -863,6 +961,7 @@ macp_status macp_decision_vote(const macp_session *session,
                                const char *vote,
                                const char *reason,
                                macp_ack *ack,
+                               const macp_call_options *call,
                                macp_error **error);
 
 // Resolve the decision (initiator only): a Commitment with `action` (e.g.
@@ -881,6 +980,7 @@ macp_status macp_decision_commit(const macp_session *session,
                                  const char *reason,
                                  bool outcome_positive,
                                  macp_ack *ack,
+                                 const macp_call_options *call,
                                  macp_error **error);
 
 // Encode an envelope (protobuf), e.g. to feed a projection envelopes
@@ -959,6 +1059,12 @@ const char *macp_error_session_id(const macp_error *err);
 // live handle.
 const char *macp_error_message_id(const macp_error *err);
 
+// Whether the failed call's request may have taken effect (a
+// `macp_delivery`); `MACP_DELIVERY_UNKNOWN` for an invalid `err`.
+//
+// Ownership: borrows its arguments.
+int32_t macp_error_delivery(const macp_error *err);
+
 // The runtime's details bytes (`MACPError.details` or the
 // `macp-error-details-bin` metadata; often UTF-8 JSON such as a policy
 // denial's reasons). Sets `*data`/`*len` to a borrowed buffer, or NULL/0 when
@@ -996,6 +1102,7 @@ macp_status macp_handoff_offer(const macp_session *session,
                                const char *scope,
                                const char *reason,
                                macp_ack *ack,
+                               const macp_call_options *call,
                                macp_error **error);
 
 // Attach `context` (NULL or `context_len` bytes) of media type
@@ -1009,6 +1116,7 @@ macp_status macp_handoff_context(const macp_session *session,
                                  const uint8_t *context,
                                  size_t context_len,
                                  macp_ack *ack,
+                                 const macp_call_options *call,
                                  macp_error **error);
 
 // Accept an offer made to this participant (an explicit accept).
@@ -1021,6 +1129,7 @@ macp_status macp_handoff_accept(const macp_session *session,
                                 const char *accepted_by,
                                 const char *reason,
                                 macp_ack *ack,
+                                const macp_call_options *call,
                                 macp_error **error);
 
 // Decline an offer made to this participant. `declined_by` (NULL: the
@@ -1033,6 +1142,7 @@ macp_status macp_handoff_decline(const macp_session *session,
                                  const char *declined_by,
                                  const char *reason,
                                  macp_ack *ack,
+                                 const macp_call_options *call,
                                  macp_error **error);
 
 // Contribute `value` (required, non-empty; compared for equality only),
@@ -1044,6 +1154,7 @@ macp_status macp_handoff_decline(const macp_session *session,
 macp_status macp_multi_round_contribute(const macp_session *session,
                                         const char *value,
                                         macp_ack *ack,
+                                        const macp_call_options *call,
                                         macp_error **error);
 
 // Encode the JSON object `json` as the protobuf message named `type_name`
@@ -1176,7 +1287,7 @@ macp_status macp_decision_tally(const macp_projection *projection,
                                 macp_error **error);
 
 // The ballots on a Quorum request (`request_id`, or NULL for the session's
-// one request): approvals, rejections, abstentions, the request's
+// one request, as Go's `""`): approvals, rejections, abstentions, the request's
 // `required_approvals`, and whether the approvals reach it. All zero/false
 // before the request is seen. Each output may be NULL. Fails with
 // `MACP_STATUS_INVALID_ARGUMENT` for a projection of another mode.
@@ -1207,6 +1318,7 @@ macp_status macp_proposal_propose(const macp_session *session,
                                   const char *const *tags,
                                   size_t tags_len,
                                   macp_ack *ack,
+                                  const macp_call_options *call,
                                   macp_error **error);
 
 // Submit counteroffer `proposal_id` meant to replace
@@ -1224,6 +1336,7 @@ macp_status macp_proposal_counter_propose(const macp_session *session,
                                           const uint8_t *details,
                                           size_t details_len,
                                           macp_ack *ack,
+                                          const macp_call_options *call,
                                           macp_error **error);
 
 // Accept a live proposal; a participant's later Accept replaces its
@@ -1235,6 +1348,7 @@ macp_status macp_proposal_accept(const macp_session *session,
                                  const char *proposal_id,
                                  const char *reason,
                                  macp_ack *ack,
+                                 const macp_call_options *call,
                                  macp_error **error);
 
 // Reject a proposal. A `terminal` rejection makes the session eligible for
@@ -1247,6 +1361,7 @@ macp_status macp_proposal_reject(const macp_session *session,
                                  bool terminal,
                                  const char *reason,
                                  macp_ack *ack,
+                                 const macp_call_options *call,
                                  macp_error **error);
 
 // Withdraw a proposal this participant authored. `reason` may be NULL.
@@ -1257,6 +1372,7 @@ macp_status macp_proposal_withdraw(const macp_session *session,
                                    const char *proposal_id,
                                    const char *reason,
                                    macp_ack *ack,
+                                   const macp_call_options *call,
                                    macp_error **error);
 
 // Open the session's one approval request: `request_id` (required), the
@@ -1273,6 +1389,7 @@ macp_status macp_quorum_request_approval(const macp_session *session,
                                          size_t details_len,
                                          uint32_t required_approvals,
                                          macp_ack *ack,
+                                         const macp_call_options *call,
                                          macp_error **error);
 
 // Approve the request (this participant's one ballot). `reason` may be NULL.
@@ -1283,6 +1400,7 @@ macp_status macp_quorum_approve(const macp_session *session,
                                 const char *request_id,
                                 const char *reason,
                                 macp_ack *ack,
+                                const macp_call_options *call,
                                 macp_error **error);
 
 // Reject the request (this participant's one ballot). `reason` may be NULL.
@@ -1293,6 +1411,7 @@ macp_status macp_quorum_reject(const macp_session *session,
                                const char *request_id,
                                const char *reason,
                                macp_ack *ack,
+                               const macp_call_options *call,
                                macp_error **error);
 
 // Abstain (this participant's one ballot; neither approval nor rejection).
@@ -1304,6 +1423,7 @@ macp_status macp_quorum_abstain(const macp_session *session,
                                 const char *request_id,
                                 const char *reason,
                                 macp_ack *ack,
+                                const macp_call_options *call,
                                 macp_error **error);
 
 // Fetch the decision receipt of a resolved session (`GetDecisionReceipt`):
@@ -1317,6 +1437,7 @@ macp_status macp_quorum_abstain(const macp_session *session,
 macp_status macp_client_get_decision_receipt(const macp_client *client,
                                              const char *session_id,
                                              macp_string **receipt_json,
+                                             const macp_call_options *call,
                                              macp_error **error);
 
 // Fetch the runtime's receipt verification keys (`GetReceiptKeys`): a JWKS
@@ -1328,6 +1449,7 @@ macp_status macp_client_get_decision_receipt(const macp_client *client,
 // caller (free with `macp_string_free`); on failure `*jwks_json` is NULL.
 macp_status macp_client_get_receipt_keys(const macp_client *client,
                                          macp_string **jwks_json,
+                                         const macp_call_options *call,
                                          macp_error **error);
 
 // Verify a decision receipt offline (RFC-MACP-0013 Appendix A.4), trusting
@@ -1384,6 +1506,7 @@ macp_status macp_client_initialize_json(const macp_client *client,
 macp_status macp_client_get_manifest(const macp_client *client,
                                      const char *agent_id,
                                      macp_string **out_json,
+                                     const macp_call_options *call,
                                      macp_error **error);
 
 // `ListModes`: the standards-track modes, as a JSON array of
@@ -1394,6 +1517,7 @@ macp_status macp_client_get_manifest(const macp_client *client,
 // caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_client_list_modes(const macp_client *client,
                                    macp_string **out_json,
+                                   const macp_call_options *call,
                                    macp_error **error);
 
 // `ListExtModes`: the extension modes (built in and registered), as
@@ -1403,6 +1527,7 @@ macp_status macp_client_list_modes(const macp_client *client,
 // caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_client_list_ext_modes(const macp_client *client,
                                        macp_string **out_json,
+                                       const macp_call_options *call,
                                        macp_error **error);
 
 // `RegisterExtMode`: register an extension mode described by
@@ -1417,6 +1542,7 @@ macp_status macp_client_list_ext_modes(const macp_client *client,
 // Ownership: borrows its arguments.
 macp_status macp_client_register_ext_mode(const macp_client *client,
                                           const char *descriptor_json,
+                                          const macp_call_options *call,
                                           macp_error **error);
 
 // `UnregisterExtMode`: remove a registered extension mode (built-in modes
@@ -1425,6 +1551,7 @@ macp_status macp_client_register_ext_mode(const macp_client *client,
 // Ownership: borrows its arguments.
 macp_status macp_client_unregister_ext_mode(const macp_client *client,
                                             const char *mode,
+                                            const macp_call_options *call,
                                             macp_error **error);
 
 // `PromoteMode`: promote an extension mode to standards-track, renamed to
@@ -1438,6 +1565,7 @@ macp_status macp_client_promote_mode(const macp_client *client,
                                      const char *mode,
                                      const char *promoted_mode_name,
                                      macp_string **out_mode,
+                                     const macp_call_options *call,
                                      macp_error **error);
 
 // `ListRoots`: the runtime's resource roots, a JSON array of
@@ -1448,6 +1576,7 @@ macp_status macp_client_promote_mode(const macp_client *client,
 // caller (free with `macp_string_free`); on failure `*out_json` is NULL.
 macp_status macp_client_list_roots(const macp_client *client,
                                    macp_string **out_json,
+                                   const macp_call_options *call,
                                    macp_error **error);
 
 // `RegisterPolicy`: register the governance policy `policy_json`, written
@@ -1462,6 +1591,7 @@ macp_status macp_client_list_roots(const macp_client *client,
 // Ownership: borrows its arguments.
 macp_status macp_client_register_policy(const macp_client *client,
                                         const char *policy_json,
+                                        const macp_call_options *call,
                                         macp_error **error);
 
 // `UnregisterPolicy` (`policy.default` cannot be removed).
@@ -1469,6 +1599,7 @@ macp_status macp_client_register_policy(const macp_client *client,
 // Ownership: borrows its arguments.
 macp_status macp_client_unregister_policy(const macp_client *client,
                                           const char *policy_id,
+                                          const macp_call_options *call,
                                           macp_error **error);
 
 // `GetPolicy`: the policy as a JSON object in the form
@@ -1481,6 +1612,7 @@ macp_status macp_client_unregister_policy(const macp_client *client,
 macp_status macp_client_get_policy(const macp_client *client,
                                    const char *policy_id,
                                    macp_string **out_json,
+                                   const macp_call_options *call,
                                    macp_error **error);
 
 // `ListPolicies`: every registered policy (`mode` NULL or empty) or those
@@ -1492,6 +1624,7 @@ macp_status macp_client_get_policy(const macp_client *client,
 macp_status macp_client_list_policies(const macp_client *client,
                                       const char *mode,
                                       macp_string **out_json,
+                                      const macp_call_options *call,
                                       macp_error **error);
 
 // `WhatIfReplay`: replay the session's accepted history under the
@@ -1512,12 +1645,12 @@ macp_status macp_client_what_if_replay(const macp_client *client,
                                        const char *session_id,
                                        const char *candidate_json,
                                        macp_string **out_json,
+                                       const macp_call_options *call,
                                        macp_error **error);
 
 // Send a message of any type with an already-encoded protobuf payload (for
-// extension modes, or types without a helper). `message_id` NULL generates a
-// UUID v4; a caller-chosen id (at most 128 bytes, not starting with
-// `implicit-accept:`) lets a message be re-sent idempotently later.
+// extension modes, or types without a helper). Its `message_id` is
+// `call->message_id` when given (see `macp_call_options`), else a new UUID v4.
 //
 // Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
 // the acknowledgement; on failure `*ack` is untouched.
@@ -1525,8 +1658,8 @@ macp_status macp_session_send(const macp_session *session,
                               const char *message_type,
                               const uint8_t *payload,
                               size_t payload_len,
-                              const char *message_id,
                               macp_ack *ack,
+                              const macp_call_options *call,
                               macp_error **error);
 
 // Send like `macp_session_send`, without blocking: the message is queued
@@ -1534,29 +1667,33 @@ macp_status macp_session_send(const macp_session *session,
 // retries), so one thread can keep many sends in flight. Returns at once:
 // `MACP_STATUS_OK` when queued (the callback will report the outcome), or a
 // failure for invalid arguments (the callback is then not called).
+// `call` works as for blocking calls: its token cancels the send in flight
+// (the callback then reports `MACP_STATUS_CANCELLED`), and its deadline
+// counts from this call.
 //
 // The callback runs on a libmacp runtime thread: it must return quickly and
 // must not block; blocking libmacp calls made from it fail with
 // `MACP_STATUS_INVALID_STATE`. Completions of concurrent sends may arrive in
 // any order. `user_data` is passed back untouched.
 //
-// Ownership: borrows its arguments (the payload is copied before it returns),
-// and `user_data` until the callback has run; the callback's `ack` and `error`
+// Ownership: borrows its arguments (the payload and `call`'s contents are
+// copied before it returns; `call->cancel` may be freed at once), and
+// `user_data` until the callback has run; the callback's `ack` and `error`
 // are borrowed for the call. On failure the callback is never called.
 macp_status macp_session_send_async(const macp_session *session,
                                     const char *message_type,
                                     const uint8_t *payload,
                                     size_t payload_len,
-                                    const char *message_id,
                                     macp_send_callback callback,
                                     void *user_data,
+                                    const macp_call_options *call,
                                     macp_error **error);
 
 // Send a message whose payload is given as JSON: `payload_json` is encoded
 // as the protobuf message `payload_type` (see `macp_payload_from_json`),
 // or, with `payload_type` NULL, as the type the schema defines for
 // `message_type` in the session's mode (see `macp_payload_type`).
-// `message_id` and `ack` as in `macp_session_send`.
+// The message id and `ack` as in `macp_session_send`.
 //
 // The payload is sent as given: nothing is filled in. A `Commitment` sent
 // this way carries only the fields in the JSON; `macp_session_commit`
@@ -1568,8 +1705,8 @@ macp_status macp_session_send_json(const macp_session *session,
                                    const char *message_type,
                                    const char *payload_type,
                                    const char *payload_json,
-                                   const char *message_id,
                                    macp_ack *ack,
+                                   const macp_call_options *call,
                                    macp_error **error);
 
 // Send a Commitment resolving the session. Version fields are the session's
@@ -1580,6 +1717,7 @@ macp_status macp_session_send_json(const macp_session *session,
 macp_status macp_session_commit(const macp_session *session,
                                 const macp_commitment *commitment,
                                 macp_ack *ack,
+                                const macp_call_options *call,
                                 macp_error **error);
 
 // Report progress in the session (a `Progress` message; it changes no mode
@@ -1596,6 +1734,7 @@ macp_status macp_session_progress(const macp_session *session,
                                   const char *message,
                                   const char *target_message_id,
                                   macp_ack *ack,
+                                  const macp_call_options *call,
                                   macp_error **error);
 
 // Start a session of `mode` (e.g. `MACP_MODE_DECISION`) with this client's
@@ -1611,6 +1750,7 @@ macp_status macp_session_start(const macp_client *client,
                                const macp_start_options *opts,
                                macp_session **out,
                                macp_ack *ack,
+                               const macp_call_options *call,
                                macp_error **error);
 
 // Open a handle on an existing session (to take part as a participant, or
@@ -1624,6 +1764,7 @@ macp_status macp_session_start(const macp_client *client,
 macp_status macp_session_open(const macp_client *client,
                               const char *session_id,
                               macp_session **out,
+                              const macp_call_options *call,
                               macp_error **error);
 
 // Release a session handle. The session itself goes on. NULL and
@@ -1652,6 +1793,7 @@ const char *macp_session_mode(const macp_session *session);
 // (free with `macp_session_info_free`); on failure `*out` is NULL.
 macp_status macp_session_get_info(const macp_session *session,
                                   macp_session_info **out,
+                                  const macp_call_options *call,
                                   macp_error **error);
 
 // Cancel the session (initiator only); `reason` may be NULL.
@@ -1661,6 +1803,7 @@ macp_status macp_session_get_info(const macp_session *session,
 macp_status macp_session_cancel(const macp_session *session,
                                 const char *reason,
                                 macp_ack *ack,
+                                const macp_call_options *call,
                                 macp_error **error);
 
 // Suspend the session (initiator or policy-delegated roles): mode messages
@@ -1672,6 +1815,7 @@ macp_status macp_session_cancel(const macp_session *session,
 macp_status macp_session_suspend(const macp_session *session,
                                  const char *reason,
                                  macp_ack *ack,
+                                 const macp_call_options *call,
                                  macp_error **error);
 
 // Resume a suspended session; `reason` may be NULL.
@@ -1681,6 +1825,7 @@ macp_status macp_session_suspend(const macp_session *session,
 macp_status macp_session_resume(const macp_session *session,
                                 const char *reason,
                                 macp_ack *ack,
+                                const macp_call_options *call,
                                 macp_error **error);
 
 // The metadata held by `info`.
@@ -1884,6 +2029,7 @@ macp_status macp_task_request(const macp_session *session,
                               size_t input_len,
                               int64_t deadline_unix_ms,
                               macp_ack *ack,
+                              const macp_call_options *call,
                               macp_error **error);
 
 // Take the task; the first accepted TaskAccept makes its sender the
@@ -1896,6 +2042,7 @@ macp_status macp_task_accept(const macp_session *session,
                              const char *assignee,
                              const char *reason,
                              macp_ack *ack,
+                             const macp_call_options *call,
                              macp_error **error);
 
 // Decline the task (or, under a reassignment policy, give it back).
@@ -1908,6 +2055,7 @@ macp_status macp_task_reject(const macp_session *session,
                              const char *assignee,
                              const char *reason,
                              macp_ack *ack,
+                             const macp_call_options *call,
                              macp_error **error);
 
 // Report progress: a free-form `status` and `message` (may be NULL),
@@ -1924,6 +2072,7 @@ macp_status macp_task_update(const macp_session *session,
                              const uint8_t *partial_output,
                              size_t partial_output_len,
                              macp_ack *ack,
+                             const macp_call_options *call,
                              macp_error **error);
 
 // Report success with `output` (NULL or `output_len` bytes) and a `summary`
@@ -1938,6 +2087,7 @@ macp_status macp_task_complete(const macp_session *session,
                                size_t output_len,
                                const char *summary,
                                macp_ack *ack,
+                               const macp_call_options *call,
                                macp_error **error);
 
 // Report a bounded failure: a machine-readable `error_code` and a `reason`
@@ -1952,6 +2102,7 @@ macp_status macp_task_fail(const macp_session *session,
                            const char *reason,
                            bool retryable,
                            macp_ack *ack,
+                           const macp_call_options *call,
                            macp_error **error);
 
 // The default watch options.
@@ -1968,6 +2119,13 @@ macp_watch_options macp_watch_options_default(void);
 // runtime compacted history meanwhile). Envelopes can also be sent on the
 // stream with `macp_watcher_send`.
 //
+// Returns once the runtime has accepted the stream, so nothing accepted
+// after it returns is missed (and nothing before: history is replayed). A
+// refused subscription (`MACP_STATUS_FORBIDDEN`, an unknown session)
+// arrives as the stream's first answer and ends the watcher with a
+// `MACP_EVENT_CLOSED` carrying the cause; a stream that cannot be opened
+// at all fails the call. `call` bounds or cancels that wait.
+//
 // `callback` runs on the watcher's own thread with `user_data`; see
 // `macp_watcher_close` for when it stops. Close with `macp_watcher_close`.
 //
@@ -1981,13 +2139,18 @@ macp_status macp_session_watch(const macp_session *session,
                                macp_event_callback callback,
                                void *user_data,
                                macp_watcher **out,
+                               const macp_call_options *call,
                                macp_error **error);
 
 // Follow a runtime-wide stream (see `macp_watch_kind`), each event delivered
 // to `callback`. Across broken streams the watcher reconnects per `options`
 // (NULL for the defaults), reporting RECONNECTING and RESUMED; events
 // published while it was disconnected may be missed (except session
-// transitions, which are reconciled). Fails with `MACP_STATUS_UNSUPPORTED`
+// transitions, which are reconciled). Returns once the runtime has
+// accepted the subscription, so every event published after it returns
+// is delivered; a subscription that cannot be made fails the call with its
+// cause (reconnecting applies once the watcher was live), and `call`
+// bounds or cancels that wait. Fails with `MACP_STATUS_UNSUPPORTED`
 // when the runtime does not advertise the stream, and with
 // `MACP_STATUS_INVALID_ARGUMENT` for a `kind` that is not a
 // `macp_watch_kind`. `callback` runs as for `macp_session_watch`.
@@ -2002,6 +2165,7 @@ macp_status macp_client_watch(const macp_client *client,
                               macp_event_callback callback,
                               void *user_data,
                               macp_watcher **out,
+                              const macp_call_options *call,
                               macp_error **error);
 
 // Send an envelope on a session watcher's stream (`StreamSession`) without

@@ -115,7 +115,7 @@ fn connect(target: &str, identity: &str) -> Party {
     call(|e| unsafe { macp_client_options_set_bearer_token(opts, id.as_ptr(), e) }).unwrap();
     call(|e| macp_client_options_set_allow_insecure(opts, true, e)).unwrap();
     let mut client = std::ptr::null_mut();
-    let r = call(|e| unsafe { macp_client_new(opts, &mut client, e) });
+    let r = call(|e| unsafe { macp_client_new(opts, &mut client, std::ptr::null(), e) });
     macp_client_options_free(opts);
     r.unwrap_or_else(|f| panic!("connecting as {identity}: {f}"));
     Party {
@@ -160,6 +160,7 @@ fn read_history(
             Some(on_event),
             &*history as *const History as *mut c_void,
             &mut watcher,
+            std::ptr::null(),
             e,
         )
     })
@@ -268,7 +269,7 @@ fn run(name: &str, t: &Value) -> Result<(), Vec<String>> {
         }
         let p = c(&policy.to_string());
         let client = parties[initiator].client;
-        call(|e| unsafe { macp_client_register_policy(client, p.as_ptr(), e) })
+        call(|e| unsafe { macp_client_register_policy(client, p.as_ptr(), std::ptr::null(), e) })
             .map_err(|f| vec![format!("registering the transcript's policy: {f}")])?;
     }
 
@@ -314,6 +315,7 @@ fn run(name: &str, t: &Value) -> Result<(), Vec<String>> {
             so,
             &mut session,
             &mut ack,
+            std::ptr::null(),
             e,
         )
     });
@@ -347,7 +349,9 @@ fn run(name: &str, t: &Value) -> Result<(), Vec<String>> {
         if party.session.is_none() && !party.outsider {
             let sid = c(&session_id);
             let mut h = std::ptr::null_mut();
-            match call(|e| unsafe { macp_session_open(party.client, sid.as_ptr(), &mut h, e) }) {
+            match call(|e| unsafe {
+                macp_session_open(party.client, sid.as_ptr(), &mut h, std::ptr::null(), e)
+            }) {
                 Ok(()) => party.session = Some(h),
                 Err(_) => party.outsider = true,
             }
@@ -369,16 +373,12 @@ fn run(name: &str, t: &Value) -> Result<(), Vec<String>> {
                 c(&message_id),
             );
             let s = party.session.unwrap();
+            let opts = macp_call_options {
+                message_id: id.as_ptr(),
+                ..macp_call_options_default()
+            };
             call(|e| unsafe {
-                macp_session_send_json(
-                    s,
-                    mt.as_ptr(),
-                    pt.as_ptr(),
-                    pj.as_ptr(),
-                    id.as_ptr(),
-                    &mut ack,
-                    e,
-                )
+                macp_session_send_json(s, mt.as_ptr(), pt.as_ptr(), pj.as_ptr(), &mut ack, &opts, e)
             })
         } else {
             let o = overrides.cloned().unwrap_or(Value::Null);
@@ -429,7 +429,14 @@ fn run(name: &str, t: &Value) -> Result<(), Vec<String>> {
                 }
                 .encode_to_vec();
                 call(|e| unsafe {
-                    macp_client_send_envelope(party.client, env.as_ptr(), env.len(), &mut ack, e)
+                    macp_client_send_envelope(
+                        party.client,
+                        env.as_ptr(),
+                        env.len(),
+                        &mut ack,
+                        std::ptr::null(),
+                        e,
+                    )
                 })
             })
         };
@@ -462,7 +469,7 @@ fn run(name: &str, t: &Value) -> Result<(), Vec<String>> {
 
     // 4. Final state, resolution, history, mode state.
     let mut info = std::ptr::null_mut();
-    match call(|e| unsafe { macp_session_get_info(session, &mut info, e) }) {
+    match call(|e| unsafe { macp_session_get_info(session, &mut info, std::ptr::null(), e) }) {
         Ok(()) => {
             let state = state_name(unsafe { support::info_metadata(info) }.state);
             macp_session_info_free(info);
@@ -572,15 +579,24 @@ fn replay_equivalence(client: *mut macp_client, session_id: &str, t: &Value) -> 
                 .filter(|v| !v.is_empty())
                 .unwrap_or("policy.default"));
             let mut out = std::ptr::null_mut();
-            call(|e| unsafe { macp_client_get_policy(client, id.as_ptr(), &mut out, e) })
-                .map_err(|f| format!("reading the session's policy: {f}"))?;
+            call(|e| unsafe {
+                macp_client_get_policy(client, id.as_ptr(), &mut out, std::ptr::null(), e)
+            })
+            .map_err(|f| format!("reading the session's policy: {f}"))?;
             take_string(out)
         }
     };
     let (sid, cand) = (c(session_id), c(&policy));
     let mut out = std::ptr::null_mut();
     call(|e| unsafe {
-        macp_client_what_if_replay(client, sid.as_ptr(), cand.as_ptr(), &mut out, e)
+        macp_client_what_if_replay(
+            client,
+            sid.as_ptr(),
+            cand.as_ptr(),
+            &mut out,
+            std::ptr::null(),
+            e,
+        )
     })
     .map_err(|f| format!("replaying the session: {f}"))?;
     let r: Value = serde_json::from_str(&take_string(out)).map_err(|e| e.to_string())?;

@@ -125,7 +125,10 @@ unsafe fn c_session(
     macp_client_options_set_allow_insecure(opts, true, null_err);
     macp_client_options_set_bearer_token(opts, c"coordinator".as_ptr(), null_err);
     let mut client = std::ptr::null_mut();
-    assert_eq!(macp_client_new(opts, &mut client, null_err), Status::Ok);
+    assert_eq!(
+        macp_client_new(opts, &mut client, std::ptr::null(), null_err),
+        Status::Ok
+    );
     macp_client_options_free(opts);
     let mut so = std::ptr::null_mut();
     macp_start_options_new(&mut so, null_err);
@@ -139,6 +142,7 @@ unsafe fn c_session(
             so,
             &mut session,
             ack,
+            std::ptr::null(),
             null_err
         ),
         Status::Ok
@@ -156,7 +160,13 @@ fn lifecycle_through_the_c_abi() {
         let (client, session) = c_session(&rt, c"alice", &mut ack);
 
         assert_eq!(
-            macp_session_suspend(session, c"pause".as_ptr(), &mut ack, null_err),
+            macp_session_suspend(
+                session,
+                c"pause".as_ptr(),
+                &mut ack,
+                std::ptr::null(),
+                null_err
+            ),
             Status::Ok
         );
         assert_eq!(
@@ -164,7 +174,13 @@ fn lifecycle_through_the_c_abi() {
             macp_session_state::MACP_SESSION_STATE_SUSPENDED
         );
         assert_eq!(
-            macp_session_resume(session, std::ptr::null(), &mut ack, null_err),
+            macp_session_resume(
+                session,
+                std::ptr::null(),
+                &mut ack,
+                std::ptr::null(),
+                null_err
+            ),
             Status::Ok
         );
         assert_eq!(
@@ -174,7 +190,7 @@ fn lifecycle_through_the_c_abi() {
 
         let mut list = std::ptr::null_mut();
         assert_eq!(
-            macp_client_list_all_sessions(client, &mut list, null_err),
+            macp_client_list_all_sessions(client, &mut list, std::ptr::null(), null_err),
             Status::Ok
         );
         assert_eq!(macp_session_list_len(list), 1);
@@ -203,7 +219,7 @@ fn lifecycle_through_the_c_abi() {
         // One session's metadata, through the session and the client.
         let mut info = std::ptr::null_mut();
         assert_eq!(
-            macp_session_get_info(session, &mut info, null_err),
+            macp_session_get_info(session, &mut info, std::ptr::null(), null_err),
             Status::Ok
         );
         let m = info_metadata(info);
@@ -225,7 +241,13 @@ fn lifecycle_through_the_c_abi() {
         macp_session_info_free(info); // ignored
         let mut by_client = std::ptr::null_mut();
         assert_eq!(
-            macp_client_get_session(client, macp_session_id(session), &mut by_client, null_err),
+            macp_client_get_session(
+                client,
+                macp_session_id(session),
+                &mut by_client,
+                std::ptr::null(),
+                null_err
+            ),
             Status::Ok
         );
         assert_eq!(
@@ -236,7 +258,14 @@ fn lifecycle_through_the_c_abi() {
 
         let mut page = std::ptr::null_mut();
         assert_eq!(
-            macp_client_list_sessions(client, 0, std::ptr::null(), &mut page, null_err),
+            macp_client_list_sessions(
+                client,
+                0,
+                std::ptr::null(),
+                &mut page,
+                std::ptr::null(),
+                null_err
+            ),
             Status::Ok
         );
         assert_eq!(macp_session_list_len(page), 1);
@@ -250,31 +279,70 @@ fn lifecycle_through_the_c_abi() {
         let bad = [0xffu8, 0];
         let bogus = 0x1234 as *const macp_session;
         assert_eq!(
-            macp_session_suspend(bogus, std::ptr::null(), &mut ack, null_err),
+            macp_session_suspend(
+                bogus,
+                std::ptr::null(),
+                &mut ack,
+                std::ptr::null(),
+                null_err
+            ),
             Status::InvalidHandle
         );
         assert_eq!(
-            macp_session_resume(std::ptr::null(), std::ptr::null(), &mut ack, null_err),
+            macp_session_resume(
+                std::ptr::null(),
+                std::ptr::null(),
+                &mut ack,
+                std::ptr::null(),
+                null_err
+            ),
             Status::InvalidHandle
         );
         assert_eq!(
-            macp_session_suspend(session, bad.as_ptr() as *const _, &mut ack, null_err),
+            macp_session_suspend(
+                session,
+                bad.as_ptr() as *const _,
+                &mut ack,
+                std::ptr::null(),
+                null_err
+            ),
             Status::InvalidArgument
         );
         assert_eq!(
-            macp_client_list_sessions(client, -1, std::ptr::null(), &mut page, null_err),
+            macp_client_list_sessions(
+                client,
+                -1,
+                std::ptr::null(),
+                &mut page,
+                std::ptr::null(),
+                null_err
+            ),
             Status::InvalidArgument
         );
         assert_eq!(
-            macp_client_list_sessions(client, 1, bad.as_ptr() as *const _, &mut page, null_err),
+            macp_client_list_sessions(
+                client,
+                1,
+                bad.as_ptr() as *const _,
+                &mut page,
+                std::ptr::null(),
+                null_err
+            ),
             Status::InvalidArgument
         );
         assert_eq!(
-            macp_client_list_sessions(client, 1, std::ptr::null(), std::ptr::null_mut(), null_err),
+            macp_client_list_sessions(
+                client,
+                1,
+                std::ptr::null(),
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                null_err
+            ),
             Status::InvalidArgument
         );
         assert_eq!(
-            macp_client_list_all_sessions(bogus as *const _, &mut page, null_err),
+            macp_client_list_all_sessions(bogus as *const _, &mut page, std::ptr::null(), null_err),
             Status::InvalidHandle
         );
         assert!(page.is_null());
@@ -295,22 +363,28 @@ fn lifecycle_through_the_c_abi() {
         }
         let mut info = std::ptr::dangling_mut();
         assert_eq!(
-            macp_session_get_info(bogus, &mut info, null_err),
+            macp_session_get_info(bogus, &mut info, std::ptr::null(), null_err),
             Status::InvalidHandle
         );
         assert!(info.is_null(), "the out-pointer is cleared on failure");
         assert_eq!(
-            macp_session_get_info(session, std::ptr::null_mut(), null_err),
+            macp_session_get_info(session, std::ptr::null_mut(), std::ptr::null(), null_err),
             Status::InvalidArgument
         );
         let mut info = std::ptr::dangling_mut();
         assert_eq!(
-            macp_client_get_session(client, bad.as_ptr() as *const _, &mut info, null_err),
+            macp_client_get_session(
+                client,
+                bad.as_ptr() as *const _,
+                &mut info,
+                std::ptr::null(),
+                null_err
+            ),
             Status::InvalidArgument
         );
         assert!(info.is_null());
         assert_eq!(
-            macp_session_get_info(session, &mut info, null_err),
+            macp_session_get_info(session, &mut info, std::ptr::null(), null_err),
             Status::Ok
         );
         for i in [
@@ -322,7 +396,7 @@ fn lifecycle_through_the_c_abi() {
         }
         let mut list = std::ptr::null_mut();
         assert_eq!(
-            macp_client_list_all_sessions(client, &mut list, null_err),
+            macp_client_list_all_sessions(client, &mut list, std::ptr::null(), null_err),
             Status::Ok
         );
         assert_eq!(macp_session_list_len(info as *const _), 0);
@@ -349,7 +423,13 @@ fn lifecycle_through_the_c_abi() {
             .to_bytes()
             .is_empty());
         assert_eq!(
-            macp_session_suspend(session, std::ptr::null(), &mut ack, null_err),
+            macp_session_suspend(
+                session,
+                std::ptr::null(),
+                &mut ack,
+                std::ptr::null(),
+                null_err
+            ),
             Status::InvalidHandle,
             "a freed session"
         );
@@ -420,6 +500,7 @@ fn watchers_through_the_c_abi_refuse_bad_input() {
                     Some(on_event),
                     user_data,
                     &mut w,
+                    std::ptr::null(),
                     &mut err
                 ),
                 Status::InvalidArgument,
@@ -441,6 +522,7 @@ fn watchers_through_the_c_abi_refuse_bad_input() {
                 Some(on_event),
                 user_data,
                 &mut sessions,
+                std::ptr::null(),
                 null_err
             ),
             Status::Ok
@@ -455,6 +537,7 @@ fn watchers_through_the_c_abi_refuse_bad_input() {
                 Some(on_event),
                 user_data,
                 &mut w,
+                std::ptr::null(),
                 null_err
             ),
             Status::InvalidHandle
@@ -471,6 +554,7 @@ fn watchers_through_the_c_abi_refuse_bad_input() {
                 Some(on_event),
                 user_data,
                 &mut watcher,
+                std::ptr::null(),
                 null_err
             ),
             Status::Ok

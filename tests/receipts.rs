@@ -265,7 +265,10 @@ fn c_client(rt: &Runtime, identity: &str) -> *mut macp_client {
         macp_client_options_set_bearer_token(opts, identity.as_ptr(), no_err());
         macp_client_options_set_allow_insecure(opts, true, no_err());
         let mut client = std::ptr::null_mut();
-        assert_eq!(macp_client_new(opts, &mut client, no_err()), Status::Ok);
+        assert_eq!(
+            macp_client_new(opts, &mut client, std::ptr::null(), no_err()),
+            Status::Ok
+        );
         macp_client_options_free(opts);
         client
     }
@@ -283,13 +286,19 @@ fn receipt_through_the_c_abi() {
     unsafe {
         let mut receipt = std::ptr::null_mut();
         assert_eq!(
-            macp_client_get_decision_receipt(client, resolved_id.as_ptr(), &mut receipt, no_err()),
+            macp_client_get_decision_receipt(
+                client,
+                resolved_id.as_ptr(),
+                &mut receipt,
+                std::ptr::null(),
+                no_err()
+            ),
             Status::Ok
         );
         assert!(!receipt.is_null());
         let mut keys = std::ptr::null_mut();
         assert_eq!(
-            macp_client_get_receipt_keys(client, &mut keys, no_err()),
+            macp_client_get_receipt_keys(client, &mut keys, std::ptr::null(), no_err()),
             Status::Ok
         );
         assert!(!keys.is_null());
@@ -365,7 +374,13 @@ fn receipt_through_the_c_abi() {
         let mut receipt = std::ptr::dangling_mut::<macp_string>();
         let mut err = std::ptr::null_mut();
         assert_eq!(
-            macp_client_get_decision_receipt(client, open_id.as_ptr(), &mut receipt, &mut err),
+            macp_client_get_decision_receipt(
+                client,
+                open_id.as_ptr(),
+                &mut receipt,
+                std::ptr::null(),
+                &mut err
+            ),
             Status::ReceiptUnavailable
         );
         assert!(receipt.is_null());
@@ -377,11 +392,17 @@ fn receipt_through_the_c_abi() {
         macp_client_free(client);
         let mut keys = std::ptr::null_mut();
         assert_eq!(
-            macp_client_get_receipt_keys(client, &mut keys, no_err()),
+            macp_client_get_receipt_keys(client, &mut keys, std::ptr::null(), no_err()),
             Status::InvalidHandle
         );
         assert_eq!(
-            macp_client_get_decision_receipt(client, resolved_id.as_ptr(), &mut keys, no_err()),
+            macp_client_get_decision_receipt(
+                client,
+                resolved_id.as_ptr(),
+                &mut keys,
+                std::ptr::null(),
+                no_err()
+            ),
             Status::InvalidHandle
         );
     }
@@ -403,7 +424,13 @@ fn receipt_functions_refuse_bad_input() {
         // Handles: NULL and a pointer that was never a client.
         for h in [std::ptr::null(), bogus_client()] {
             assert_eq!(
-                macp_client_get_decision_receipt(h, c"s".as_ptr(), &mut out, &mut err),
+                macp_client_get_decision_receipt(
+                    h,
+                    c"s".as_ptr(),
+                    &mut out,
+                    std::ptr::null(),
+                    &mut err
+                ),
                 Status::InvalidHandle
             );
             assert!(out.is_null(), "the out-pointer is cleared on failure");
@@ -411,14 +438,20 @@ fn receipt_functions_refuse_bad_input() {
             assert_eq!(status, Status::InvalidHandle);
             assert!(message.contains("macp_client"), "{message}");
             assert_eq!(
-                macp_client_get_receipt_keys(h, &mut out, no_err()),
+                macp_client_get_receipt_keys(h, &mut out, std::ptr::null(), no_err()),
                 Status::InvalidHandle
             );
         }
         // Arguments are checked before the handle.
         for id in [std::ptr::null(), not_utf8(), c"".as_ptr()] {
             assert_eq!(
-                macp_client_get_decision_receipt(bogus_client(), id, &mut out, &mut err),
+                macp_client_get_decision_receipt(
+                    bogus_client(),
+                    id,
+                    &mut out,
+                    std::ptr::null(),
+                    &mut err
+                ),
                 Status::InvalidArgument
             );
             assert!(take_error(err).2.contains("session_id"));
@@ -428,12 +461,18 @@ fn receipt_functions_refuse_bad_input() {
                 bogus_client(),
                 c"s".as_ptr(),
                 std::ptr::null_mut(),
+                std::ptr::null(),
                 no_err()
             ),
             Status::InvalidArgument
         );
         assert_eq!(
-            macp_client_get_receipt_keys(bogus_client(), std::ptr::null_mut(), no_err()),
+            macp_client_get_receipt_keys(
+                bogus_client(),
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                no_err()
+            ),
             Status::InvalidArgument
         );
 

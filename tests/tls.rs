@@ -97,7 +97,7 @@ fn tls_through_the_c_abi() {
         macp_client_options_set_bearer_token(opts, c"alice".as_ptr(), std::ptr::null_mut());
         let mut client = std::ptr::null_mut();
         assert_eq!(
-            macp_client_new(opts, &mut client, std::ptr::null_mut()),
+            macp_client_new(opts, &mut client, std::ptr::null(), std::ptr::null_mut()),
             Status::Transport
         );
         assert_eq!(
@@ -105,7 +105,7 @@ fn tls_through_the_c_abi() {
             Status::Ok
         );
         assert_eq!(
-            macp_client_new(opts, &mut client, std::ptr::null_mut()),
+            macp_client_new(opts, &mut client, std::ptr::null(), std::ptr::null_mut()),
             Status::Ok
         );
         assert!(!client.is_null());

@@ -8,6 +8,7 @@ use prost::Message;
 
 use super::ack::{fill_ack, macp_ack};
 use super::args::{arg_bytes, arg_nonempty, arg_or_empty, arg_out, c_string};
+use super::call::{block, macp_call_options, Kind};
 use super::client_options::macp_client_options;
 use super::error::guard;
 use super::error::macp_error;
@@ -16,7 +17,6 @@ use super::handle::{self, handle_type};
 use super::session_list::{macp_session_info, macp_session_list, write_info, write_list};
 use crate::client::Client;
 use crate::error::{Error, Status};
-use crate::rt::block_on;
 
 /// A connected MACP client with one identity. Safe to share between threads:
 /// every call may be made from any thread, concurrently. Created with
@@ -45,6 +45,7 @@ handle_type!(macp_client => ClientObject);
 pub unsafe extern "C" fn macp_client_new(
     opts: *const macp_client_options,
     out: *mut *mut macp_client,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -54,7 +55,7 @@ pub unsafe extern "C" fn macp_client_new(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let client = block_on(Client::connect(cfg))??;
+        let client = block(call, Kind::Other, Client::connect(cfg))?;
         let obj = ClientObject {
             protocol_version: c_string(client.protocol_version()),
             client: Arc::new(client),
@@ -104,6 +105,7 @@ pub unsafe extern "C" fn macp_client_get_session(
     client: *const macp_client,
     session_id: *const c_char,
     out: *mut *mut macp_session_info,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -111,7 +113,7 @@ pub unsafe extern "C" fn macp_client_get_session(
         *out = std::ptr::null_mut();
         let id = arg_nonempty(session_id, "session_id")?;
         let c = &handle::get(client)?.client;
-        let meta = block_on(c.get_session(id))??;
+        let meta = block(call, Kind::Other, c.get_session(id))?;
         write_info(out, &meta);
         Ok(())
     })
@@ -132,13 +134,14 @@ pub unsafe extern "C" fn macp_client_cancel_session(
     session_id: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let id = arg_nonempty(session_id, "session_id")?;
         let reason = arg_or_empty(reason, "reason")?;
         let c = &handle::get(client)?.client;
-        let a = block_on(c.cancel_session(id, reason))??;
+        let a = block(call, Kind::Other, c.cancel_session(id, reason))?;
         fill_ack(ack, &a);
         Ok(())
     })
@@ -164,6 +167,7 @@ pub unsafe extern "C" fn macp_client_send_envelope(
     envelope: *const u8,
     envelope_len: usize,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -172,7 +176,7 @@ pub unsafe extern "C" fn macp_client_send_envelope(
             Error::invalid_argument(format!("envelope is not a protobuf Envelope: {e}"))
         })?;
         let c = &handle::get(client)?.client;
-        let a = block_on(c.send(env))??;
+        let a = block(call, Kind::Encoded, c.send(env))?;
         fill_ack(ack, &a);
         Ok(())
     })
@@ -198,6 +202,7 @@ pub unsafe extern "C" fn macp_client_send_signal(
     confidence: f64,
     correlation_session_id: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -205,7 +210,7 @@ pub unsafe extern "C" fn macp_client_send_signal(
         let d = arg_bytes(data, data_len, "data")?;
         let corr = arg_or_empty(correlation_session_id, "correlation_session_id")?;
         let c = &handle::get(client)?.client;
-        let a = block_on(c.send_signal(st, d, confidence, corr))??;
+        let a = block(call, Kind::Send, c.send_signal(st, d, confidence, corr))?;
         fill_ack(ack, &a);
         Ok(())
     })
@@ -228,6 +233,7 @@ pub unsafe extern "C" fn macp_client_list_sessions(
     page_size: i32,
     page_token: *const c_char,
     out: *mut *mut macp_session_list,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -238,7 +244,7 @@ pub unsafe extern "C" fn macp_client_list_sessions(
         }
         let token = arg_or_empty(page_token, "page_token")?;
         let c = handle::get(client)?;
-        let page = block_on(c.client.list_sessions(page_size, token))??;
+        let page = block(call, Kind::Other, c.client.list_sessions(page_size, token))?;
         write_list(out, &page.sessions, &page.next_page_token);
         Ok(())
     })
@@ -255,13 +261,14 @@ pub unsafe extern "C" fn macp_client_list_sessions(
 pub unsafe extern "C" fn macp_client_list_all_sessions(
     client: *const macp_client,
     out: *mut *mut macp_session_list,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         arg_out(out, "out")?;
         *out = std::ptr::null_mut();
         let c = handle::get(client)?;
-        let all = block_on(c.client.list_all_sessions())??;
+        let all = block(call, Kind::Other, c.client.list_all_sessions())?;
         write_list(out, &all, "");
         Ok(())
     })

@@ -6,12 +6,12 @@ use std::ffi::c_char;
 
 use super::ack::macp_ack;
 use super::args::{arg_bytes, arg_nonempty, arg_or_empty};
+use super::call::{block, macp_call_options, Kind};
 use super::commitment::macp_commitment;
 use super::error::macp_error;
 use super::send::send_with;
 use super::session::macp_session;
 use crate::error::Status;
-use crate::rt::block_on;
 
 /// Propose option `option` under `proposal_id` (both required). `rationale`
 /// may be NULL; `supporting_data` is NULL or `supporting_data_len` bytes.
@@ -30,6 +30,7 @@ pub unsafe extern "C" fn macp_decision_propose(
     supporting_data: *const u8,
     supporting_data_len: usize,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
@@ -37,7 +38,11 @@ pub unsafe extern "C" fn macp_decision_propose(
         let choice = arg_nonempty(option, "option")?;
         let why = arg_or_empty(rationale, "rationale")?;
         let data = arg_bytes(supporting_data, supporting_data_len, "supporting_data")?;
-        block_on(s.decision().propose(pid, choice, why, data))?
+        block(
+            call,
+            Kind::Send,
+            s.decision().propose(pid, choice, why, data),
+        )
     })
 }
 
@@ -58,13 +63,18 @@ pub unsafe extern "C" fn macp_decision_evaluate(
     confidence: f64,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let rec = arg_nonempty(recommendation, "recommendation")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.decision().evaluate(pid, rec, confidence, why))?
+        block(
+            call,
+            Kind::Send,
+            s.decision().evaluate(pid, rec, confidence, why),
+        )
     })
 }
 
@@ -83,13 +93,14 @@ pub unsafe extern "C" fn macp_decision_object(
     reason: *const c_char,
     severity: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let why = arg_or_empty(reason, "reason")?;
         let sev = arg_nonempty(severity, "severity")?;
-        block_on(s.decision().object(pid, why, sev))?
+        block(call, Kind::Send, s.decision().object(pid, why, sev))
     })
 }
 
@@ -109,13 +120,14 @@ pub unsafe extern "C" fn macp_decision_vote(
     vote: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let v = arg_nonempty(vote, "vote")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.decision().vote(pid, v, why))?
+        block(call, Kind::Send, s.decision().vote(pid, v, why))
     })
 }
 
@@ -140,6 +152,7 @@ pub unsafe extern "C" fn macp_decision_commit(
     reason: *const c_char,
     outcome_positive: bool,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     let c = macp_commitment {
@@ -151,5 +164,5 @@ pub unsafe extern "C" fn macp_decision_commit(
         supersedes_session_id: std::ptr::null(),
         supersedes_commitment_hash: std::ptr::null(),
     };
-    super::send::macp_session_commit(session, &c, ack, error)
+    super::send::macp_session_commit(session, &c, ack, call, error)
 }

@@ -126,6 +126,40 @@ pub extern "C" fn macp_error_message_id(err: *const macp_error) -> *const c_char
     field(err, |o| o.message_id.as_ptr())
 }
 
+/// What `macp_error_delivery` reports.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum macp_delivery {
+    /// Nothing reached the runtime: refused locally, or the call failed
+    /// before its request was handed to the transport.
+    MACP_DELIVERY_NOT_SENT = 0,
+    /// The runtime answered and refused it: it was not applied.
+    MACP_DELIVERY_REFUSED = 1,
+    /// The request went out and no answer decided it (timeout,
+    /// cancellation, a broken connection): it may have been applied. Re-send
+    /// a message with the same message id (`macp_error_message_id`; see
+    /// `macp_call_options`): the runtime acknowledges an id it already
+    /// accepted as a duplicate instead of applying it twice.
+    MACP_DELIVERY_UNKNOWN = 2,
+}
+
+/// Whether the failed call's request may have taken effect (a
+/// `macp_delivery`); `MACP_DELIVERY_UNKNOWN` for an invalid `err`.
+///
+/// Ownership: borrows its arguments.
+#[no_mangle]
+pub extern "C" fn macp_error_delivery(err: *const macp_error) -> i32 {
+    guard_value(macp_delivery::MACP_DELIVERY_UNKNOWN as i32, || {
+        handle::get(err).map_or(macp_delivery::MACP_DELIVERY_UNKNOWN as i32, |o| {
+            (match o.error.delivery {
+                crate::error::Delivery::NotSent => macp_delivery::MACP_DELIVERY_NOT_SENT,
+                crate::error::Delivery::Refused => macp_delivery::MACP_DELIVERY_REFUSED,
+                crate::error::Delivery::Unknown => macp_delivery::MACP_DELIVERY_UNKNOWN,
+            }) as i32
+        })
+    })
+}
+
 /// The runtime's details bytes (`MACPError.details` or the
 /// `macp-error-details-bin` metadata; often UTF-8 JSON such as a policy
 /// denial's reasons). Sets `*data`/`*len` to a borrowed buffer, or NULL/0 when

@@ -89,8 +89,12 @@ pub struct macp_event {
     pub gap_end: u64,
     /// ENVELOPE and SIGNAL: the envelope.
     pub envelope: macp_envelope,
-    /// SIGNAL: whether the runtime verified the sender's credential. Do not
-    /// let an unauthenticated signal influence operational decisions.
+    /// SIGNAL: whether the runtime authenticated the signal's sender
+    /// (RFC-MACP-0004). True only when the runtime runs with configured
+    /// authentication (JWT or static bearer tokens); a runtime in dev mode
+    /// (no tokens, `Bearer <name>` taken at its word) marks every signal
+    /// false. Do not let an unauthenticated signal influence operational
+    /// decisions.
     pub sender_authenticated: bool,
     /// SESSION: the transition.
     pub session_event: macp_session_event_type,

@@ -10,11 +10,11 @@ use std::ffi::c_char;
 
 use super::ack::macp_ack;
 use super::args::{arg_bytes, arg_nonempty, arg_or_empty};
+use super::call::{block, macp_call_options, Kind};
 use super::error::macp_error;
 use super::send::send_with;
 use super::session::macp_session;
 use crate::error::Status;
-use crate::rt::block_on;
 
 /// Offer responsibility for `scope` to `target_participant` under a new
 /// `handoff_id` (both required). `scope` and `reason` may be NULL.
@@ -32,6 +32,7 @@ pub unsafe extern "C" fn macp_handoff_offer(
     scope: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
@@ -39,7 +40,7 @@ pub unsafe extern "C" fn macp_handoff_offer(
         let target = arg_nonempty(target_participant, "target_participant")?;
         let scope = arg_or_empty(scope, "scope")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.handoff().offer(id, target, scope, why))?
+        block(call, Kind::Send, s.handoff().offer(id, target, scope, why))
     })
 }
 
@@ -59,13 +60,14 @@ pub unsafe extern "C" fn macp_handoff_context(
     context: *const u8,
     context_len: usize,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(handoff_id, "handoff_id")?;
         let ct = arg_or_empty(content_type, "content_type")?;
         let bytes = arg_bytes(context, context_len, "context")?;
-        block_on(s.handoff().context(id, ct, bytes))?
+        block(call, Kind::Send, s.handoff().context(id, ct, bytes))
     })
 }
 
@@ -84,13 +86,14 @@ pub unsafe extern "C" fn macp_handoff_accept(
     accepted_by: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(handoff_id, "handoff_id")?;
         let by = arg_or_empty(accepted_by, "accepted_by")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.handoff().accept(id, by, why))?
+        block(call, Kind::Send, s.handoff().accept(id, by, why))
     })
 }
 
@@ -109,12 +112,13 @@ pub unsafe extern "C" fn macp_handoff_decline(
     declined_by: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(handoff_id, "handoff_id")?;
         let by = arg_or_empty(declined_by, "declined_by")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.handoff().decline(id, by, why))?
+        block(call, Kind::Send, s.handoff().decline(id, by, why))
     })
 }

@@ -18,6 +18,7 @@
 
 pub mod ack;
 pub(crate) mod args;
+pub mod call;
 pub mod client;
 pub mod client_options;
 pub mod commitment;
@@ -51,8 +52,8 @@ pub use error::macp_error;
 // The C names in one flat namespace, as the header has them (for Rust code
 // that drives the C ABI, such as the integration tests).
 pub use self::{
-    ack::*, client::*, client_options::*, commitment::*, decision::*, envelope::*, error::*,
-    event::*, handoff::*, metadata::*, multi_round::*, payload::*, projection::*, proposal::*,
-    quorum::*, receipts::*, registry::*, send::*, session::*, session_list::*, session_state::*,
-    start_options::*, status::*, strings::*, task::*, watcher::*,
+    ack::*, call::*, client::*, client_options::*, commitment::*, decision::*, envelope::*,
+    error::*, event::*, handoff::*, metadata::*, multi_round::*, payload::*, projection::*,
+    proposal::*, quorum::*, receipts::*, registry::*, send::*, session::*, session_list::*,
+    session_state::*, start_options::*, status::*, strings::*, task::*, watcher::*,
 };

@@ -5,11 +5,11 @@ use std::ffi::c_char;
 
 use super::ack::macp_ack;
 use super::args::arg_nonempty;
+use super::call::{block, macp_call_options, Kind};
 use super::error::macp_error;
 use super::send::send_with;
 use super::session::macp_session;
 use crate::error::Status;
-use crate::rt::block_on;
 
 /// Contribute `value` (required, non-empty; compared for equality only),
 /// sent in its canonical protobuf encoding. A participant may contribute
@@ -25,10 +25,11 @@ pub unsafe extern "C" fn macp_multi_round_contribute(
     session: *const macp_session,
     value: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let v = arg_nonempty(value, "value")?;
-        block_on(s.multi_round().contribute(v))?
+        block(call, Kind::Send, s.multi_round().contribute(v))
     })
 }

@@ -186,7 +186,7 @@ pub unsafe extern "C" fn macp_decision_tally(
 }
 
 /// The ballots on a Quorum request (`request_id`, or NULL for the session's
-/// one request): approvals, rejections, abstentions, the request's
+/// one request, as Go's `""`): approvals, rejections, abstentions, the request's
 /// `required_approvals`, and whether the approvals reach it. All zero/false
 /// before the request is seen. Each output may be NULL. Fails with
 /// `MACP_STATUS_INVALID_ARGUMENT` for a projection of another mode.

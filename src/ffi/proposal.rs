@@ -7,11 +7,11 @@ use std::ffi::c_char;
 
 use super::ack::macp_ack;
 use super::args::{arg_bytes, arg_nonempty, arg_or_empty, arg_str_array};
+use super::call::{block, macp_call_options, Kind};
 use super::error::macp_error;
 use super::send::send_with;
 use super::session::macp_session;
 use crate::error::{Error, Status};
-use crate::rt::block_on;
 
 /// Submit an offer under `proposal_id` (required, unique in the session),
 /// with `title` and `summary` (may be NULL), `details` (NULL or `details_len`
@@ -33,6 +33,7 @@ pub unsafe extern "C" fn macp_proposal_propose(
     tags: *const *const c_char,
     tags_len: usize,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
@@ -45,7 +46,11 @@ pub unsafe extern "C" fn macp_proposal_propose(
             return Err(Error::invalid_argument("a tag is empty"));
         }
         let tags: Vec<String> = tags.into_iter().map(str::to_string).collect();
-        block_on(s.proposal().propose(pid, title, summary, details, &tags))?
+        block(
+            call,
+            Kind::Send,
+            s.proposal().propose(pid, title, summary, details, &tags),
+        )
     })
 }
 
@@ -69,6 +74,7 @@ pub unsafe extern "C" fn macp_proposal_counter_propose(
     details: *const u8,
     details_len: usize,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
@@ -77,10 +83,12 @@ pub unsafe extern "C" fn macp_proposal_counter_propose(
         let title = arg_or_empty(title, "title")?;
         let summary = arg_or_empty(summary, "summary")?;
         let details = arg_bytes(details, details_len, "details")?;
-        block_on(
+        block(
+            call,
+            Kind::Send,
             s.proposal()
                 .counter_propose(pid, sup, title, summary, details),
-        )?
+        )
     })
 }
 
@@ -98,12 +106,13 @@ pub unsafe extern "C" fn macp_proposal_accept(
     proposal_id: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.proposal().accept(pid, why))?
+        block(call, Kind::Send, s.proposal().accept(pid, why))
     })
 }
 
@@ -122,12 +131,13 @@ pub unsafe extern "C" fn macp_proposal_reject(
     terminal: bool,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.proposal().reject(pid, terminal, why))?
+        block(call, Kind::Send, s.proposal().reject(pid, terminal, why))
     })
 }
 
@@ -144,11 +154,12 @@ pub unsafe extern "C" fn macp_proposal_withdraw(
     proposal_id: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let pid = arg_nonempty(proposal_id, "proposal_id")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.proposal().withdraw(pid, why))?
+        block(call, Kind::Send, s.proposal().withdraw(pid, why))
     })
 }

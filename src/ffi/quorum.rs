@@ -7,11 +7,11 @@ use std::ffi::c_char;
 
 use super::ack::macp_ack;
 use super::args::{arg_bytes, arg_nonempty, arg_or_empty};
+use super::call::{block, macp_call_options, Kind};
 use super::error::macp_error;
 use super::send::send_with;
 use super::session::macp_session;
 use crate::error::Status;
-use crate::rt::block_on;
 
 /// Open the session's one approval request: `request_id` (required), the
 /// `action` and `summary` (may be NULL), `details` (NULL or `details_len`
@@ -32,6 +32,7 @@ pub unsafe extern "C" fn macp_quorum_request_approval(
     details_len: usize,
     required_approvals: u32,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
@@ -39,10 +40,12 @@ pub unsafe extern "C" fn macp_quorum_request_approval(
         let action = arg_or_empty(action, "action")?;
         let summary = arg_or_empty(summary, "summary")?;
         let details = arg_bytes(details, details_len, "details")?;
-        block_on(
+        block(
+            call,
+            Kind::Send,
             s.quorum()
                 .request_approval(id, action, summary, details, required_approvals),
-        )?
+        )
     })
 }
 
@@ -59,12 +62,13 @@ pub unsafe extern "C" fn macp_quorum_approve(
     request_id: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(request_id, "request_id")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.quorum().approve(id, why))?
+        block(call, Kind::Send, s.quorum().approve(id, why))
     })
 }
 
@@ -81,12 +85,13 @@ pub unsafe extern "C" fn macp_quorum_reject(
     request_id: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(request_id, "request_id")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.quorum().reject(id, why))?
+        block(call, Kind::Send, s.quorum().reject(id, why))
     })
 }
 
@@ -104,11 +109,12 @@ pub unsafe extern "C" fn macp_quorum_abstain(
     request_id: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(request_id, "request_id")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.quorum().abstain(id, why))?
+        block(call, Kind::Send, s.quorum().abstain(id, why))
     })
 }

@@ -5,6 +5,7 @@
 use std::ffi::{c_char, CString};
 
 use super::args::{arg_nonempty, arg_out, arg_str, arg_str_array, c_string};
+use super::call::{block, macp_call_options, Kind};
 use super::client::macp_client;
 use super::error::guard;
 use super::error::macp_error;
@@ -13,7 +14,6 @@ use super::handle::{self, handle_type};
 use super::strings::{macp_string, write_string};
 use crate::error::Status;
 use crate::receipts::{self, AttestationOutcome, Integrity, ReceiptVerification, Verdict};
-use crate::rt::block_on;
 
 /// Integrity of a receipt (RFC-MACP-0013 Appendix A.4 step 2): does its
 /// Commitment have the recorded commitment hash?
@@ -185,6 +185,7 @@ pub unsafe extern "C" fn macp_client_get_decision_receipt(
     client: *const macp_client,
     session_id: *const c_char,
     receipt_json: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -192,7 +193,7 @@ pub unsafe extern "C" fn macp_client_get_decision_receipt(
         *receipt_json = std::ptr::null_mut();
         let id = arg_nonempty(session_id, "session_id")?;
         let c = &handle::get(client)?.client;
-        let json = block_on(c.get_decision_receipt(id))??;
+        let json = block(call, Kind::Other, c.get_decision_receipt(id))?;
         write_string(receipt_json, &json);
         Ok(())
     })
@@ -212,13 +213,14 @@ pub unsafe extern "C" fn macp_client_get_decision_receipt(
 pub unsafe extern "C" fn macp_client_get_receipt_keys(
     client: *const macp_client,
     jwks_json: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         arg_out(jwks_json, "jwks_json")?;
         *jwks_json = std::ptr::null_mut();
         let c = &handle::get(client)?.client;
-        let json = block_on(c.get_receipt_keys())??;
+        let json = block(call, Kind::Other, c.get_receipt_keys())?;
         write_string(jwks_json, &json);
         Ok(())
     })

@@ -9,6 +9,7 @@ use std::ffi::c_char;
 use serde_json::Value;
 
 use super::args::{arg_nonempty, arg_opt_str, arg_out, arg_str};
+use super::call::{block, macp_call_options, Kind};
 use super::client::macp_client;
 use super::error::guard;
 use super::error::macp_error;
@@ -17,7 +18,6 @@ use super::strings::{macp_string, write_string};
 use crate::error::{Result, Status};
 use crate::payload;
 use crate::registry;
-use crate::rt::block_on;
 
 /// Check `out`, clear it, run `f` and hand its JSON to the caller.
 unsafe fn json_out(
@@ -73,12 +73,13 @@ pub unsafe extern "C" fn macp_client_get_manifest(
     client: *const macp_client,
     agent_id: *const c_char,
     out_json: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let agent_id = arg_opt_str(agent_id, "agent_id")?.unwrap_or("");
         let c = &handle::get(client)?.client;
-        let m = block_on(c.get_manifest(agent_id))??;
+        let m = block(call, Kind::Other, c.get_manifest(agent_id))?;
         payload::message_value("macp.v1.AgentManifest", &m)
     })
 }
@@ -96,11 +97,12 @@ pub unsafe extern "C" fn macp_client_get_manifest(
 pub unsafe extern "C" fn macp_client_list_modes(
     client: *const macp_client,
     out_json: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let c = &handle::get(client)?.client;
-        let modes = block_on(c.list_modes())??;
+        let modes = block(call, Kind::Other, c.list_modes())?;
         registry::messages_value("macp.v1.ModeDescriptor", &modes)
     })
 }
@@ -117,11 +119,12 @@ pub unsafe extern "C" fn macp_client_list_modes(
 pub unsafe extern "C" fn macp_client_list_ext_modes(
     client: *const macp_client,
     out_json: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let c = &handle::get(client)?.client;
-        let modes = block_on(c.list_ext_modes())??;
+        let modes = block(call, Kind::Other, c.list_ext_modes())?;
         registry::messages_value("macp.v1.ModeDescriptor", &modes)
     })
 }
@@ -143,12 +146,13 @@ pub unsafe extern "C" fn macp_client_list_ext_modes(
 pub unsafe extern "C" fn macp_client_register_ext_mode(
     client: *const macp_client,
     descriptor_json: *const c_char,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let d = registry::mode_descriptor_from_json(arg_str(descriptor_json, "descriptor_json")?)?;
         let c = &handle::get(client)?.client;
-        block_on(c.register_ext_mode(d))?
+        block(call, Kind::Other, c.register_ext_mode(d))
     })
 }
 
@@ -163,12 +167,13 @@ pub unsafe extern "C" fn macp_client_register_ext_mode(
 pub unsafe extern "C" fn macp_client_unregister_ext_mode(
     client: *const macp_client,
     mode: *const c_char,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let mode = arg_nonempty(mode, "mode")?;
         let c = &handle::get(client)?.client;
-        block_on(c.unregister_ext_mode(mode))?
+        block(call, Kind::Other, c.unregister_ext_mode(mode))
     })
 }
 
@@ -188,6 +193,7 @@ pub unsafe extern "C" fn macp_client_promote_mode(
     mode: *const c_char,
     promoted_mode_name: *const c_char,
     out_mode: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -197,7 +203,7 @@ pub unsafe extern "C" fn macp_client_promote_mode(
         let mode = arg_nonempty(mode, "mode")?;
         let renamed = arg_opt_str(promoted_mode_name, "promoted_mode_name")?.unwrap_or("");
         let c = &handle::get(client)?.client;
-        let now = block_on(c.promote_mode(mode, renamed))??;
+        let now = block(call, Kind::Other, c.promote_mode(mode, renamed))?;
         if !out_mode.is_null() {
             write_string(out_mode, &now);
         }
@@ -218,11 +224,12 @@ pub unsafe extern "C" fn macp_client_promote_mode(
 pub unsafe extern "C" fn macp_client_list_roots(
     client: *const macp_client,
     out_json: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let c = &handle::get(client)?.client;
-        let roots = block_on(c.list_roots())??;
+        let roots = block(call, Kind::Other, c.list_roots())?;
         registry::messages_value("macp.v1.Root", &roots)
     })
 }
@@ -244,12 +251,13 @@ pub unsafe extern "C" fn macp_client_list_roots(
 pub unsafe extern "C" fn macp_client_register_policy(
     client: *const macp_client,
     policy_json: *const c_char,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let p = registry::policy_from_json(arg_str(policy_json, "policy_json")?)?;
         let c = &handle::get(client)?.client;
-        block_on(c.register_policy(p))?
+        block(call, Kind::Other, c.register_policy(p))
     })
 }
 
@@ -263,12 +271,13 @@ pub unsafe extern "C" fn macp_client_register_policy(
 pub unsafe extern "C" fn macp_client_unregister_policy(
     client: *const macp_client,
     policy_id: *const c_char,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let id = arg_nonempty(policy_id, "policy_id")?;
         let c = &handle::get(client)?.client;
-        block_on(c.unregister_policy(id))?
+        block(call, Kind::Other, c.unregister_policy(id))
     })
 }
 
@@ -287,12 +296,13 @@ pub unsafe extern "C" fn macp_client_get_policy(
     client: *const macp_client,
     policy_id: *const c_char,
     out_json: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let id = arg_nonempty(policy_id, "policy_id")?;
         let c = &handle::get(client)?.client;
-        let p = block_on(c.get_policy(id))??;
+        let p = block(call, Kind::Other, c.get_policy(id))?;
         Ok(registry::policy_to_value(&p))
     })
 }
@@ -311,12 +321,13 @@ pub unsafe extern "C" fn macp_client_list_policies(
     client: *const macp_client,
     mode: *const c_char,
     out_json: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let mode = arg_opt_str(mode, "mode")?.unwrap_or("");
         let c = &handle::get(client)?.client;
-        let ps = block_on(c.list_policies(mode))??;
+        let ps = block(call, Kind::Other, c.list_policies(mode))?;
         Ok(Value::Array(
             ps.iter().map(registry::policy_to_value).collect(),
         ))
@@ -346,13 +357,14 @@ pub unsafe extern "C" fn macp_client_what_if_replay(
     session_id: *const c_char,
     candidate_json: *const c_char,
     out_json: *mut *mut macp_string,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     json_out(out_json, error, || {
         let sid = arg_str(session_id, "session_id")?;
         let candidate = registry::policy_from_json(arg_str(candidate_json, "candidate_json")?)?;
         let c = &handle::get(client)?.client;
-        let r = block_on(c.what_if_replay(sid, candidate))??;
+        let r = block(call, Kind::Other, c.what_if_replay(sid, candidate))?;
         registry::what_if_to_value(&r)
     })
 }

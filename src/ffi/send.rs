@@ -7,6 +7,7 @@ use std::ffi::{c_char, c_void};
 
 use super::ack::{fill_ack, macp_ack};
 use super::args::{arg_bytes, arg_nonempty, arg_opt_str, arg_or_empty, arg_str};
+use super::call::{block, call_arg, macp_call_options, Kind};
 use super::commitment::{commitment_from_c, macp_commitment};
 use super::error::guard;
 use super::error::{macp_error, macp_error_free, report};
@@ -16,13 +17,11 @@ use super::session::macp_session;
 use crate::client::Ack;
 use crate::error::{Error, Result, Status};
 use crate::payload;
-use crate::rt::block_on;
 use crate::session::Session;
 
 /// Send a message of any type with an already-encoded protobuf payload (for
-/// extension modes, or types without a helper). `message_id` NULL generates a
-/// UUID v4; a caller-chosen id (at most 128 bytes, not starting with
-/// `implicit-accept:`) lets a message be re-sent idempotently later.
+/// extension modes, or types without a helper). Its `message_id` is
+/// `call->message_id` when given (see `macp_call_options`), else a new UUID v4.
 ///
 /// Ownership: borrows its arguments; on success `*ack` (when not NULL) holds
 /// the acknowledgement; on failure `*ack` is untouched.
@@ -36,16 +35,19 @@ pub unsafe extern "C" fn macp_session_send(
     message_type: *const c_char,
     payload: *const u8,
     payload_len: usize,
-    message_id: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let mt = arg_nonempty(message_type, "message_type")?;
         let bytes = arg_bytes(payload, payload_len, "payload")?;
-        let id = arg_opt_str(message_id, "message_id")?.map(str::to_string);
         let s = handle::get(session)?;
-        let a = block_on(s.session.send_raw(mt, bytes.to_vec(), id))??;
+        let a = block(
+            call,
+            Kind::Send,
+            s.session.send_raw(mt, bytes.to_vec(), None),
+        )?;
         fill_ack(ack, &a);
         Ok(())
     })
@@ -69,14 +71,18 @@ pub type macp_send_callback = Option<
 /// retries), so one thread can keep many sends in flight. Returns at once:
 /// `MACP_STATUS_OK` when queued (the callback will report the outcome), or a
 /// failure for invalid arguments (the callback is then not called).
+/// `call` works as for blocking calls: its token cancels the send in flight
+/// (the callback then reports `MACP_STATUS_CANCELLED`), and its deadline
+/// counts from this call.
 ///
 /// The callback runs on a libmacp runtime thread: it must return quickly and
 /// must not block; blocking libmacp calls made from it fail with
 /// `MACP_STATUS_INVALID_STATE`. Completions of concurrent sends may arrive in
 /// any order. `user_data` is passed back untouched.
 ///
-/// Ownership: borrows its arguments (the payload is copied before it returns),
-/// and `user_data` until the callback has run; the callback's `ack` and `error`
+/// Ownership: borrows its arguments (the payload and `call`'s contents are
+/// copied before it returns; `call->cancel` may be freed at once), and
+/// `user_data` until the callback has run; the callback's `ack` and `error`
 /// are borrowed for the call. On failure the callback is never called.
 ///
 /// # Safety
@@ -88,24 +94,21 @@ pub unsafe extern "C" fn macp_session_send_async(
     message_type: *const c_char,
     payload: *const u8,
     payload_len: usize,
-    message_id: *const c_char,
     callback: macp_send_callback,
     user_data: *mut c_void,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let cb = callback.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
         let mt = arg_nonempty(message_type, "message_type")?.to_string();
         let bytes = arg_bytes(payload, payload_len, "payload")?.to_vec();
-        let id = arg_opt_str(message_id, "message_id")?.map(str::to_string);
-        if let Some(id) = &id {
-            crate::client::validate_message_id(id)?;
-        }
+        let opts = call_arg(call, Kind::Send)?;
         let session = handle::get(session)?.session.clone();
         let ud = UserData(user_data);
         crate::rt::runtime()?.spawn(async move {
             let ud = ud;
-            let result = session.send_raw(&mt, bytes, id).await;
+            let result = crate::call::run(&opts, session.send_raw(&mt, bytes, None)).await;
             complete(cb, result, ud.0);
         });
         Ok(())
@@ -142,7 +145,7 @@ fn complete(
 /// as the protobuf message `payload_type` (see `macp_payload_from_json`),
 /// or, with `payload_type` NULL, as the type the schema defines for
 /// `message_type` in the session's mode (see `macp_payload_type`).
-/// `message_id` and `ack` as in `macp_session_send`.
+/// The message id and `ack` as in `macp_session_send`.
 ///
 /// The payload is sent as given: nothing is filled in. A `Commitment` sent
 /// this way carries only the fields in the JSON; `macp_session_commit`
@@ -159,22 +162,21 @@ pub unsafe extern "C" fn macp_session_send_json(
     message_type: *const c_char,
     payload_type: *const c_char,
     payload_json: *const c_char,
-    message_id: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let mt = arg_nonempty(message_type, "message_type")?;
         let pt = arg_opt_str(payload_type, "payload_type")?;
         let json = arg_str(payload_json, "payload_json")?;
-        let id = arg_opt_str(message_id, "message_id")?.map(str::to_string);
         let s = handle::get(session)?;
         let pt = match pt {
             Some(t) if !t.is_empty() => t.to_string(),
             _ => payload::type_for(s.session.mode(), mt)?,
         };
         let bytes = payload::encode_json(&pt, json)?;
-        let a = block_on(s.session.send_raw(mt, bytes, id))??;
+        let a = block(call, Kind::Send, s.session.send_raw(mt, bytes, None))?;
         fill_ack(ack, &a);
         Ok(())
     })
@@ -193,12 +195,13 @@ pub unsafe extern "C" fn macp_session_commit(
     session: *const macp_session,
     commitment: *const macp_commitment,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let c = commitment_from_c(commitment)?;
         let s = handle::get(session)?;
-        let a = block_on(s.session.commit(c))??;
+        let a = block(call, Kind::Send, s.session.commit(c))?;
         fill_ack(ack, &a);
         Ok(())
     })
@@ -223,6 +226,7 @@ pub unsafe extern "C" fn macp_session_progress(
     message: *const c_char,
     target_message_id: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -230,7 +234,11 @@ pub unsafe extern "C" fn macp_session_progress(
         let msg = arg_or_empty(message, "message")?;
         let target = arg_or_empty(target_message_id, "target_message_id")?;
         let s = handle::get(session)?;
-        let a = block_on(s.session.progress(token, progress, total, msg, target))??;
+        let a = block(
+            call,
+            Kind::Send,
+            s.session.progress(token, progress, total, msg, target),
+        )?;
         fill_ack(ack, &a);
         Ok(())
     })

@@ -7,6 +7,7 @@ use std::sync::PoisonError;
 
 use super::ack::{fill_ack, macp_ack};
 use super::args::{arg_nonempty, arg_or_empty, arg_out, c_string};
+use super::call::{block, macp_call_options, Kind};
 use super::client::macp_client;
 use super::error::guard;
 use super::error::macp_error;
@@ -15,7 +16,6 @@ use super::handle::{self, handle_type};
 use super::session_list::{macp_session_info, write_info};
 use super::start_options::macp_start_options;
 use crate::error::Status;
-use crate::rt::block_on;
 use crate::session::Session;
 
 /// One participant's handle on one session. Created by `macp_session_start`
@@ -63,6 +63,7 @@ pub unsafe extern "C" fn macp_session_start(
     opts: *const macp_start_options,
     out: *mut *mut macp_session,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -74,7 +75,7 @@ pub unsafe extern "C" fn macp_session_start(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let (session, a) = block_on(Session::start(c, mode, o))??;
+        let (session, a) = block(call, Kind::Send, Session::start(c, mode, o))?;
         fill_ack(ack, &a);
         write_session(out, session);
         Ok(())
@@ -97,6 +98,7 @@ pub unsafe extern "C" fn macp_session_open(
     client: *const macp_client,
     session_id: *const c_char,
     out: *mut *mut macp_session,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -104,7 +106,7 @@ pub unsafe extern "C" fn macp_session_open(
         *out = std::ptr::null_mut();
         let id = arg_nonempty(session_id, "session_id")?;
         let c = handle::get(client)?.client.clone();
-        let session = block_on(Session::open(c, id))??;
+        let session = block(call, Kind::Other, Session::open(c, id))?;
         write_session(out, session);
         Ok(())
     })
@@ -154,13 +156,14 @@ pub extern "C" fn macp_session_mode(session: *const macp_session) -> *const c_ch
 pub unsafe extern "C" fn macp_session_get_info(
     session: *const macp_session,
     out: *mut *mut macp_session_info,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         arg_out(out, "out")?;
         *out = std::ptr::null_mut();
         let s = handle::get(session)?;
-        let meta = block_on(s.session.metadata())??;
+        let meta = block(call, Kind::Other, s.session.metadata())?;
         write_info(out, &meta);
         Ok(())
     })
@@ -178,12 +181,13 @@ pub unsafe extern "C" fn macp_session_cancel(
     session: *const macp_session,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let reason = arg_or_empty(reason, "reason")?;
         let s = handle::get(session)?;
-        let a = block_on(s.session.cancel(reason))??;
+        let a = block(call, Kind::Other, s.session.cancel(reason))?;
         fill_ack(ack, &a);
         Ok(())
     })
@@ -203,12 +207,13 @@ pub unsafe extern "C" fn macp_session_suspend(
     session: *const macp_session,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let reason = arg_or_empty(reason, "reason")?;
         let s = handle::get(session)?;
-        fill_ack(ack, &block_on(s.session.suspend(reason))??);
+        fill_ack(ack, &block(call, Kind::Other, s.session.suspend(reason))?);
         Ok(())
     })
 }
@@ -225,12 +230,13 @@ pub unsafe extern "C" fn macp_session_resume(
     session: *const macp_session,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
         let reason = arg_or_empty(reason, "reason")?;
         let s = handle::get(session)?;
-        fill_ack(ack, &block_on(s.session.resume(reason))??);
+        fill_ack(ack, &block(call, Kind::Other, s.session.resume(reason))?);
         Ok(())
     })
 }

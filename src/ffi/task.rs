@@ -11,11 +11,11 @@ use std::ffi::c_char;
 
 use super::ack::macp_ack;
 use super::args::{arg_bytes, arg_nonempty, arg_or_empty};
+use super::call::{block, macp_call_options, Kind};
 use super::error::macp_error;
 use super::send::send_with;
 use super::session::macp_session;
 use crate::error::Status;
-use crate::rt::block_on;
 
 /// Open the session's task: `task_id` (required), `title`, `instructions`,
 /// `requested_assignee` (NULL: any eligible participant may accept), `input`
@@ -38,6 +38,7 @@ pub unsafe extern "C" fn macp_task_request(
     input_len: usize,
     deadline_unix_ms: i64,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
@@ -46,10 +47,12 @@ pub unsafe extern "C" fn macp_task_request(
         let instructions = arg_or_empty(instructions, "instructions")?;
         let assignee = arg_or_empty(requested_assignee, "requested_assignee")?;
         let input = arg_bytes(input, input_len, "input")?;
-        block_on(
+        block(
+            call,
+            Kind::Send,
             s.task()
                 .request(id, title, instructions, assignee, input, deadline_unix_ms),
-        )?
+        )
     })
 }
 
@@ -68,13 +71,14 @@ pub unsafe extern "C" fn macp_task_accept(
     assignee: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(task_id, "task_id")?;
         let who = arg_or_empty(assignee, "assignee")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.task().accept(id, who, why))?
+        block(call, Kind::Send, s.task().accept(id, who, why))
     })
 }
 
@@ -93,13 +97,14 @@ pub unsafe extern "C" fn macp_task_reject(
     assignee: *const c_char,
     reason: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
         let id = arg_nonempty(task_id, "task_id")?;
         let who = arg_or_empty(assignee, "assignee")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.task().reject(id, who, why))?
+        block(call, Kind::Send, s.task().reject(id, who, why))
     })
 }
 
@@ -122,6 +127,7 @@ pub unsafe extern "C" fn macp_task_update(
     partial_output: *const u8,
     partial_output_len: usize,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
@@ -129,7 +135,11 @@ pub unsafe extern "C" fn macp_task_update(
         let st = arg_or_empty(status, "status")?;
         let msg = arg_or_empty(message, "message")?;
         let out = arg_bytes(partial_output, partial_output_len, "partial_output")?;
-        block_on(s.task().update(id, st, progress, msg, out))?
+        block(
+            call,
+            Kind::Send,
+            s.task().update(id, st, progress, msg, out),
+        )
     })
 }
 
@@ -150,6 +160,7 @@ pub unsafe extern "C" fn macp_task_complete(
     output_len: usize,
     summary: *const c_char,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
@@ -157,7 +168,7 @@ pub unsafe extern "C" fn macp_task_complete(
         let who = arg_or_empty(assignee, "assignee")?;
         let out = arg_bytes(output, output_len, "output")?;
         let sum = arg_or_empty(summary, "summary")?;
-        block_on(s.task().complete(id, who, out, sum))?
+        block(call, Kind::Send, s.task().complete(id, who, out, sum))
     })
 }
 
@@ -178,6 +189,7 @@ pub unsafe extern "C" fn macp_task_fail(
     reason: *const c_char,
     retryable: bool,
     ack: *mut macp_ack,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     send_with(session, ack, error, |s| {
@@ -185,6 +197,10 @@ pub unsafe extern "C" fn macp_task_fail(
         let who = arg_or_empty(assignee, "assignee")?;
         let code = arg_or_empty(error_code, "error_code")?;
         let why = arg_or_empty(reason, "reason")?;
-        block_on(s.task().fail(id, who, code, why, retryable))?
+        block(
+            call,
+            Kind::Send,
+            s.task().fail(id, who, code, why, retryable),
+        )
     })
 }

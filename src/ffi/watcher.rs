@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::args::{arg_bytes, arg_nonempty, arg_opt_str, arg_out, clear_text, write_text};
+use super::call::{block, macp_call_options, Kind};
 use super::client::macp_client;
 use super::error::guard;
 use super::error::macp_error;
@@ -177,6 +178,13 @@ fn callback_arg(
 /// runtime compacted history meanwhile). Envelopes can also be sent on the
 /// stream with `macp_watcher_send`.
 ///
+/// Returns once the runtime has accepted the stream, so nothing accepted
+/// after it returns is missed (and nothing before: history is replayed). A
+/// refused subscription (`MACP_STATUS_FORBIDDEN`, an unknown session)
+/// arrives as the stream's first answer and ends the watcher with a
+/// `MACP_EVENT_CLOSED` carrying the cause; a stream that cannot be opened
+/// at all fails the call. `call` bounds or cancels that wait.
+///
 /// `callback` runs on the watcher's own thread with `user_data`; see
 /// `macp_watcher_close` for when it stops. Close with `macp_watcher_close`.
 ///
@@ -196,6 +204,7 @@ pub unsafe extern "C" fn macp_session_watch(
     callback: macp_event_callback,
     user_data: *mut c_void,
     out: *mut *mut macp_watcher,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -204,7 +213,7 @@ pub unsafe extern "C" fn macp_session_watch(
         let cb = callback_arg(callback)?;
         let opts = options_from_c(options)?;
         let s = handle::get(session)?;
-        let watch = s.session.watch(after_sequence, opts)?;
+        let watch = block(call, Kind::Other, s.session.watch(after_sequence, opts))?;
         *out = start(watch, Some(s.session.clone()), cb, user_data)?;
         Ok(())
     })
@@ -249,7 +258,11 @@ fn watch_kind(kind: i32) -> Result<WatchKind> {
 /// to `callback`. Across broken streams the watcher reconnects per `options`
 /// (NULL for the defaults), reporting RECONNECTING and RESUMED; events
 /// published while it was disconnected may be missed (except session
-/// transitions, which are reconciled). Fails with `MACP_STATUS_UNSUPPORTED`
+/// transitions, which are reconciled). Returns once the runtime has
+/// accepted the subscription, so every event published after it returns
+/// is delivered; a subscription that cannot be made fails the call with its
+/// cause (reconnecting applies once the watcher was live), and `call`
+/// bounds or cancels that wait. Fails with `MACP_STATUS_UNSUPPORTED`
 /// when the runtime does not advertise the stream, and with
 /// `MACP_STATUS_INVALID_ARGUMENT` for a `kind` that is not a
 /// `macp_watch_kind`. `callback` runs as for `macp_session_watch`.
@@ -270,6 +283,7 @@ pub unsafe extern "C" fn macp_client_watch(
     callback: macp_event_callback,
     user_data: *mut c_void,
     out: *mut *mut macp_watcher,
+    call: *const macp_call_options,
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
@@ -279,7 +293,7 @@ pub unsafe extern "C" fn macp_client_watch(
         let cb = callback_arg(callback)?;
         let opts = options_from_c(options)?;
         let c = handle::get(client)?;
-        let watch = c.client.watch(kind, opts)?;
+        let watch = block(call, Kind::Other, c.client.watch(kind, opts))?;
         *out = start(watch, None, cb, user_data)?;
         Ok(())
     })

@@ -82,7 +82,7 @@ static macp_client *connect_as(const char *identity) {
     OK(macp_client_options_set_call_timeout_ms(o, 10000, &err));
     /* Generous: under valgrind on a busy machine a first connect is slow. */
     OK(macp_client_options_set_connect_timeout_ms(o, 60000, &err));
-    OK(macp_client_new(o, &c, &err));
+    OK(macp_client_new(o, &c, NULL, &err));
     macp_client_options_free(o);
     return c;
 }
@@ -123,7 +123,7 @@ static inline macp_session *start_session(macp_client *initiator, const char *mo
     OK(macp_start_options_set_extension(so, "ext.test", (const uint8_t *)"{}", 2, &err));
     OK(macp_start_options_add_root(so, "file:///tmp", "tmp", &err));
     if (policy_version) OK(macp_start_options_set_policy_version(so, policy_version, &err));
-    OK(macp_session_start(initiator, mode, so, &s, &ack, &err));
+    OK(macp_session_start(initiator, mode, so, &s, &ack, NULL, &err));
     macp_start_options_free(so);
     CHECK(s != NULL);
     CHECK(ack.session_state == MACP_SESSION_STATE_OPEN);
@@ -144,6 +144,9 @@ static const char bad_utf8[] = {(char)0xff, (char)0xfe, 0};
 
 /* A pointer the library never issued as a handle. */
 #define NOT_A_HANDLE ((void *)0x1234)
+
+/* Call options that send with message id `id`. */
+#define CALL_ID(id) (&(macp_call_options){.cancel = NULL, .timeout_ms = 0, .message_id = (id)})
 
 /* Handles that were live once and are freed now. */
 static inline macp_client *freed_client(void) {

@@ -21,36 +21,36 @@ static void test_decision_flow(void) {
     CHECK(strcmp(macp_session_mode(sc), MACP_MODE_DECISION) == 0);
 
     macp_session *sa = NULL, *sb = NULL;
-    EXPECT(MACP_STATUS_OK, macp_session_open(alice, id, &sa, &err));
-    EXPECT(MACP_STATUS_OK, macp_session_open(bob, id, &sb, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_open(alice, id, &sa, NULL, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_open(bob, id, &sb, NULL, &err));
 
     macp_ack ack;
     memset(&ack, 0xAB, sizeof ack);
     const uint8_t data[] = {1, 2, 3};
-    EXPECT(MACP_STATUS_OK, macp_decision_propose(sa, "p1", "postgres", "mature", data, sizeof data, &ack, &err));
+    EXPECT(MACP_STATUS_OK, macp_decision_propose(sa, "p1", "postgres", "mature", data, sizeof data, &ack, NULL, &err));
     CHECK(strlen(ack.message_id) == 36);
     CHECK(strcmp(ack.session_id, id) == 0);
     CHECK(!ack.duplicate);
     CHECK(ack.accepted_at_unix_ms > 0);
-    EXPECT(MACP_STATUS_OK, macp_decision_evaluate(sb, "p1", "APPROVE", 0.9, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_OK, macp_decision_object(sb, "p1", NULL, "low", NULL, &err));
-    EXPECT(MACP_STATUS_OK, macp_decision_vote(sa, "p1", "APPROVE", "yes", &ack, &err));
-    EXPECT(MACP_STATUS_OK, macp_decision_vote(sb, "p1", "APPROVE", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_OK, macp_decision_evaluate(sb, "p1", "APPROVE", 0.9, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_OK, macp_decision_object(sb, "p1", NULL, "low", NULL, NULL, &err));
+    EXPECT(MACP_STATUS_OK, macp_decision_vote(sa, "p1", "APPROVE", "yes", &ack, NULL, &err));
+    EXPECT(MACP_STATUS_OK, macp_decision_vote(sb, "p1", "APPROVE", NULL, &ack, NULL, &err));
 
     /* Only the initiator commits. */
-    EXPECT(MACP_STATUS_FORBIDDEN, macp_decision_commit(sa, "decision.selected", NULL, NULL, true, NULL, &err));
+    EXPECT(MACP_STATUS_FORBIDDEN, macp_decision_commit(sa, "decision.selected", NULL, NULL, true, NULL, NULL, &err));
     macp_commitment c = {0};
     c.commitment_id = "c-1";
     c.action = "decision.selected";
     c.authority_scope = "storage";
     c.reason = "all approve";
     c.outcome_positive = true;
-    EXPECT(MACP_STATUS_OK, macp_session_commit(sc, &c, &ack, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_commit(sc, &c, &ack, NULL, &err));
     CHECK(ack.session_state == MACP_SESSION_STATE_RESOLVED);
 
     /* Every participant reads the same final state. */
     macp_session_info *info = NULL;
-    EXPECT(MACP_STATUS_OK, macp_session_get_info(sb, &info, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(sb, &info, NULL, &err));
     const macp_session_metadata *m = macp_session_info_metadata(info);
     CHECK(info != NULL && m != NULL);
     if (m) {
@@ -75,14 +75,14 @@ static void test_decision_flow(void) {
     macp_session_info_free(info); /* double free is ignored */
 
     macp_session_info *via_client = NULL;
-    EXPECT(MACP_STATUS_OK, macp_client_get_session(coord, id, &via_client, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_get_session(coord, id, &via_client, NULL, &err));
     const macp_session_metadata *vm = macp_session_info_metadata(via_client);
     CHECK(vm && vm->state == MACP_SESSION_STATE_RESOLVED);
     macp_session_info_free(via_client);
 
     /* The coordinator's listing holds the session, resolved. */
     macp_session_list *list = NULL;
-    EXPECT(MACP_STATUS_OK, macp_client_list_all_sessions(coord, &list, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_list_all_sessions(coord, &list, NULL, &err));
     size_t listed = macp_session_list_len(list), found = 0;
     CHECK(listed >= 1);
     for (size_t i = 0; i < listed; i++) {
@@ -100,7 +100,7 @@ static void test_decision_flow(void) {
     macp_session_list_free(list);
 
     /* A resolved session takes no more messages. */
-    EXPECT(MACP_STATUS_SESSION_NOT_OPEN, macp_decision_vote(sa, "p1", "REJECT", NULL, NULL, &err));
+    EXPECT(MACP_STATUS_SESSION_NOT_OPEN, macp_decision_vote(sa, "p1", "REJECT", NULL, NULL, NULL, &err));
 
     macp_session_free(sa);
     macp_session_free(sb);
@@ -118,7 +118,7 @@ static void test_runtime_errors(void) {
 
     /* Unknown session: code, message and gRPC status are reported. */
     macp_error *err = NULL;
-    macp_status st = macp_session_open(coord, id, &sm, &err);
+    macp_status st = macp_session_open(coord, id, &sm, NULL, &err);
     CHECK(st == MACP_STATUS_SESSION_NOT_FOUND);
     CHECK(sm == NULL);
     CHECK(strcmp(macp_error_code(err), "SESSION_NOT_FOUND") == 0);
@@ -127,8 +127,8 @@ static void test_runtime_errors(void) {
     macp_error_free(err);
 
     /* A non-participant may neither read nor write the session. */
-    EXPECT(MACP_STATUS_FORBIDDEN, macp_session_open(mallory, macp_session_id(sc), &sm, &err));
-    EXPECT(MACP_STATUS_FORBIDDEN, macp_client_cancel_session(mallory, macp_session_id(sc), "x", NULL, &err));
+    EXPECT(MACP_STATUS_FORBIDDEN, macp_session_open(mallory, macp_session_id(sc), &sm, NULL, &err));
+    EXPECT(MACP_STATUS_FORBIDDEN, macp_client_cancel_session(mallory, macp_session_id(sc), "x", NULL, NULL, &err));
 
     /* Same session id twice. */
     macp_start_options *so = NULL;
@@ -137,14 +137,14 @@ static void test_runtime_errors(void) {
     EXPECT(MACP_STATUS_OK, macp_start_options_add_participant(so, "alice", &err));
     EXPECT(MACP_STATUS_OK, macp_start_options_set_ttl_ms(so, 1000, &err));
     EXPECT(MACP_STATUS_OK, macp_start_options_set_session_id(so, macp_session_id(sc), &err));
-    EXPECT(MACP_STATUS_SESSION_ALREADY_EXISTS, macp_session_start(coord, MACP_MODE_DECISION, so, &dup, NULL, &err));
+    EXPECT(MACP_STATUS_SESSION_ALREADY_EXISTS, macp_session_start(coord, MACP_MODE_DECISION, so, &dup, NULL, NULL, &err));
     CHECK(dup == NULL);
     /* No TTL set: refused before sending. */
     macp_start_options_free(so);
     EXPECT(MACP_STATUS_OK, macp_start_options_new(&so, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(coord, MACP_MODE_DECISION, so, &dup, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(coord, MACP_MODE_DECISION, so, &dup, NULL, NULL, &err));
     EXPECT(MACP_STATUS_OK, macp_start_options_set_ttl_ms(so, 1000, &err));
-    EXPECT(MACP_STATUS_MODE_NOT_SUPPORTED, macp_session_start(coord, "ext.nope.v1", so, &dup, NULL, &err));
+    EXPECT(MACP_STATUS_MODE_NOT_SUPPORTED, macp_session_start(coord, "ext.nope.v1", so, &dup, NULL, NULL, &err));
     macp_start_options_free(so);
 
     /* A failed send reports the message id it used; re-sending that id with
@@ -152,22 +152,22 @@ static void test_runtime_errors(void) {
     macp_client *alice = connect_as("alice");
     macp_session *sa = NULL;
     macp_ack ack;
-    EXPECT(MACP_STATUS_OK, macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_open(alice, macp_session_id(sc), &sa, NULL, &err));
     /* ProposalPayload{proposal_id: "px", option: "o"}, encoded by hand. */
     const uint8_t proposal[] = {0x0a, 2, 'p', 'x', 0x12, 1, 'o'};
-    EXPECT(MACP_STATUS_OK, macp_session_send(sa, "Proposal", proposal, sizeof proposal, "fixed-id-1", &ack, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_send(sa, "Proposal", proposal, sizeof proposal, &ack, CALL_ID("fixed-id-1"), &err));
     CHECK(strcmp(ack.message_id, "fixed-id-1") == 0 && !ack.duplicate);
-    EXPECT(MACP_STATUS_OK, macp_session_send(sa, "Proposal", proposal, sizeof proposal, "fixed-id-1", &ack, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_send(sa, "Proposal", proposal, sizeof proposal, &ack, CALL_ID("fixed-id-1"), &err));
     CHECK(ack.duplicate);
     err = NULL;
-    st = macp_decision_vote(sa, "no-such-proposal", "APPROVE", NULL, NULL, &err);
+    st = macp_decision_vote(sa, "no-such-proposal", "APPROVE", NULL, NULL, NULL, &err);
     CHECK(st == MACP_STATUS_INVALID_ENVELOPE);
     CHECK(strlen(macp_error_message_id(err)) == 36);
     CHECK(strcmp(macp_error_session_id(err), macp_session_id(sc)) == 0);
     macp_error_free(err);
 
     /* Cancel by the initiator. */
-    EXPECT(MACP_STATUS_OK, macp_session_cancel(sc, "done", &ack, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_cancel(sc, "done", &ack, NULL, &err));
     CHECK(ack.session_state == MACP_SESSION_STATE_CANCELLED);
 
     macp_session_free(sa);
@@ -183,16 +183,16 @@ static void test_connect_errors(void) {
     EXPECT(MACP_STATUS_OK, macp_client_options_new(&o, &err));
     /* Plaintext needs explicit permission. */
     EXPECT(MACP_STATUS_OK, macp_client_options_set_target(o, "http://127.0.0.1:1", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(o, &c, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(o, &c, NULL, &err));
     CHECK(c == NULL);
     /* Nothing listens on port 1. */
     EXPECT(MACP_STATUS_OK, macp_client_options_set_allow_insecure(o, true, &err));
     EXPECT(MACP_STATUS_OK, macp_client_options_set_connect_timeout_ms(o, 2000, &err));
-    EXPECT(MACP_STATUS_TRANSPORT, macp_client_new(o, &c, &err));
+    EXPECT(MACP_STATUS_TRANSPORT, macp_client_new(o, &c, NULL, &err));
     /* No target at all. */
     macp_client_options_free(o);
     EXPECT(MACP_STATUS_OK, macp_client_options_new(&o, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(o, &c, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(o, &c, NULL, &err));
     macp_client_options_free(o);
 }
 
@@ -208,7 +208,7 @@ static void *propose_many(void *arg) {
         char pid[32];
         snprintf(pid, sizeof pid, "t%d-%d", w->index, i);
         macp_ack ack;
-        if (macp_decision_propose(w->session, pid, "opt", NULL, NULL, 0, &ack, NULL) == MACP_STATUS_OK &&
+        if (macp_decision_propose(w->session, pid, "opt", NULL, NULL, 0, &ack, NULL, NULL) == MACP_STATUS_OK &&
             !ack.duplicate)
             w->ok++;
     }
@@ -218,7 +218,7 @@ static void *propose_many(void *arg) {
 static void test_threads_share_a_client(void) {
     macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
     macp_session *sc = start_decision(coord), *sa = NULL;
-    EXPECT(MACP_STATUS_OK, macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_open(alice, macp_session_id(sc), &sa, NULL, &err));
     pthread_t t[4];
     struct worker w[4];
     for (int i = 0; i < 4; i++) {
@@ -232,7 +232,7 @@ static void test_threads_share_a_client(void) {
     }
     CHECK(total == 40);
     macp_session_info *info = NULL;
-    EXPECT(MACP_STATUS_OK, macp_session_get_info(sc, &info, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(sc, &info, NULL, &err));
     const macp_session_metadata *m = macp_session_info_metadata(info);
     CHECK(m != NULL);
     for (size_t i = 0; m && i < m->activity_len; i++)
@@ -278,7 +278,7 @@ static void wait_done(struct completions *c, int n) {
 static void test_async_sends(void) {
     macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice"), *mallory = connect_as("mallory");
     macp_session *sc = start_decision(coord), *sa = NULL;
-    EXPECT(MACP_STATUS_OK, macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_open(alice, macp_session_id(sc), &sa, NULL, &err));
     struct completions c;
     memset(&c, 0, sizeof c);
     pthread_mutex_init(&c.mu, NULL);
@@ -292,13 +292,13 @@ static void test_async_sends(void) {
         p[2 + n] = 0x12;
         p[3 + n] = 1;
         p[4 + n] = 'o';
-        EXPECT(MACP_STATUS_OK, macp_session_send_async(sa, "Proposal", p, (size_t)n + 5, NULL, on_sent, &c, &err));
+        EXPECT(MACP_STATUS_OK, macp_session_send_async(sa, "Proposal", p, (size_t)n + 5, on_sent, &c, NULL, &err));
     }
     wait_done(&c, 200);
     CHECK(c.ok == 200 && c.duplicates == 0);
     for (int i = 1; i < 200; i++) CHECK(strcmp(c.ids[i], c.ids[0]) != 0);
     macp_session_info *info = NULL;
-    EXPECT(MACP_STATUS_OK, macp_session_get_info(sc, &info, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(sc, &info, NULL, &err));
     const macp_session_metadata *m = macp_session_info_metadata(info);
     CHECK(m != NULL);
     for (size_t i = 0; m && i < m->activity_len; i++)
@@ -306,21 +306,21 @@ static void test_async_sends(void) {
     macp_session_info_free(info);
 
     /* A refusal is reported through the callback, with its code. */
-    EXPECT(MACP_STATUS_OK, macp_session_send_async(sa, "Vote", NULL, 0, NULL, on_sent, &c, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_send_async(sa, "Vote", NULL, 0, on_sent, &c, NULL, &err));
     wait_done(&c, 201);
     CHECK(c.last_error == MACP_STATUS_INVALID_ENVELOPE);
     CHECK(strcmp(c.last_code, "INVALID_ENVELOPE") == 0);
 
     /* Bad input fails at once and never calls back. */
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, "Proposal", NULL, 0, NULL, NULL, &c, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, NULL, NULL, 0, NULL, on_sent, &c, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, bad_utf8, NULL, 0, NULL, on_sent, &c, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, "Proposal", NULL, 3, NULL, on_sent, &c, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, "Proposal", NULL, 0, NULL, &c, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, NULL, NULL, 0, on_sent, &c, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, bad_utf8, NULL, 0, on_sent, &c, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_async(sa, "Proposal", NULL, 3, on_sent, &c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT,
-           macp_session_send_async(sa, "Proposal", NULL, 0, "implicit-accept:x", on_sent, &c, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_async(NULL, "Proposal", NULL, 0, NULL, on_sent, &c, &err));
+           macp_session_send_async(sa, "Proposal", NULL, 0, on_sent, &c, CALL_ID("implicit-accept:x"), &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_async(NULL, "Proposal", NULL, 0, on_sent, &c, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE,
-           macp_session_send_async((macp_session *)alice, "Proposal", NULL, 0, NULL, on_sent, &c, &err));
+           macp_session_send_async((macp_session *)alice, "Proposal", NULL, 0, on_sent, &c, NULL, &err));
     /* The synchronous calls above cannot have raced a callback in. */
     pthread_mutex_lock(&c.mu);
     CHECK(c.done == 201);
@@ -339,9 +339,9 @@ static void test_freed_client_cancels_sessions(void) {
     macp_client *coord = connect_as("coordinator");
     macp_session *sc = start_decision(coord);
     macp_client_free(coord);
-    EXPECT(MACP_STATUS_CANCELLED, macp_session_cancel(sc, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_CANCELLED, macp_session_cancel(sc, NULL, NULL, NULL, &err));
     macp_session_info *info = NULL;
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session(coord, "x", &info, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session(coord, "x", &info, NULL, &err));
     CHECK(info == NULL);
     macp_session_free(sc);
     macp_session_free(sc);
@@ -436,19 +436,19 @@ static void test_bad_input(void) {
     macp_client_options_free(NULL);
 
     /* Client. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_new(NULL, &out_c, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_new(freed_opts, &out_c, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(opts, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_new(NULL, &out_c, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_new(freed_opts, &out_c, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_new(opts, NULL, NULL, &err));
     CHECK(strcmp(macp_client_protocol_version(NOT_A_HANDLE), "") == 0);
     CHECK(strcmp(macp_client_protocol_version(NULL), "") == 0);
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session(NOT_A_HANDLE, "x", &info, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session((macp_client *)session, "x", &info, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, NULL, &info, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, bad_utf8, &info, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, "x", NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_cancel_session(NULL, "x", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_cancel_session(client, "", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_cancel_session(client, "x", bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session(NOT_A_HANDLE, "x", &info, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_get_session((macp_client *)session, "x", &info, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, NULL, &info, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, bad_utf8, &info, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_session(client, "x", NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_cancel_session(NULL, "x", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_cancel_session(client, "", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_cancel_session(client, "x", bad_utf8, &ack, NULL, &err));
     macp_client_free(NOT_A_HANDLE);
     macp_client_free(NULL);
     macp_session_info_free(NOT_A_HANDLE);
@@ -490,74 +490,74 @@ static void test_bad_input(void) {
     macp_start_options_free(NULL);
 
     /* Sessions. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(NOT_A_HANDLE, MACP_MODE_DECISION, so, &out_s, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(client, MACP_MODE_DECISION, NOT_A_HANDLE, &out_s, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, NULL, so, &out_s, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, bad_utf8, so, &out_s, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, MACP_MODE_DECISION, so, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_open(NULL, "x", &out_s, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, NULL, &out_s, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, bad_utf8, &out_s, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, "x", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(NOT_A_HANDLE, MACP_MODE_DECISION, so, &out_s, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_start(client, MACP_MODE_DECISION, NOT_A_HANDLE, &out_s, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, NULL, so, &out_s, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, bad_utf8, so, &out_s, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_start(client, MACP_MODE_DECISION, so, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_open(NULL, "x", &out_s, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, NULL, &out_s, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, bad_utf8, &out_s, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_open(client, "x", NULL, NULL, &err));
     CHECK(strcmp(macp_session_id(closed), "") == 0);
     CHECK(strcmp(macp_session_mode(NOT_A_HANDLE), "") == 0);
     CHECK(strcmp(macp_session_id(NULL), "") == 0);
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send(closed, "Proposal", NULL, 0, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send((macp_session *)client, "Proposal", NULL, 0, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, NULL, NULL, 0, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, bad_utf8, NULL, 0, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, "", &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, "implicit-accept:x", &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send(closed, "Proposal", NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send((macp_session *)client, "Proposal", NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, bad_utf8, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 5, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, &ack, CALL_ID(""), &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, &ack, CALL_ID(bad_utf8), &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, &ack, CALL_ID("implicit-accept:x"), &err));
     char long_id[200];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = 0;
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, long_id, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send(session, "Proposal", NULL, 0, &ack, CALL_ID(long_id), &err));
     macp_commitment c = {0};
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, &c, &ack, &err)); /* no action */
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, &c, &ack, NULL, &err)); /* no action */
     c.action = bad_utf8;
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, &c, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, &c, &ack, NULL, &err));
     c.action = "decision.selected";
     c.supersedes_session_id = "x";
     c.supersedes_commitment_hash = "sha256:nothex";
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, &c, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_commit(session, &c, &ack, NULL, &err));
     c.supersedes_session_id = NULL;
     c.supersedes_commitment_hash = NULL;
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_commit(closed, &c, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_get_info(NOT_A_HANDLE, &info, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_get_info(session, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_cancel(closed, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_commit(closed, &c, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_get_info(NOT_A_HANDLE, &info, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_get_info(session, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_cancel(closed, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, bad_utf8, &ack, NULL, &err));
     macp_session_free(NOT_A_HANDLE);
     macp_session_free(NULL);
 
     /* Decision helpers. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_propose(closed, "p", "o", NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, NULL, "o", NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "", NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "o", bad_utf8, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "o", NULL, NULL, 9, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_evaluate(NOT_A_HANDLE, "p", "APPROVE", 0.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", NULL, 0.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", 1.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", -0.1, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", NAN, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, bad_utf8, "APPROVE", 0.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_object(NULL, "p", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_object(session, "", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_object(session, "p", NULL, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_object(session, "p", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_vote(closed, "p", "APPROVE", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_vote(session, "p", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_vote(session, "p", "APPROVE", bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_commit(NOT_A_HANDLE, "a", NULL, NULL, true, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_commit(session, NULL, NULL, NULL, true, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_commit(session, "a", bad_utf8, NULL, true, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_propose(closed, "p", "o", NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, NULL, "o", NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "", NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "o", bad_utf8, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_propose(session, "p", "o", NULL, NULL, 9, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_evaluate(NOT_A_HANDLE, "p", "APPROVE", 0.5, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", NULL, 0.5, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", 1.5, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", -0.1, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, "p", "APPROVE", NAN, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_evaluate(session, bad_utf8, "APPROVE", 0.5, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_object(NULL, "p", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_object(session, "", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_object(session, "p", NULL, bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_object(session, "p", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_vote(closed, "p", "APPROVE", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_vote(session, "p", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_vote(session, "p", "APPROVE", bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_decision_commit(NOT_A_HANDLE, "a", NULL, NULL, true, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_commit(session, NULL, NULL, NULL, true, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_commit(session, "a", bad_utf8, NULL, true, &ack, NULL, &err));
 
     /* The session is untouched by all of the above. */
-    EXPECT(MACP_STATUS_OK, macp_session_get_info(session, &info, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(session, &info, NULL, &err));
     const macp_session_metadata *m = macp_session_info_metadata(info);
     CHECK(m && m->state == MACP_SESSION_STATE_OPEN);
     macp_session_info_free(info);
@@ -622,11 +622,11 @@ static void test_session_info_and_list_bad_input(void) {
     macp_session_info *info = NULL, *freed_info = NULL;
     macp_session_list *list = NULL, *freed_list = NULL, *page = NULL;
     macp_string *str = NULL;
-    EXPECT(MACP_STATUS_OK, macp_session_get_info(s1, &info, &err));
-    EXPECT(MACP_STATUS_OK, macp_session_get_info(s1, &freed_info, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(s1, &info, NULL, &err));
+    EXPECT(MACP_STATUS_OK, macp_session_get_info(s1, &freed_info, NULL, &err));
     macp_session_info_free(freed_info);
-    EXPECT(MACP_STATUS_OK, macp_client_list_sessions(client, 1, NULL, &list, &err));
-    EXPECT(MACP_STATUS_OK, macp_client_list_all_sessions(client, &freed_list, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_list_sessions(client, 1, NULL, &list, NULL, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_list_all_sessions(client, &freed_list, NULL, &err));
     macp_session_list_free(freed_list);
     EXPECT(MACP_STATUS_OK, macp_payload_type(MACP_MODE_DECISION, "Vote", &str, &err));
 
@@ -639,8 +639,8 @@ static void test_session_info_and_list_bad_input(void) {
     CHECK(macp_session_info_metadata((const macp_session_info *)list) == NULL);
     CHECK(macp_session_info_metadata((const macp_session_info *)str) == NULL);
     macp_session_info *no_info = NULL;
-    EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, no_info, macp_session_get_info(NULL, &no_info, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, no_info, macp_client_get_session(bad[1], macp_session_id(s1), &no_info, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, no_info, macp_session_get_info(NULL, &no_info, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, no_info, macp_client_get_session(bad[1], macp_session_id(s1), &no_info, NULL, &err));
 
     /* Session list: one page of one session, then the next page. */
     CHECK(macp_session_list_len(list) == 1);
@@ -650,7 +650,7 @@ static void test_session_info_and_list_bad_input(void) {
     CHECK(macp_session_list_at(list, SIZE_MAX) == NULL);
     const char *token = macp_session_list_next_page_token(list);
     CHECK(strlen(token) > 0); /* two sessions or more: not the last page */
-    EXPECT(MACP_STATUS_OK, macp_client_list_sessions(client, 1, token, &page, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_list_sessions(client, 1, token, &page, NULL, &err));
     CHECK(macp_session_list_len(page) == 1);
     const macp_session_metadata *second = macp_session_list_at(page, 0);
     CHECK(first && second && strcmp(first->session_id, second->session_id) != 0);
@@ -665,16 +665,16 @@ static void test_session_info_and_list_bad_input(void) {
     }
     /* Listing: a negative page size, a token that is not UTF-8 or not the
      * runtime's, no out pointer, bad client handles. */
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, page, macp_client_list_sessions(client, -1, NULL, &page, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, page, macp_client_list_sessions(client, 1, bad_utf8, &page, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_sessions(client, 1, NULL, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_all_sessions(client, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, page, macp_client_list_sessions(client, -1, NULL, &page, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, page, macp_client_list_sessions(client, 1, bad_utf8, &page, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_sessions(client, 1, NULL, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_all_sessions(client, NULL, NULL, &err));
     page = NOT_A_HANDLE;
-    FAILS_ANY(macp_client_list_sessions(client, 1, "not a token", &page, &err));
+    FAILS_ANY(macp_client_list_sessions(client, 1, "not a token", &page, NULL, &err));
     CHECK(page == NULL);
     for (size_t i = 0; i < BAD_HANDLE_KINDS; i++) {
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, page, macp_client_list_sessions(bad[i], 0, NULL, &page, &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, page, macp_client_list_all_sessions(bad[i], &page, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, page, macp_client_list_sessions(bad[i], 0, NULL, &page, NULL, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, page, macp_client_list_all_sessions(bad[i], &page, NULL, &err));
     }
 
     /* Frees of the wrong type free nothing; each free ignores NULL, never
@@ -749,13 +749,13 @@ static void test_receipts_bad_input(void) {
     macp_string *json = NULL;
     for (size_t i = 0; i < BAD_HANDLE_KINDS; i++) {
         EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, json,
-                   macp_client_get_decision_receipt(bad[i], macp_session_id(session), &json, &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, json, macp_client_get_receipt_keys(bad[i], &json, &err));
+                   macp_client_get_decision_receipt(bad[i], macp_session_id(session), &json, NULL, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, json, macp_client_get_receipt_keys(bad[i], &json, NULL, &err));
     }
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_client_get_decision_receipt(client, NULL, &json, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_client_get_decision_receipt(client, bad_utf8, &json, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_decision_receipt(client, macp_session_id(session), NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_receipt_keys(client, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_client_get_decision_receipt(client, NULL, &json, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, json, macp_client_get_decision_receipt(client, bad_utf8, &json, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_decision_receipt(client, macp_session_id(session), NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_receipt_keys(client, NULL, NULL, &err));
 
     /* A wrong-type free frees nothing; frees ignore what is not live. */
     macp_receipt_verification_free((macp_receipt_verification *)text);
@@ -776,6 +776,81 @@ static void test_receipts_bad_input(void) {
 
 /* ---------------------------------------------------------------- main */
 
+/* Call options and cancellation tokens: bad input is refused, a triggered
+ * token ends the call before anything is sent, and every failure says
+ * whether its request may have taken effect. */
+static void test_call_options(void) {
+    macp_client *client = connect_as("calls");
+    macp_session *session = start_decision(client);
+    macp_ack ack;
+    macp_error *err = NULL;
+
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_cancel_new(NULL, &err));
+    macp_cancel *cancel = NULL;
+    OK(macp_cancel_new(&cancel, &err));
+    CHECK(!macp_cancel_is_triggered(cancel));
+    macp_call_options call = macp_call_options_default();
+    CHECK(call.cancel == NULL && call.timeout_ms == 0 && call.message_id == NULL);
+    call.cancel = cancel;
+    OK(macp_session_progress(session, NULL, 1, 2, "half", NULL, &ack, &call, &err));
+
+    /* Triggered first: the call ends at once and nothing was sent. */
+    macp_cancel_trigger(cancel);
+    macp_cancel_trigger(cancel); /* twice is harmless */
+    CHECK(macp_cancel_is_triggered(cancel));
+    call.message_id = "cancelled-1";
+    CHECK(macp_session_progress(session, NULL, 1, 2, "half", NULL, &ack, &call, &err) == MACP_STATUS_CANCELLED);
+    CHECK(macp_error_delivery(err) == MACP_DELIVERY_NOT_SENT);
+    CHECK(strcmp(macp_error_message_id(err), "cancelled-1") == 0);
+    macp_error_free(err);
+    err = NULL;
+
+    /* Bad options. */
+    macp_call_options bad = macp_call_options_default();
+    bad.cancel = NOT_A_HANDLE;
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_get_info(session, &(macp_session_info *){NULL}, &bad, &err));
+    bad.cancel = (const macp_cancel *)client;
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_cancel(session, NULL, &ack, &bad, &err));
+    bad = macp_call_options_default();
+    bad.message_id = bad_utf8;
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_decision_vote(session, "p1", "APPROVE", NULL, &ack, &bad, &err));
+    bad.message_id = "an-id";
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, NULL, &ack, &bad, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(client, NULL, 0, &ack, &bad, &err));
+    bad = macp_call_options_default();
+    bad.timeout_ms = UINT64_MAX;
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, NULL, &ack, &bad, &err));
+
+    /* A refusal says the runtime did not apply it; a local one that nothing
+     * was sent. */
+    CHECK(macp_decision_vote(session, "no-such-proposal", "APPROVE", NULL, &ack, NULL, &err) != MACP_STATUS_OK);
+    CHECK(macp_error_delivery(err) == MACP_DELIVERY_REFUSED);
+    CHECK(strlen(macp_error_message_id(err)) > 0);
+    macp_error_free(err);
+    err = NULL;
+    CHECK(macp_decision_vote(session, "", "APPROVE", NULL, &ack, NULL, &err) == MACP_STATUS_INVALID_ARGUMENT);
+    CHECK(macp_error_delivery(err) == MACP_DELIVERY_NOT_SENT);
+    macp_error_free(err);
+    err = NULL;
+
+    /* Bad handles are ignored or reported, never dereferenced. */
+    CHECK(macp_error_delivery(NULL) == MACP_DELIVERY_UNKNOWN);
+    CHECK(macp_error_delivery(NOT_A_HANDLE) == MACP_DELIVERY_UNKNOWN);
+    macp_cancel_trigger(NULL);
+    macp_cancel_trigger(NOT_A_HANDLE);
+    CHECK(!macp_cancel_is_triggered(NULL));
+    CHECK(!macp_cancel_is_triggered((const macp_cancel *)client));
+    macp_cancel_free(cancel);
+    macp_cancel_free(cancel);
+    macp_cancel_free(NULL);
+    CHECK(!macp_cancel_is_triggered(cancel));
+    call.message_id = NULL;
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_progress(session, NULL, 1, 2, NULL, NULL, &ack, &call, &err));
+
+    macp_session_free(session);
+    macp_client_free(client);
+}
+
 int main(void) {
     const struct test tests[] = {
         {"decision_flow", test_decision_flow},
@@ -788,6 +863,7 @@ int main(void) {
         {"strings", test_strings},
         {"session_info_and_list_bad_input", test_session_info_and_list_bad_input},
         {"receipts_bad_input", test_receipts_bad_input},
+        {"call_options", test_call_options},
     };
     return run_tests("c-abi", tests, sizeof tests / sizeof tests[0]);
 }

@@ -20,7 +20,7 @@
 
 static macp_session *join(macp_client *c, macp_session *s) {
     macp_session *out = NULL;
-    OK(macp_session_open(c, macp_session_id(s), &out, &err));
+    OK(macp_session_open(c, macp_session_id(s), &out, NULL, &err));
     return out;
 }
 
@@ -30,12 +30,12 @@ static macp_status commit(macp_session *s, const char *action, bool positive, ma
     c.authority_scope = "test";
     c.reason = "done";
     c.outcome_positive = positive;
-    return macp_session_commit(s, &c, ack, err);
+    return macp_session_commit(s, &c, ack, NULL, err);
 }
 
 static void expect_state(macp_session *s, macp_session_state want) {
     macp_session_info *info = NULL;
-    OK(macp_session_get_info(s, &info, &err));
+    OK(macp_session_get_info(s, &info, NULL, &err));
     const macp_session_metadata *m = macp_session_info_metadata(info);
     CHECK(m && m->state == want);
     macp_session_info_free(info);
@@ -74,7 +74,7 @@ static macp_projection *project(macp_session *s, int count) {
     pthread_cond_init(&f.cv, NULL);
     OK(macp_projection_new(macp_session_mode(s), &f.projection, &err));
     macp_watcher *w = NULL;
-    OK(macp_session_watch(s, 0, NULL, on_event, &f, &w, &err));
+    OK(macp_session_watch(s, 0, NULL, on_event, &f, &w, NULL, &err));
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += 30;
@@ -114,12 +114,12 @@ static void test_decision_projection(void) {
     macp_client *coord = connect_as("coord"), *alice = connect_as("alice"), *bob = connect_as("bob");
     const char *parts[] = {"alice", "bob", NULL};
     macp_session *sc = start_session(coord, MACP_MODE_DECISION, parts, NULL), *sa = join(alice, sc), *sb = join(bob, sc);
-    OK(macp_decision_propose(sa, "p1", "postgres", "mature", NULL, 0, NULL, &err));
-    OK(macp_decision_propose(sb, "p2", "sqlite", NULL, NULL, 0, NULL, &err));
-    OK(macp_decision_evaluate(sb, "p1", "APPROVE", 0.75, "fine", NULL, &err));
-    OK(macp_decision_object(sb, "p1", "cost", "low", NULL, &err));
-    OK(macp_decision_vote(sa, "p1", "APPROVE", NULL, NULL, &err));
-    OK(macp_decision_vote(sb, "p1", "REJECT", NULL, NULL, &err));
+    OK(macp_decision_propose(sa, "p1", "postgres", "mature", NULL, 0, NULL, NULL, &err));
+    OK(macp_decision_propose(sb, "p2", "sqlite", NULL, NULL, 0, NULL, NULL, &err));
+    OK(macp_decision_evaluate(sb, "p1", "APPROVE", 0.75, "fine", NULL, NULL, &err));
+    OK(macp_decision_object(sb, "p1", "cost", "low", NULL, NULL, &err));
+    OK(macp_decision_vote(sa, "p1", "APPROVE", NULL, NULL, NULL, &err));
+    OK(macp_decision_vote(sb, "p1", "REJECT", NULL, NULL, NULL, &err));
     OK(commit(sc, "decision.selected", true, NULL, &err));
 
     macp_projection *p = project(sb, 8);
@@ -150,18 +150,18 @@ static void test_proposal_flow(void) {
     macp_session *sb = start_session(buyer, MACP_MODE_PROPOSAL, parts, NULL), *ss = join(seller, sb);
     const char *tags[] = {"bulk", "q3"};
     macp_ack ack;
-    OK(macp_proposal_propose(ss, "p1", "offer", "100 units", (const uint8_t *)"{}", 2, tags, 2, &ack, &err));
+    OK(macp_proposal_propose(ss, "p1", "offer", "100 units", (const uint8_t *)"{}", 2, tags, 2, &ack, NULL, &err));
     CHECK(ack.session_state == MACP_SESSION_STATE_OPEN && strlen(ack.message_id) == 36);
-    OK(macp_proposal_counter_propose(sb, "p2", "p1", "counter", NULL, NULL, 0, NULL, &err));
-    OK(macp_proposal_propose(ss, "p3", NULL, NULL, NULL, 0, NULL, 0, NULL, &err));
+    OK(macp_proposal_counter_propose(sb, "p2", "p1", "counter", NULL, NULL, 0, NULL, NULL, &err));
+    OK(macp_proposal_propose(ss, "p3", NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, &err));
     /* Only the author withdraws. */
-    EXPECT(MACP_STATUS_FORBIDDEN, macp_proposal_withdraw(sb, "p3", NULL, NULL, &err));
-    OK(macp_proposal_withdraw(ss, "p3", "never mind", NULL, &err));
+    EXPECT(MACP_STATUS_FORBIDDEN, macp_proposal_withdraw(sb, "p3", NULL, NULL, NULL, &err));
+    OK(macp_proposal_withdraw(ss, "p3", "never mind", NULL, NULL, &err));
     /* A withdrawn proposal cannot be accepted. */
-    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_proposal_accept(sb, "p3", NULL, NULL, &err));
-    OK(macp_proposal_reject(ss, "p2", false, "too low", NULL, &err));
-    OK(macp_proposal_accept(ss, "p1", NULL, NULL, &err));
-    OK(macp_proposal_accept(sb, "p1", "fine", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_proposal_accept(sb, "p3", NULL, NULL, NULL, &err));
+    OK(macp_proposal_reject(ss, "p2", false, "too low", NULL, NULL, &err));
+    OK(macp_proposal_accept(ss, "p1", NULL, NULL, NULL, &err));
+    OK(macp_proposal_accept(sb, "p1", "fine", NULL, NULL, &err));
     OK(commit(sb, "proposal.accepted", true, &ack, &err));
     CHECK(ack.session_state == MACP_SESSION_STATE_RESOLVED);
     expect_state(ss, MACP_SESSION_STATE_RESOLVED);
@@ -182,13 +182,13 @@ static void test_task_flow(void) {
     macp_client *planner = connect_as("planner"), *worker = connect_as("worker"), *carol = connect_as("carol");
     const char *parts[] = {"planner", "worker", "carol", NULL};
     macp_session *sp = start_session(planner, MACP_MODE_TASK, parts, NULL), *sw = join(worker, sp), *sc = join(carol, sp);
-    OK(macp_task_request(sp, "t1", "build", "compile it", NULL, (const uint8_t *)"src", 3, 0, NULL, &err));
-    OK(macp_task_reject(sc, "t1", NULL, "busy", NULL, &err));
-    OK(macp_task_accept(sw, "t1", "worker", "on it", NULL, &err));
+    OK(macp_task_request(sp, "t1", "build", "compile it", NULL, (const uint8_t *)"src", 3, 0, NULL, NULL, &err));
+    OK(macp_task_reject(sc, "t1", NULL, "busy", NULL, NULL, &err));
+    OK(macp_task_accept(sw, "t1", "worker", "on it", NULL, NULL, &err));
     /* The slot is taken. */
-    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_task_accept(sp, "t1", NULL, NULL, NULL, &err));
-    OK(macp_task_update(sw, "t1", "compiling", 0.5, "half", (const uint8_t *)"log", 3, NULL, &err));
-    OK(macp_task_complete(sw, "t1", NULL, (const uint8_t *)"bin", 3, "built", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_task_accept(sp, "t1", NULL, NULL, NULL, NULL, &err));
+    OK(macp_task_update(sw, "t1", "compiling", 0.5, "half", (const uint8_t *)"log", 3, NULL, NULL, &err));
+    OK(macp_task_complete(sw, "t1", NULL, (const uint8_t *)"bin", 3, "built", NULL, NULL, &err));
     OK(commit(sp, "task.completed", true, NULL, &err));
     expect_state(sp, MACP_SESSION_STATE_RESOLVED);
 
@@ -200,9 +200,9 @@ static void test_task_flow(void) {
 
     /* A second session ends in failure. */
     macp_session *sp2 = start_session(planner, MACP_MODE_TASK, parts, NULL), *sw2 = join(worker, sp2);
-    OK(macp_task_request(sp2, "t1", NULL, NULL, "worker", NULL, 0, 4102444800000, NULL, &err));
-    OK(macp_task_accept(sw2, "t1", NULL, NULL, NULL, &err));
-    OK(macp_task_fail(sw2, "t1", NULL, "BUILD_FAILED", "compile error", true, NULL, &err));
+    OK(macp_task_request(sp2, "t1", NULL, NULL, "worker", NULL, 0, 4102444800000, NULL, NULL, &err));
+    OK(macp_task_accept(sw2, "t1", NULL, NULL, NULL, NULL, &err));
+    OK(macp_task_fail(sw2, "t1", NULL, "BUILD_FAILED", "compile error", true, NULL, NULL, &err));
     OK(commit(sp2, "task.failed", false, NULL, &err));
     p = project(sw2, 5);
     const char *want2[] = {"\"status\":\"failed\"", "\"error_code\":\"BUILD_FAILED\"", "\"retryable\":true",
@@ -224,15 +224,15 @@ static void test_handoff_flow(void) {
     macp_client *owner = connect_as("owner"), *t1 = connect_as("t1"), *t2 = connect_as("t2");
     const char *parts[] = {"owner", "t1", "t2", NULL};
     macp_session *so = start_session(owner, MACP_MODE_HANDOFF, parts, NULL), *s1 = join(t1, so), *s2 = join(t2, so);
-    OK(macp_handoff_offer(so, "h1", "t1", "support", "escalate", NULL, &err));
-    OK(macp_handoff_context(so, "h1", "text/plain", (const uint8_t *)"ticket 42", 9, NULL, &err));
-    OK(macp_handoff_decline(s1, "h1", NULL, "at capacity", NULL, &err));
+    OK(macp_handoff_offer(so, "h1", "t1", "support", "escalate", NULL, NULL, &err));
+    OK(macp_handoff_context(so, "h1", "text/plain", (const uint8_t *)"ticket 42", 9, NULL, NULL, &err));
+    OK(macp_handoff_decline(s1, "h1", NULL, "at capacity", NULL, NULL, &err));
     /* A declined target is not offered again. */
-    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_handoff_offer(so, "h2", "t1", NULL, NULL, NULL, &err));
-    OK(macp_handoff_offer(so, "h3", "t2", NULL, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_handoff_offer(so, "h2", "t1", NULL, NULL, NULL, NULL, &err));
+    OK(macp_handoff_offer(so, "h3", "t2", NULL, NULL, NULL, NULL, &err));
     /* Only the target answers. */
-    EXPECT(MACP_STATUS_FORBIDDEN, macp_handoff_accept(s1, "h3", NULL, NULL, NULL, &err));
-    OK(macp_handoff_accept(s2, "h3", "t2", "ready", NULL, &err));
+    EXPECT(MACP_STATUS_FORBIDDEN, macp_handoff_accept(s1, "h3", NULL, NULL, NULL, NULL, &err));
+    OK(macp_handoff_accept(s2, "h3", "t2", "ready", NULL, NULL, &err));
     OK(commit(so, "handoff.accepted", true, NULL, &err));
     expect_state(so, MACP_SESSION_STATE_RESOLVED);
 
@@ -255,12 +255,12 @@ static void test_quorum_flow(void) {
     const char *parts[] = {"alice", "bob", "carol", NULL};
     macp_session *sc = start_session(coord, MACP_MODE_QUORUM, parts, NULL), *sa = join(alice, sc), *sb = join(bob, sc),
                  *sk = join(carol, sc);
-    OK(macp_quorum_request_approval(sc, "r1", "deploy", "v2", (const uint8_t *)"{}", 2, 2, NULL, &err));
-    OK(macp_quorum_approve(sa, "r1", "lgtm", NULL, &err));
+    OK(macp_quorum_request_approval(sc, "r1", "deploy", "v2", (const uint8_t *)"{}", 2, 2, NULL, NULL, &err));
+    OK(macp_quorum_approve(sa, "r1", "lgtm", NULL, NULL, &err));
     /* One ballot each. */
-    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_quorum_reject(sa, "r1", NULL, NULL, &err));
-    OK(macp_quorum_abstain(sk, "r1", NULL, NULL, &err));
-    OK(macp_quorum_approve(sb, "r1", NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_quorum_reject(sa, "r1", NULL, NULL, NULL, &err));
+    OK(macp_quorum_abstain(sk, "r1", NULL, NULL, NULL, &err));
+    OK(macp_quorum_approve(sb, "r1", NULL, NULL, NULL, &err));
     OK(commit(sc, "quorum.approved", true, NULL, &err));
     expect_state(sa, MACP_SESSION_STATE_RESOLVED);
 
@@ -282,9 +282,9 @@ static void test_quorum_flow(void) {
 
     /* Rejections make the bar unreachable: a negative commitment. */
     macp_session *sc2 = start_session(coord, MACP_MODE_QUORUM, parts, NULL), *sa2 = join(alice, sc2), *sb2 = join(bob, sc2);
-    OK(macp_quorum_request_approval(sc2, "r1", "deploy", NULL, NULL, 0, 2, NULL, &err));
-    OK(macp_quorum_reject(sa2, "r1", "not ready", NULL, &err));
-    OK(macp_quorum_reject(sb2, "r1", NULL, NULL, &err));
+    OK(macp_quorum_request_approval(sc2, "r1", "deploy", NULL, NULL, 0, 2, NULL, NULL, &err));
+    OK(macp_quorum_reject(sa2, "r1", "not ready", NULL, NULL, &err));
+    OK(macp_quorum_reject(sb2, "r1", NULL, NULL, NULL, &err));
     OK(commit(sc2, "quorum.rejected", false, NULL, &err));
     p = project(sc2, 5);
     OK(macp_quorum_tally(p, NULL, &a, &r, &x, &req, &reached, &err));
@@ -310,9 +310,9 @@ static void test_multi_round_flow(void) {
     macp_client *coord = connect_as("coord"), *alice = connect_as("alice"), *bob = connect_as("bob");
     const char *parts[] = {"alice", "bob", NULL};
     macp_session *sc = start_session(coord, MACP_MODE_MULTI_ROUND, parts, NULL), *sa = join(alice, sc), *sb = join(bob, sc);
-    OK(macp_multi_round_contribute(sa, "option_a", NULL, &err));
-    OK(macp_multi_round_contribute(sb, "option_b", NULL, &err));
-    OK(macp_multi_round_contribute(sb, "option_a", NULL, &err));
+    OK(macp_multi_round_contribute(sa, "option_a", NULL, NULL, &err));
+    OK(macp_multi_round_contribute(sb, "option_b", NULL, NULL, &err));
+    OK(macp_multi_round_contribute(sb, "option_a", NULL, NULL, &err));
     OK(commit(sc, "multi_round.converged", true, NULL, &err));
     expect_state(sc, MACP_SESSION_STATE_RESOLVED);
     macp_projection *p = project(sa, 5);
@@ -429,113 +429,113 @@ static void test_bad_input(void) {
     const char *tags_bad[] = {bad_utf8};
 
     /* Proposal. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_propose(closed, "p", NULL, NULL, NULL, 0, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_propose((macp_session *)client, "p", NULL, NULL, NULL, 0, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, NULL, NULL, NULL, NULL, 0, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "", NULL, NULL, NULL, 0, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", bad_utf8, NULL, NULL, 0, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, bad_utf8, NULL, 0, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 5, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, NULL, 2, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_null, 2, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_empty, 2, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_bad, 1, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_null, SIZE_MAX, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_counter_propose(NOT_A_HANDLE, "p2", "p", NULL, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", NULL, NULL, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", "", NULL, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, bad_utf8, "p", NULL, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", "p", NULL, bad_utf8, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", "p", NULL, NULL, NULL, 1, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_accept(NULL, "p", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_accept(s, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_accept(s, "p", bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_reject(closed, "p", true, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_reject(s, "", true, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_reject(s, "p", false, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_withdraw(NOT_A_HANDLE, "p", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_withdraw(s, bad_utf8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_withdraw(s, "p", bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_propose(closed, "p", NULL, NULL, NULL, 0, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_propose((macp_session *)client, "p", NULL, NULL, NULL, 0, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, NULL, NULL, NULL, NULL, 0, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "", NULL, NULL, NULL, 0, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", bad_utf8, NULL, NULL, 0, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, bad_utf8, NULL, 0, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 5, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, NULL, 2, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_null, 2, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_empty, 2, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_bad, 1, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_propose(s, "p", NULL, NULL, NULL, 0, tags_null, SIZE_MAX, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_counter_propose(NOT_A_HANDLE, "p2", "p", NULL, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", NULL, NULL, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", "", NULL, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, bad_utf8, "p", NULL, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", "p", NULL, bad_utf8, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_counter_propose(s, "p2", "p", NULL, NULL, NULL, 1, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_accept(NULL, "p", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_accept(s, NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_accept(s, "p", bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_reject(closed, "p", true, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_reject(s, "", true, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_reject(s, "p", false, bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_proposal_withdraw(NOT_A_HANDLE, "p", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_withdraw(s, bad_utf8, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_proposal_withdraw(s, "p", bad_utf8, &ack, NULL, &err));
 
     /* Task. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_request(closed, "t", NULL, NULL, NULL, NULL, 0, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, NULL, NULL, NULL, NULL, NULL, 0, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", bad_utf8, NULL, NULL, NULL, 0, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, bad_utf8, NULL, NULL, 0, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, bad_utf8, NULL, 0, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, NULL, NULL, 4, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, NULL, NULL, 0, -1, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, NULL, NULL, 0, INT64_MIN, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_accept(NOT_A_HANDLE, "t", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_accept(s, "", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_accept(s, "t", bad_utf8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_accept(s, "t", NULL, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_reject(NULL, "t", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_reject(s, NULL, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_reject(s, "t", bad_utf8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_update(closed, "t", NULL, 0.5, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, NULL, NULL, 0.5, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, 1.5, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, -0.1, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, NAN, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, INFINITY, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", bad_utf8, 0.5, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, 0.5, bad_utf8, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, 0.5, NULL, NULL, 2, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_complete(NOT_A_HANDLE, "t", NULL, NULL, 0, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "", NULL, NULL, 0, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "t", bad_utf8, NULL, 0, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "t", NULL, NULL, 3, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "t", NULL, NULL, 0, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_fail(NULL, "t", NULL, NULL, NULL, false, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_fail(s, NULL, NULL, NULL, NULL, false, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_fail(s, "t", bad_utf8, NULL, NULL, false, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_fail(s, "t", NULL, bad_utf8, NULL, false, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_fail(s, "t", NULL, NULL, bad_utf8, true, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_request(closed, "t", NULL, NULL, NULL, NULL, 0, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, NULL, NULL, NULL, NULL, NULL, 0, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", bad_utf8, NULL, NULL, NULL, 0, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, bad_utf8, NULL, NULL, 0, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, bad_utf8, NULL, 0, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, NULL, NULL, 4, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, NULL, NULL, 0, -1, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_request(s, "t", NULL, NULL, NULL, NULL, 0, INT64_MIN, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_accept(NOT_A_HANDLE, "t", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_accept(s, "", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_accept(s, "t", bad_utf8, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_accept(s, "t", NULL, bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_reject(NULL, "t", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_reject(s, NULL, NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_reject(s, "t", bad_utf8, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_update(closed, "t", NULL, 0.5, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, NULL, NULL, 0.5, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, 1.5, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, -0.1, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, NAN, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, INFINITY, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", bad_utf8, 0.5, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, 0.5, bad_utf8, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_update(s, "t", NULL, 0.5, NULL, NULL, 2, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_complete(NOT_A_HANDLE, "t", NULL, NULL, 0, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "", NULL, NULL, 0, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "t", bad_utf8, NULL, 0, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "t", NULL, NULL, 3, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_complete(s, "t", NULL, NULL, 0, bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_task_fail(NULL, "t", NULL, NULL, NULL, false, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_fail(s, NULL, NULL, NULL, NULL, false, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_fail(s, "t", bad_utf8, NULL, NULL, false, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_fail(s, "t", NULL, bad_utf8, NULL, false, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_task_fail(s, "t", NULL, NULL, bad_utf8, true, &ack, NULL, &err));
 
     /* Handoff. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_offer(closed, "h", "a", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "", "a", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", NULL, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", bad_utf8, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", "a", bad_utf8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", "a", NULL, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_context(NOT_A_HANDLE, "h", NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_context(s, NULL, NULL, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_context(s, "h", bad_utf8, NULL, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_context(s, "h", NULL, NULL, 7, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_accept(NULL, "h", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_accept(s, NULL, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_accept(s, "h", bad_utf8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_accept(s, "h", NULL, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_decline(closed, "h", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_decline(s, "", NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_decline(s, "h", bad_utf8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_decline(s, "h", NULL, bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_offer(closed, "h", "a", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "", "a", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", NULL, NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", bad_utf8, NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", "a", bad_utf8, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_offer(s, "h", "a", NULL, bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_context(NOT_A_HANDLE, "h", NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_context(s, NULL, NULL, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_context(s, "h", bad_utf8, NULL, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_context(s, "h", NULL, NULL, 7, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_accept(NULL, "h", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_accept(s, NULL, NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_accept(s, "h", bad_utf8, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_accept(s, "h", NULL, bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_handoff_decline(closed, "h", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_decline(s, "", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_decline(s, "h", bad_utf8, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_handoff_decline(s, "h", NULL, bad_utf8, &ack, NULL, &err));
 
     /* Quorum. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_request_approval(closed, "r", NULL, NULL, NULL, 0, 1, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, NULL, NULL, NULL, NULL, 0, 1, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", bad_utf8, NULL, NULL, 0, 1, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", NULL, bad_utf8, NULL, 0, 1, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", NULL, NULL, NULL, 8, 1, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", NULL, NULL, NULL, 0, 0, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_approve(NOT_A_HANDLE, "r", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_approve(s, "", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_approve(s, "r", bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_reject(NULL, "r", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_reject(s, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_reject(s, bad_utf8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_abstain(closed, "r", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_abstain(s, "", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_abstain(s, "r", bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_request_approval(closed, "r", NULL, NULL, NULL, 0, 1, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, NULL, NULL, NULL, NULL, 0, 1, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", bad_utf8, NULL, NULL, 0, 1, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", NULL, bad_utf8, NULL, 0, 1, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", NULL, NULL, NULL, 8, 1, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_request_approval(s, "r", NULL, NULL, NULL, 0, 0, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_approve(NOT_A_HANDLE, "r", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_approve(s, "", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_approve(s, "r", bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_reject(NULL, "r", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_reject(s, NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_reject(s, bad_utf8, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_quorum_abstain(closed, "r", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_abstain(s, "", NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_quorum_abstain(s, "r", bad_utf8, &ack, NULL, &err));
 
     /* Multi-round. */
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_multi_round_contribute(NOT_A_HANDLE, "v", &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_multi_round_contribute(closed, "v", &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_multi_round_contribute(s, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_multi_round_contribute(s, "", &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_multi_round_contribute(s, bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_multi_round_contribute(NOT_A_HANDLE, "v", &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_multi_round_contribute(closed, "v", &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_multi_round_contribute(s, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_multi_round_contribute(s, "", &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_multi_round_contribute(s, bad_utf8, &ack, NULL, &err));
 
     /* Projections. */
     macp_projection *p = NULL, *freed = NULL, *out = (macp_projection *)0x1;
@@ -601,7 +601,7 @@ static void test_bad_input(void) {
 
     /* The session is untouched by all of the above: only SessionStart. */
     macp_session_info *info = NULL;
-    OK(macp_session_get_info(s, &info, &err));
+    OK(macp_session_get_info(s, &info, NULL, &err));
     const macp_session_metadata *m = macp_session_info_metadata(info);
     CHECK(m && m->state == MACP_SESSION_STATE_OPEN);
     size_t total = 0;

@@ -59,7 +59,7 @@ static macp_session *start_lead_decision(macp_client *lead, const char *policy_v
 static size_t messages_in(const macp_session *s) {
     macp_session_info *info = NULL;
     size_t total = 0;
-    OK(macp_session_get_info(s, &info, &err));
+    OK(macp_session_get_info(s, &info, NULL, &err));
     const macp_session_metadata *m = macp_session_info_metadata(info);
     for (size_t i = 0; m && i < m->activity_len; i++)
         total += m->activity[i].message_count;
@@ -234,43 +234,43 @@ static void test_json_reads_bad_input(void) {
     macp_string *out = NULL;
 
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_initialize_json(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_manifest(c, NULL, NULL, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_manifest(c, bad_utf8, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_modes(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_ext_modes(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_roots(c, NULL, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, NULL, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, "", &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, bad_utf8, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_policy(c, "policy.default", NULL, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_list_policies(c, bad_utf8, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_policies(c, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_manifest(c, NULL, NULL, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_manifest(c, bad_utf8, &out, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_modes(c, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_ext_modes(c, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_roots(c, NULL, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, NULL, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, "", &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_get_policy(c, bad_utf8, &out, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_get_policy(c, "policy.default", NULL, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_list_policies(c, bad_utf8, &out, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_list_policies(c, NULL, NULL, NULL, &err));
 
     const char *sid = macp_session_id(s);
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, NULL, CANDIDATE_JSON, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, bad_utf8, CANDIDATE_JSON, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_SESSION_ID, out, macp_client_what_if_replay(c, "s1", CANDIDATE_JSON, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_SESSION_ID, out, macp_client_what_if_replay(c, "", CANDIDATE_JSON, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, NULL, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, bad_utf8, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, "{", &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, "[]", &out, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, NULL, CANDIDATE_JSON, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, bad_utf8, CANDIDATE_JSON, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_SESSION_ID, out, macp_client_what_if_replay(c, "s1", CANDIDATE_JSON, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_SESSION_ID, out, macp_client_what_if_replay(c, "", CANDIDATE_JSON, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, NULL, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, bad_utf8, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, "{", &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_what_if_replay(c, sid, "[]", &out, NULL, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out,
-               macp_client_what_if_replay(c, sid, "{\"mode\":\"macp.mode.decision.v1\"}", &out, &err));
+               macp_client_what_if_replay(c, sid, "{\"mode\":\"macp.mode.decision.v1\"}", &out, NULL, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out,
-               macp_client_what_if_replay(c, sid, "{\"policy_id\":\"p\",\"rulez\":{}}", &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_what_if_replay(c, sid, CANDIDATE_JSON, NULL, &err));
+               macp_client_what_if_replay(c, sid, "{\"policy_id\":\"p\",\"rulez\":{}}", &out, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_what_if_replay(c, sid, CANDIDATE_JSON, NULL, NULL, &err));
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const macp_client *b = bad[i];
         EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_initialize_json(b, &out, &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_get_manifest(b, NULL, &out, &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_modes(b, &out, &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_ext_modes(b, &out, &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_roots(b, &out, &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_get_policy(b, "policy.default", &out, &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_policies(b, NULL, &out, &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_what_if_replay(b, sid, CANDIDATE_JSON, &out, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_get_manifest(b, NULL, &out, NULL, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_modes(b, &out, NULL, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_ext_modes(b, &out, NULL, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_roots(b, &out, NULL, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_get_policy(b, "policy.default", &out, NULL, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_list_policies(b, NULL, &out, NULL, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_what_if_replay(b, sid, CANDIDATE_JSON, &out, NULL, &err));
     }
     macp_session_free(s);
     macp_client_free(c);
@@ -283,45 +283,45 @@ static void test_registry_writes_bad_input(void) {
     bad_client_fixture(&c, &s, bad);
     macp_string *out = NULL;
 
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, bad_utf8, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "[]", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"mode\":\"ext.x.v1\",\"bogus\":1}", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"mode\":\"ext.x.v1\",\"message_types\":\"Ping\"}", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"title\":\"no mode\"}", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, "", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, bad_utf8, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, NULL, NULL, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, "", NULL, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, bad_utf8, NULL, &out, &err));
-    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, "ext.x.v1", bad_utf8, &out, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_promote_mode(c, "ext.x.v1", bad_utf8, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, bad_utf8, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "[]", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"mode\":\"ext.x.v1\",\"bogus\":1}", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"mode\":\"ext.x.v1\",\"message_types\":\"Ping\"}", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_ext_mode(c, "{\"title\":\"no mode\"}", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, "", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_ext_mode(c, bad_utf8, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, NULL, NULL, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, "", NULL, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, bad_utf8, NULL, &out, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, out, macp_client_promote_mode(c, "ext.x.v1", bad_utf8, &out, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_promote_mode(c, "ext.x.v1", bad_utf8, NULL, NULL, &err));
 
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, bad_utf8, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "[]", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"mode\":\"macp.mode.decision.v1\"}", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"\"}", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":7}", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"schema_version\":-3}", &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, bad_utf8, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "[]", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"mode\":\"macp.mode.decision.v1\"}", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"\"}", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":7}", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"schema_version\":-3}", NULL, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT,
-           macp_client_register_policy(c, "{\"policy_id\":\"p\",\"schema_version\":4294967296}", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"rules\":7}", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"rule\":{}}", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, "", &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, bad_utf8, &err));
+           macp_client_register_policy(c, "{\"policy_id\":\"p\",\"schema_version\":4294967296}", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"rules\":7}", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_register_policy(c, "{\"policy_id\":\"p\",\"rule\":{}}", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, "", NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_unregister_policy(c, bad_utf8, NULL, &err));
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const macp_client *b = bad[i];
-        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_register_ext_mode(b, "{\"mode\":\"ext.x.v1\"}", &err));
-        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_unregister_ext_mode(b, "ext.x.v1", &err));
-        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_promote_mode(b, "ext.x.v1", NULL, &out, &err));
-        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_register_policy(b, "{\"policy_id\":\"p\"}", &err));
-        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_unregister_policy(b, "p", &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_register_ext_mode(b, "{\"mode\":\"ext.x.v1\"}", NULL, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_unregister_ext_mode(b, "ext.x.v1", NULL, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, out, macp_client_promote_mode(b, "ext.x.v1", NULL, &out, NULL, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_register_policy(b, "{\"policy_id\":\"p\"}", NULL, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_unregister_policy(b, "p", NULL, &err));
     }
     macp_session_free(s);
     macp_client_free(c);
@@ -335,23 +335,23 @@ static void test_client_sends_bad_input(void) {
     bad_client_fixture(&c, &s, bad);
     macp_ack ack;
 
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, NULL, NULL, 0, 0.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "", NULL, 0, 0.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, bad_utf8, NULL, 0, 0.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 4, 0.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, 1.5, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, -0.1, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, NAN, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, INFINITY, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, -INFINITY, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, 0.5, bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, NULL, NULL, 0, 0.5, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "", NULL, 0, 0.5, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, bad_utf8, NULL, 0, 0.5, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 4, 0.5, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, 1.5, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, -0.1, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, NAN, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, INFINITY, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, -INFINITY, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_signal(c, "load", NULL, 0, 0.5, bad_utf8, &ack, NULL, &err));
 
     /* Envelopes: not protobuf, NULL with a length, no message type, invalid
      * message ids (empty, reserved prefix, too long). */
     const uint8_t garbage[] = {0xff, 0xff, 0xff};
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, garbage, sizeof garbage, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, NULL, 5, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, NULL, 0, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, garbage, sizeof garbage, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, NULL, 5, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, NULL, 0, &ack, NULL, &err));
     char long_id[160];
     memset(long_id, 'x', 129);
     long_id[129] = 0;
@@ -365,14 +365,14 @@ static void test_client_sends_bad_input(void) {
                  "\"message_id\":\"%s\",\"session_id\":\"%s\"}",
                  bad_ids[i], macp_session_id(s));
         OK(macp_payload_from_json("macp.v1.Envelope", json, env, sizeof env, &elen, &err));
-        EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, env, elen, &ack, &err));
+        EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(c, env, elen, &ack, NULL, &err));
     }
     CHECK(messages_in(s) == 0); /* nothing above reached the session */
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const macp_client *b = bad[i];
-        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_signal(b, "load", NULL, 0, 0.5, NULL, &ack, &err));
-        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_envelope(b, NULL, 0, &ack, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_signal(b, "load", NULL, 0, 0.5, NULL, &ack, NULL, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_send_envelope(b, NULL, 0, &ack, NULL, &err));
     }
     macp_session_free(s);
     macp_client_free(c);
@@ -386,39 +386,39 @@ static void test_session_sends_bad_input(void) {
     macp_ack ack;
     const char *vote = "{\"proposal_id\":\"p1\",\"vote\":\"APPROVE\"}";
 
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, NULL, NULL, vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "", NULL, vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, bad_utf8, NULL, vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", bad_utf8, vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", "macp.v1.Nope", vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Dance", NULL, "{}", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, bad_utf8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "[]", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{\"proposal\":\"p1\"}", NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{\"vote\":1}", NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, NULL, NULL, vote, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "", NULL, vote, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, bad_utf8, NULL, vote, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", bad_utf8, vote, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", "macp.v1.Nope", vote, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Dance", NULL, "{}", &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, bad_utf8, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{", &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "[]", &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{\"proposal\":\"p1\"}", &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, "{\"vote\":1}", &ack, NULL, &err));
     /* An explicit type decides the fields: a vote's fields are not a proposal's. */
     EXPECT(MACP_STATUS_INVALID_ARGUMENT,
-           macp_session_send_json(s, "Vote", "macp.modes.decision.v1.ProposalPayload", vote, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, bad_utf8, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, "", &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, "implicit-accept:h1", &ack, &err));
+           macp_session_send_json(s, "Vote", "macp.modes.decision.v1.ProposalPayload", vote, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, &ack, CALL_ID(bad_utf8), &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, &ack, CALL_ID(""), &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_json(s, "Vote", NULL, vote, &ack, CALL_ID("implicit-accept:h1"), &err));
 
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, bad_utf8, 1, 2, NULL, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, bad_utf8, NULL, &ack, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, NULL, bad_utf8, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, bad_utf8, 1, 2, NULL, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, bad_utf8, NULL, &ack, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, 2, NULL, bad_utf8, &ack, NULL, &err));
     const double bad_numbers[] = {NAN, INFINITY, -INFINITY, -1, -0.001};
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++) {
-        EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, bad_numbers[i], 2, NULL, NULL, &ack, &err));
-        EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, bad_numbers[i], NULL, NULL, &ack, &err));
+        EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, bad_numbers[i], 2, NULL, NULL, &ack, NULL, &err));
+        EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_progress(s, NULL, 1, bad_numbers[i], NULL, NULL, &ack, NULL, &err));
     }
     CHECK(messages_in(s) == 0); /* no message above reached the session */
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const macp_session *b = bad[i];
-        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_json(b, "Vote", NULL, vote, NULL, &ack, &err));
-        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_progress(b, NULL, 1, 2, NULL, NULL, &ack, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_json(b, "Vote", NULL, vote, &ack, NULL, &err));
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_progress(b, NULL, 1, 2, NULL, NULL, &ack, NULL, &err));
     }
     macp_session_free(s);
     macp_client_free(lead);
@@ -434,18 +434,18 @@ static void test_errors_may_be_ignored(void) {
     CHECK(macp_payload_from_json("macp.v1.Nope", "{}", NULL, 0, &len, NULL) == MACP_STATUS_INVALID_ARGUMENT);
     CHECK(macp_payload_to_json("macp.v1.Nope", NULL, 0, &out, NULL) == MACP_STATUS_INVALID_ARGUMENT);
     CHECK(out == NULL);
-    CHECK(macp_client_list_modes(NULL, &out, NULL) == MACP_STATUS_INVALID_HANDLE);
-    CHECK(macp_client_send_signal(c, "load", NULL, 0, NAN, NULL, &ack, NULL) == MACP_STATUS_INVALID_ARGUMENT);
+    CHECK(macp_client_list_modes(NULL, &out, NULL, NULL) == MACP_STATUS_INVALID_HANDLE);
+    CHECK(macp_client_send_signal(c, "load", NULL, 0, NAN, NULL, &ack, NULL, NULL) == MACP_STATUS_INVALID_ARGUMENT);
     out = NOT_A_HANDLE;
-    CHECK(macp_client_get_policy(c, "policy.ctest.never-registered", &out, NULL) != MACP_STATUS_OK);
+    CHECK(macp_client_get_policy(c, "policy.ctest.never-registered", &out, NULL, NULL) != MACP_STATUS_OK);
     CHECK(out == NULL);
     out = NOT_A_HANDLE;
-    CHECK(macp_client_what_if_replay(c, UNKNOWN_SESSION, CANDIDATE_JSON, &out, NULL) != MACP_STATUS_OK);
+    CHECK(macp_client_what_if_replay(c, UNKNOWN_SESSION, CANDIDATE_JSON, &out, NULL, NULL) != MACP_STATUS_OK);
     CHECK(out == NULL);
-    CHECK(macp_client_unregister_ext_mode(c, "ext.ctest_never_registered.v1", NULL) != MACP_STATUS_OK);
+    CHECK(macp_client_unregister_ext_mode(c, "ext.ctest_never_registered.v1", NULL, NULL) != MACP_STATUS_OK);
     /* Success with a NULL error argument. */
     out = NULL;
-    CHECK(macp_client_list_modes(c, &out, NULL) == MACP_STATUS_OK);
+    CHECK(macp_client_list_modes(c, &out, NULL, NULL) == MACP_STATUS_OK);
     CHECK(out != NULL && macp_string_ptr(out)[0] == '[');
     macp_string_free(out);
     macp_client_free(c);
@@ -520,25 +520,25 @@ static void test_discovery(void) {
     expect_json_with(out, "\"capabilities\"");
 
     macp_string *manifest = NULL, *manifest_empty = NULL;
-    OK(macp_client_get_manifest(c, NULL, &manifest, &err));
+    OK(macp_client_get_manifest(c, NULL, &manifest, NULL, &err));
     CHECK(contains(manifest, "\"agent_id\""));
     CHECK(contains(manifest, "\"supported_modes\""));
-    OK(macp_client_get_manifest(c, "", &manifest_empty, &err)); /* "" is the runtime too */
-    EXPECT_OUT(MACP_STATUS_AGENT_NOT_FOUND, out, macp_client_get_manifest(c, "agent://c-nobody", &out, &err));
+    OK(macp_client_get_manifest(c, "", &manifest_empty, NULL, &err)); /* "" is the runtime too */
+    EXPECT_OUT(MACP_STATUS_AGENT_NOT_FOUND, out, macp_client_get_manifest(c, "agent://c-nobody", &out, NULL, &err));
     CHECK(manifest && manifest_empty && string_is(manifest_empty, macp_string_ptr(manifest)));
     macp_string_free(manifest);
     macp_string_free(manifest_empty);
 
     /* Standards-track and extension modes are listed apart. */
-    OK(macp_client_list_modes(c, &out, &err));
+    OK(macp_client_list_modes(c, &out, NULL, &err));
     CHECK(out && macp_string_ptr(out)[0] == '[');
     CHECK(!contains(out, "\"ext.multi_round.v1\""));
     expect_json_with(out, "\"macp.mode.decision.v1\"");
-    OK(macp_client_list_ext_modes(c, &out, &err));
+    OK(macp_client_list_ext_modes(c, &out, NULL, &err));
     CHECK(out && macp_string_ptr(out)[0] == '[');
     CHECK(!contains(out, "\"macp.mode.decision.v1\""));
     expect_json_with(out, "\"ext.multi_round.v1\"");
-    OK(macp_client_list_roots(c, &out, &err));
+    OK(macp_client_list_roots(c, &out, NULL, &err));
     CHECK(enclosed_in(out, '[', ']'));
     macp_string_free(out);
     macp_client_free(c);
@@ -555,56 +555,56 @@ static void test_ext_modes(void) {
                         "\"message_types\":[\"Ping\",\"Commitment\"],\"terminal_message_types\":[\"Commitment\"]}";
 
     macp_string *out = NULL;
-    OK(macp_client_list_ext_modes(c, &out, &err));
+    OK(macp_client_list_ext_modes(c, &out, NULL, &err));
     CHECK(out && !contains(out, mode));
     macp_string_free(out);
     snprintf(desc, sizeof desc, shape, mode);
-    OK(macp_client_register_ext_mode(c, desc, &err));
-    EXPECT(MACP_STATUS_RPC, macp_client_register_ext_mode(c, desc, &err)); /* already registered */
-    OK(macp_client_list_ext_modes(c, &out, &err));
+    OK(macp_client_register_ext_mode(c, desc, NULL, &err));
+    EXPECT(MACP_STATUS_RPC, macp_client_register_ext_mode(c, desc, NULL, &err)); /* already registered */
+    OK(macp_client_list_ext_modes(c, &out, NULL, &err));
     CHECK(contains(out, "\"title\":\"c test\""));
     expect_json_with(out, mode);
 
     macp_string *promoted = NOT_A_HANDLE;
-    OK(macp_client_promote_mode(c, mode, NULL, &promoted, &err));
+    OK(macp_client_promote_mode(c, mode, NULL, &promoted, NULL, &err));
     CHECK(promoted != NULL && promoted != NOT_A_HANDLE && string_is(promoted, mode));
     if (promoted != NOT_A_HANDLE)
         macp_string_free(promoted);
-    OK(macp_client_list_modes(c, &out, &err));
+    OK(macp_client_list_modes(c, &out, NULL, &err));
     expect_json_with(out, mode);
 
     /* Promotion under a new name reports the new name; into macp.mode.* it
      * is refused. */
     snprintf(desc, sizeof desc, shape, third);
-    OK(macp_client_register_ext_mode(c, desc, &err));
+    OK(macp_client_register_ext_mode(c, desc, NULL, &err));
     promoted = NULL;
     char reserved[96];
     snprintf(reserved, sizeof reserved, "macp.mode.ctest_%s.v1", suffix);
-    EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, third, reserved, &promoted, &err));
-    OK(macp_client_promote_mode(c, third, renamed, &promoted, &err));
+    EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, third, reserved, &promoted, NULL, &err));
+    OK(macp_client_promote_mode(c, third, renamed, &promoted, NULL, &err));
     CHECK(string_is(promoted, renamed));
     macp_string_free(promoted);
     /* Already standards-track: refused, whether or not out_mode is asked for. */
-    EXPECT(MACP_STATUS_RPC, macp_client_promote_mode(c, renamed, "", NULL, &err));
-    EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, mode, NULL, &promoted, &err));
+    EXPECT(MACP_STATUS_RPC, macp_client_promote_mode(c, renamed, "", NULL, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, mode, NULL, &promoted, NULL, &err));
 
     /* A second mode registered and removed; removing it again, removing an
      * unknown mode, promoting an unknown mode or removing a built-in fails. */
     snprintf(desc, sizeof desc, shape, other);
-    OK(macp_client_register_ext_mode(c, desc, &err));
-    OK(macp_client_list_ext_modes(c, &out, &err));
+    OK(macp_client_register_ext_mode(c, desc, NULL, &err));
+    OK(macp_client_list_ext_modes(c, &out, NULL, &err));
     expect_json_with(out, other);
-    OK(macp_client_unregister_ext_mode(c, other, &err));
-    OK(macp_client_list_ext_modes(c, &out, &err));
+    OK(macp_client_unregister_ext_mode(c, other, NULL, &err));
+    OK(macp_client_list_ext_modes(c, &out, NULL, &err));
     CHECK(out && !contains(out, other));
     macp_string_free(out);
-    FAILS_ANY(macp_client_unregister_ext_mode(c, other, &err));
-    FAILS_ANY(macp_client_unregister_ext_mode(c, "ext.ctest_never_registered.v1", &err));
-    FAILS_ANY(macp_client_unregister_ext_mode(c, "ext.multi_round.v1", &err));
+    FAILS_ANY(macp_client_unregister_ext_mode(c, other, NULL, &err));
+    FAILS_ANY(macp_client_unregister_ext_mode(c, "ext.ctest_never_registered.v1", NULL, &err));
+    FAILS_ANY(macp_client_unregister_ext_mode(c, "ext.multi_round.v1", NULL, &err));
     promoted = NULL;
-    EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, "ext.ctest_never_registered.v1", NULL, &promoted, &err));
+    EXPECT_OUT(MACP_STATUS_RPC, promoted, macp_client_promote_mode(c, "ext.ctest_never_registered.v1", NULL, &promoted, NULL, &err));
     snprintf(desc, sizeof desc, shape, "macp.mode.reserved.v1");
-    EXPECT(MACP_STATUS_RPC, macp_client_register_ext_mode(c, desc, &err)); /* a reserved name */
+    EXPECT(MACP_STATUS_RPC, macp_client_register_ext_mode(c, desc, NULL, &err)); /* a reserved name */
     macp_client_free(c);
 }
 
@@ -617,41 +617,41 @@ static void test_policies(void) {
              "\"description\":\"c test\",\"rules\":{\"voting\":{\"algorithm\":\"none\"},"
              "\"commitment\":{\"authority\":\"initiator_only\"}}}",
              id);
-    OK(macp_client_register_policy(c, policy, &err));
-    EXPECT(MACP_STATUS_RPC, macp_client_register_policy(c, policy, &err)); /* a duplicate id */
+    OK(macp_client_register_policy(c, policy, NULL, &err));
+    EXPECT(MACP_STATUS_RPC, macp_client_register_policy(c, policy, NULL, &err)); /* a duplicate id */
     snprintf(bad, sizeof bad,
              "{\"policy_id\":\"%s.bad\",\"mode\":\"macp.mode.decision.v1\",\"schema_version\":3,"
              "\"rules\":{\"voting\":{\"algorithm\":\"no-such\"}}}",
              id);
-    EXPECT(MACP_STATUS_INVALID_POLICY_DEFINITION, macp_client_register_policy(c, bad, &err));
+    EXPECT(MACP_STATUS_INVALID_POLICY_DEFINITION, macp_client_register_policy(c, bad, NULL, &err));
     EXPECT(MACP_STATUS_INVALID_POLICY_DEFINITION,
-           macp_client_register_policy(c, "{\"policy_id\":\"policy.default\",\"mode\":\"*\",\"rules\":{}}", &err));
+           macp_client_register_policy(c, "{\"policy_id\":\"policy.default\",\"mode\":\"*\",\"rules\":{}}", NULL, &err));
 
     macp_string *out = NULL;
-    OK(macp_client_get_policy(c, id, &out, &err));
+    OK(macp_client_get_policy(c, id, &out, NULL, &err));
     CHECK(contains(out, "\"mode\":\"macp.mode.decision.v1\""));
     CHECK(contains(out, "\"schema_version\":3"));
     CHECK(contains(out, "\"description\":\"c test\""));
     CHECK(contains(out, "\"algorithm\":\"none\""));
     expect_json_with(out, "\"rules\":{\"");
-    OK(macp_client_list_policies(c, "macp.mode.decision.v1", &out, &err));
+    OK(macp_client_list_policies(c, "macp.mode.decision.v1", &out, NULL, &err));
     CHECK(out && macp_string_ptr(out)[0] == '[');
     CHECK(!contains(out, "\"policy.ctest.never-registered\""));
     expect_json_with(out, id);
-    OK(macp_client_list_policies(c, "macp.mode.task.v1", &out, &err));
+    OK(macp_client_list_policies(c, "macp.mode.task.v1", &out, NULL, &err));
     CHECK(out && !contains(out, id));
     macp_string_free(out);
-    OK(macp_client_list_policies(c, NULL, &out, &err));
+    OK(macp_client_list_policies(c, NULL, &out, NULL, &err));
     CHECK(contains(out, id));
     expect_json_with(out, "\"policy.default\"");
-    OK(macp_client_list_policies(c, "", &out, &err));
+    OK(macp_client_list_policies(c, "", &out, NULL, &err));
     expect_json_with(out, id);
 
-    OK(macp_client_unregister_policy(c, id, &err));
-    EXPECT_OUT(MACP_STATUS_UNKNOWN_POLICY_VERSION, out, macp_client_get_policy(c, id, &out, &err));
-    FAILS_ANY(macp_client_unregister_policy(c, id, &err));
-    FAILS_ANY(macp_client_unregister_policy(c, "policy.default", &err));
-    OK(macp_client_list_policies(c, NULL, &out, &err));
+    OK(macp_client_unregister_policy(c, id, NULL, &err));
+    EXPECT_OUT(MACP_STATUS_UNKNOWN_POLICY_VERSION, out, macp_client_get_policy(c, id, &out, NULL, &err));
+    FAILS_ANY(macp_client_unregister_policy(c, id, NULL, &err));
+    FAILS_ANY(macp_client_unregister_policy(c, "policy.default", NULL, &err));
+    OK(macp_client_list_policies(c, NULL, &out, NULL, &err));
     CHECK(out && !contains(out, id));
     macp_string_free(out);
     macp_client_free(c);
@@ -664,13 +664,12 @@ static void test_session_json_envelope_and_replay(void) {
     macp_client *outsider = connect_as("agent://c-outsider");
     macp_session *s = start_lead_decision(lead, NULL), *sp = NULL;
     const char *sid = macp_session_id(s);
-    OK(macp_session_open(peer, sid, &sp, &err));
+    OK(macp_session_open(peer, sid, &sp, NULL, &err));
     macp_ack ack;
 
     /* Proposal: payload type inferred from the mode. */
     memset(&ack, 0, sizeof ack);
-    OK(macp_session_send_json(s, "Proposal", NULL, "{\"proposal_id\":\"p1\",\"option\":\"ship\",\"rationale\":\"ready\"}",
-                              NULL, &ack, &err));
+    OK(macp_session_send_json(s, "Proposal", NULL, "{\"proposal_id\":\"p1\",\"option\":\"ship\",\"rationale\":\"ready\"}", &ack, NULL, &err));
     CHECK(strlen(ack.message_id) > 0 && !ack.duplicate);
     CHECK(strcmp(ack.session_id, sid) == 0);
     CHECK(ack.session_state == MACP_SESSION_STATE_OPEN);
@@ -685,35 +684,35 @@ static void test_session_json_envelope_and_replay(void) {
     OK(macp_envelope_encode(MACP_MODE_DECISION, "Evaluation", sid, "agent://c-peer", "eval-peer-1", payload, plen, env,
                             sizeof env, &elen, &err));
     memset(&ack, 0, sizeof ack);
-    OK(macp_client_send_envelope(peer, env, elen, &ack, &err));
+    OK(macp_client_send_envelope(peer, env, elen, &ack, NULL, &err));
     CHECK(strcmp(ack.message_id, "eval-peer-1") == 0 && !ack.duplicate);
     CHECK(strcmp(ack.session_id, sid) == 0);
-    OK(macp_client_send_envelope(peer, env, elen, &ack, &err));
+    OK(macp_client_send_envelope(peer, env, elen, &ack, NULL, &err));
     CHECK(ack.duplicate && strcmp(ack.message_id, "eval-peer-1") == 0);
     /* Sent exactly as encoded: a sender that is not the caller, or an
      * unknown session, is the runtime's to refuse. */
     OK(macp_envelope_encode(MACP_MODE_DECISION, "Evaluation", sid, "agent://c-someone-else", NULL, payload, plen, env,
                             sizeof env, &elen, &err));
-    EXPECT(MACP_STATUS_UNAUTHENTICATED, macp_client_send_envelope(peer, env, elen, &ack, &err));
+    EXPECT(MACP_STATUS_UNAUTHENTICATED, macp_client_send_envelope(peer, env, elen, &ack, NULL, &err));
     OK(macp_envelope_encode(MACP_MODE_DECISION, "Evaluation", UNKNOWN_SESSION, "agent://c-peer", NULL, payload, plen, env,
                             sizeof env, &elen, &err));
-    EXPECT(MACP_STATUS_SESSION_NOT_FOUND, macp_client_send_envelope(peer, env, elen, &ack, &err));
+    EXPECT(MACP_STATUS_SESSION_NOT_FOUND, macp_client_send_envelope(peer, env, elen, &ack, NULL, &err));
     const uint8_t garbage[] = {0xff, 0xff, 0xff};
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(peer, garbage, sizeof garbage, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(peer, garbage, sizeof garbage, &ack, NULL, &err));
 
     /* Vote with an explicit payload type and message id. */
     OK(macp_session_send_json(sp, "Vote", "macp.modes.decision.v1.VotePayload",
-                              "{\"proposal_id\":\"p1\",\"vote\":\"REJECT\",\"reason\":\"no\"}", "vote-peer-1", &ack, &err));
+                              "{\"proposal_id\":\"p1\",\"vote\":\"REJECT\",\"reason\":\"no\"}", &ack, CALL_ID("vote-peer-1"), &err));
     CHECK(strcmp(ack.message_id, "vote-peer-1") == 0);
     /* The runtime still judges the content: a vote on no proposal. */
     EXPECT(MACP_STATUS_INVALID_ENVELOPE,
-           macp_session_send_json(s, "Vote", NULL, "{\"proposal_id\":\"p-none\",\"vote\":\"APPROVE\"}", NULL, &ack, &err));
+           macp_session_send_json(s, "Vote", NULL, "{\"proposal_id\":\"p-none\",\"vote\":\"APPROVE\"}", &ack, NULL, &err));
 
     /* Progress: changes no state; total 0 means unknown. */
     memset(&ack, 0, sizeof ack);
-    OK(macp_session_progress(sp, "work", 1, 4, "a quarter", "vote-peer-1", &ack, &err));
+    OK(macp_session_progress(sp, "work", 1, 4, "a quarter", "vote-peer-1", &ack, NULL, &err));
     CHECK(ack.session_state == MACP_SESSION_STATE_OPEN && strlen(ack.message_id) > 0);
-    OK(macp_session_progress(sp, NULL, 0, 0, NULL, NULL, &ack, &err));
+    OK(macp_session_progress(sp, NULL, 0, 0, NULL, NULL, &ack, NULL, &err));
     /* Proposal, evaluation, vote (the runtime's activity counts mode
      * messages, not progress): neither refusals nor the duplicate count,
      * which the bad-input tests rely on. */
@@ -721,14 +720,14 @@ static void test_session_json_envelope_and_replay(void) {
 
     /* A signal: ambient, no session of its own. */
     memset(&ack, 0, sizeof ack);
-    OK(macp_client_send_signal(peer, "load", (const uint8_t *)"\x01", 1, 0.5, sid, &ack, &err));
+    OK(macp_client_send_signal(peer, "load", (const uint8_t *)"\x01", 1, 0.5, sid, &ack, NULL, &err));
     CHECK(strlen(ack.message_id) > 0);
-    OK(macp_client_send_signal(peer, "heartbeat", NULL, 0, 0.0, NULL, &ack, &err));
-    OK(macp_client_send_signal(peer, "heartbeat", NULL, 0, 1.0, "", &ack, &err));
+    OK(macp_client_send_signal(peer, "heartbeat", NULL, 0, 0.0, NULL, &ack, NULL, &err));
+    OK(macp_client_send_signal(peer, "heartbeat", NULL, 0, 1.0, "", &ack, NULL, &err));
 
     /* What-if replay of the open session. */
     macp_string *out = NULL;
-    OK(macp_client_what_if_replay(lead, sid, CANDIDATE_JSON, &out, &err));
+    OK(macp_client_what_if_replay(lead, sid, CANDIDATE_JSON, &out, NULL, &err));
     CHECK(contains(out, "\"recorded\":{"));
     CHECK(contains(out, "\"entries\":["));
     expect_json_with(out, "\"candidate\":{");
@@ -737,21 +736,21 @@ static void test_session_json_envelope_and_replay(void) {
                macp_client_what_if_replay(lead, sid,
                                           "{\"policy_id\":\"p\",\"mode\":\"macp.mode.task.v1\",\"schema_version\":3,"
                                           "\"rules\":{}}",
-                                          &out, &err));
+                                          &out, NULL, &err));
     EXPECT_OUT(MACP_STATUS_INVALID_POLICY_DEFINITION, out,
                macp_client_what_if_replay(lead, sid,
                                           "{\"policy_id\":\"p\",\"mode\":\"macp.mode.decision.v1\",\"schema_version\":3,"
                                           "\"rules\":{\"voting\":{\"algorithm\":\"no-such\"}}}",
-                                          &out, &err));
+                                          &out, NULL, &err));
     /* Unknown session, or a caller who is not in it. */
     out = NOT_A_HANDLE;
     macp_error *nerr = NULL;
-    macp_status st = macp_client_what_if_replay(lead, UNKNOWN_SESSION, CANDIDATE_JSON, &out, &nerr);
+    macp_status st = macp_client_what_if_replay(lead, UNKNOWN_SESSION, CANDIDATE_JSON, &out, NULL, &nerr);
     CHECK(st == MACP_STATUS_SESSION_NOT_FOUND || st == MACP_STATUS_FORBIDDEN);
     CHECK(out == NULL && nerr != NULL && strlen(macp_error_message(nerr)) > 0);
     macp_error_free(nerr);
     nerr = NULL;
-    st = macp_client_what_if_replay(outsider, sid, CANDIDATE_JSON, &out, &nerr);
+    st = macp_client_what_if_replay(outsider, sid, CANDIDATE_JSON, &out, NULL, &nerr);
     CHECK(st == MACP_STATUS_SESSION_NOT_FOUND || st == MACP_STATUS_FORBIDDEN);
     CHECK(out == NULL && nerr != NULL);
     macp_error_free(nerr);
@@ -760,7 +759,7 @@ static void test_session_json_envelope_and_replay(void) {
      * the recorded resolution, which the REJECT vote denies under a
      * unanimous candidate. */
     macp_session_info *info = NULL;
-    OK(macp_session_get_info(s, &info, &err));
+    OK(macp_session_get_info(s, &info, NULL, &err));
     const macp_session_metadata *m = macp_session_info_metadata(info);
     char commitment[512] = "";
     if (m)
@@ -771,10 +770,10 @@ static void test_session_json_envelope_and_replay(void) {
                  m->mode_version, m->policy_version, m->configuration_version);
     macp_session_info_free(info);
     /* Without the session's bound versions the runtime refuses it. */
-    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_session_send_json(s, "Commitment", NULL, COMMITMENT_JSON, NULL, &ack, &err));
-    OK(macp_session_send_json(s, "Commitment", NULL, commitment, NULL, &ack, &err));
+    EXPECT(MACP_STATUS_INVALID_ENVELOPE, macp_session_send_json(s, "Commitment", NULL, COMMITMENT_JSON, &ack, NULL, &err));
+    OK(macp_session_send_json(s, "Commitment", NULL, commitment, &ack, NULL, &err));
     CHECK(ack.session_state == MACP_SESSION_STATE_RESOLVED);
-    OK(macp_client_what_if_replay(peer, sid, CANDIDATE_JSON, &out, &err));
+    OK(macp_client_what_if_replay(peer, sid, CANDIDATE_JSON, &out, NULL, &err));
     CHECK(contains(out, "\"action\":\"decision.selected\""));
     CHECK(contains(out, "\"denials\":[{"));
     expect_json_with(out, "\"recorded\":{");
@@ -796,17 +795,17 @@ static void test_replay_under_registered_policy(void) {
              "\"description\":\"c test\",\"rules\":{\"voting\":{\"algorithm\":\"none\"},"
              "\"commitment\":{\"authority\":\"initiator_only\"}}}",
              id);
-    OK(macp_client_register_policy(c, policy, &err));
+    OK(macp_client_register_policy(c, policy, NULL, &err));
     macp_session *s = start_lead_decision(c, id);
     macp_ack ack;
-    OK(macp_session_send_json(s, "Proposal", NULL, "{\"proposal_id\":\"p1\",\"option\":\"ship\"}", NULL, &ack, &err));
+    OK(macp_session_send_json(s, "Proposal", NULL, "{\"proposal_id\":\"p1\",\"option\":\"ship\"}", &ack, NULL, &err));
     macp_string *out = NULL;
-    OK(macp_client_what_if_replay(c, macp_session_id(s), CANDIDATE_JSON, &out, &err));
+    OK(macp_client_what_if_replay(c, macp_session_id(s), CANDIDATE_JSON, &out, NULL, &err));
     CHECK(contains(out, "\"candidate\":{"));
     expect_json_with(out, id);
-    OK(macp_session_cancel(s, "done", &ack, &err));
+    OK(macp_session_cancel(s, "done", &ack, NULL, &err));
     macp_session_free(s);
-    OK(macp_client_unregister_policy(c, id, &err));
+    OK(macp_client_unregister_policy(c, id, NULL, &err));
     macp_client_free(c);
 }
 

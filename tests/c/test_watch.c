@@ -108,7 +108,7 @@ static void propose_range(macp_session *s, int from, int to) {
     for (int i = from; i < to; i++) {
         char pid[32];
         snprintf(pid, sizeof pid, "p%d", i);
-        OK(macp_decision_propose(s, pid, "x", NULL, NULL, 0, NULL, &err));
+        OK(macp_decision_propose(s, pid, "x", NULL, NULL, 0, NULL, NULL, &err));
     }
 }
 
@@ -117,7 +117,7 @@ static void propose_range(macp_session *s, int from, int to) {
 static void test_ordered_delivery(void) {
     macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
     macp_session *sc = start_decision(coord), *sa = NULL;
-    OK(macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    OK(macp_session_open(alice, macp_session_id(sc), &sa, NULL, &err));
     propose_range(sa, 0, 100);
 
     struct record a, b;
@@ -126,8 +126,8 @@ static void test_ordered_delivery(void) {
     macp_watcher *wa = NULL, *wb = NULL;
     macp_watch_options opts = macp_watch_options_default();
     opts.queue_capacity = 16;
-    OK(macp_session_watch(sc, 0, &opts, on_event, &a, &wa, &err));
-    OK(macp_session_watch(sa, 50, NULL, on_event, &b, &wb, &err));
+    OK(macp_session_watch(sc, 0, &opts, on_event, &a, &wa, NULL, &err));
+    OK(macp_session_watch(sa, 50, NULL, on_event, &b, &wb, NULL, &err));
     propose_range(sa, 100, 300);
 
     WAIT_FOR(&a, a.envelopes >= 301);
@@ -165,11 +165,11 @@ static void *send_range(void *arg) {
 static void test_close_while_events_flow(void) {
     macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
     macp_session *sc = start_decision(coord), *sa = NULL;
-    OK(macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    OK(macp_session_open(alice, macp_session_id(sc), &sa, NULL, &err));
     struct record r;
     record_init(&r);
     macp_watcher *w = NULL;
-    OK(macp_session_watch(sc, 0, NULL, on_event, &r, &w, &err));
+    OK(macp_session_watch(sc, 0, NULL, on_event, &r, &w, NULL, &err));
     struct sender x = {sa, 0, 200};
     pthread_t t;
     pthread_create(&t, NULL, send_range, &x);
@@ -193,14 +193,14 @@ static void test_close_while_events_flow(void) {
 static void test_close_from_inside_the_callback(void) {
     macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
     macp_session *sc = start_decision(coord), *sa = NULL;
-    OK(macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    OK(macp_session_open(alice, macp_session_id(sc), &sa, NULL, &err));
     propose_range(sa, 0, 30);
     struct record r;
     record_init(&r);
     macp_watcher *w = NULL;
     pthread_mutex_lock(&r.mu); /* the callback waits until `self` is set */
     r.close_at = 5;
-    OK(macp_session_watch(sc, 0, NULL, on_event, &r, &w, &err));
+    OK(macp_session_watch(sc, 0, NULL, on_event, &r, &w, NULL, &err));
     r.self = w;
     pthread_mutex_unlock(&r.mu);
     WAIT_FOR(&r, r.envelopes >= 5);
@@ -225,8 +225,8 @@ static void test_free_client_with_watchers_open(void) {
     record_init(&r1);
     record_init(&r2);
     macp_watcher *w1 = NULL, *w2 = NULL;
-    OK(macp_session_watch(sc, 0, NULL, on_event, &r1, &w1, &err));
-    OK(macp_client_watch(coord, MACP_WATCH_SESSIONS, NULL, on_event, &r2, &w2, &err));
+    OK(macp_session_watch(sc, 0, NULL, on_event, &r1, &w1, NULL, &err));
+    OK(macp_client_watch(coord, MACP_WATCH_SESSIONS, NULL, on_event, &r2, &w2, NULL, &err));
     WAIT_FOR(&r1, r1.envelopes >= 1);
     WAIT_FOR(&r2, r2.other >= 1); /* the initial sync */
     macp_client_free(coord);
@@ -243,12 +243,12 @@ static void test_free_client_with_watchers_open(void) {
 static void test_send_on_the_stream(void) {
     macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
     macp_session *sc = start_decision(coord), *sa = NULL;
-    OK(macp_session_open(alice, macp_session_id(sc), &sa, &err));
+    OK(macp_session_open(alice, macp_session_id(sc), &sa, NULL, &err));
     struct record r;
     record_init(&r);
     r.decode_proposals = 1;
     macp_watcher *w = NULL;
-    OK(macp_session_watch(sa, 0, NULL, on_event, &r, &w, &err));
+    OK(macp_session_watch(sa, 0, NULL, on_event, &r, &w, NULL, &err));
     const uint8_t proposal[] = {0x0a, 2, 'q', '1', 0x12, 1, 'o'};
     /* An id buffer too short for the id: refused before anything is
      * queued, the buffer left "". */
@@ -303,29 +303,29 @@ static void test_bad_input(void) {
     bad2.backoff_base_ms = 10000;
     bad2.backoff_max_ms = 10;
 
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, NULL, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, on_event, &r, NULL, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad2, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_watch(NOT_A_HANDLE, 0, NULL, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_watch((macp_session *)c, 0, NULL, on_event, &r, &w, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, NULL, &r, &w, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, NULL, on_event, &r, NULL, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad, on_event, &r, &w, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_watch(s, 0, &bad2, on_event, &r, &w, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_watch(NOT_A_HANDLE, 0, NULL, on_event, &r, &w, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_watch((macp_session *)c, 0, NULL, on_event, &r, &w, NULL, &err));
     CHECK(w == NULL);
     /* Each kind of runtime-wide stream refuses bad client handles. */
     const macp_client *bad_c[BAD_HANDLE_KINDS];
     bad_clients(bad_c, s);
     for (int32_t kind = MACP_WATCH_SESSIONS; kind <= MACP_WATCH_ROOTS; kind++)
         for (size_t i = 0; i < BAD_HANDLE_KINDS; i++)
-            EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, w, macp_client_watch(bad_c[i], kind, NULL, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_MODE_REGISTRY, NULL, NULL, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_ROOTS, &bad, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_SIGNALS, &bad2, on_event, &r, &w, &err));
-    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_ROOTS, NULL, on_event, &r, NULL, &err));
+            EXPECT_OUT(MACP_STATUS_INVALID_HANDLE, w, macp_client_watch(bad_c[i], kind, NULL, on_event, &r, &w, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_MODE_REGISTRY, NULL, NULL, &r, &w, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_ROOTS, &bad, on_event, &r, &w, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_SIGNALS, &bad2, on_event, &r, &w, NULL, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_watch(c, MACP_WATCH_ROOTS, NULL, on_event, &r, NULL, NULL, &err));
     /* A kind that is not a macp_watch_kind. */
     const int32_t bad_kinds[] = {0, -1, MACP_WATCH_ROOTS + 1, INT32_MAX, INT32_MIN};
     for (size_t i = 0; i < sizeof bad_kinds / sizeof bad_kinds[0]; i++)
-        EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, w, macp_client_watch(c, bad_kinds[i], NULL, on_event, &r, &w, &err));
+        EXPECT_OUT(MACP_STATUS_INVALID_ARGUMENT, w, macp_client_watch(c, bad_kinds[i], NULL, on_event, &r, &w, NULL, &err));
 
-    OK(macp_client_watch(c, MACP_WATCH_SESSIONS, NULL, on_event, &r, &sessions, &err));
+    OK(macp_client_watch(c, MACP_WATCH_SESSIONS, NULL, on_event, &r, &sessions, NULL, &err));
     char id_out[MACP_ID_BUFFER_LEN] = "x";
     EXPECT(MACP_STATUS_INVALID_STATE,
            macp_watcher_send(sessions, "Proposal", NULL, 0, NULL, id_out, sizeof id_out, &err));

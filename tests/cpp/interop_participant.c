@@ -28,10 +28,10 @@ int main(int argc, char **argv) {
                  check(macp_client_options_set_target(opts, argv[1], &err), err, "target") ||
                  check(macp_client_options_set_allow_insecure(opts, true, &err), err, "insecure") ||
                  check(macp_client_options_set_bearer_token(opts, "c-agent", &err), err, "token") ||
-                 check(macp_client_new(opts, &client, &err), err, "connect") ||
-                 check(macp_session_open(client, argv[2], &s, &err), err, "open") ||
-                 check(macp_decision_evaluate(s, "p1", "APPROVE", 0.8, "from C", NULL, &err), err, "evaluate") ||
-                 check(macp_decision_vote(s, "p1", "APPROVE", "from C", NULL, &err), err, "vote");
+                 check(macp_client_new(opts, &client, NULL, &err), err, "connect") ||
+                 check(macp_session_open(client, argv[2], &s, NULL, &err), err, "open") ||
+                 check(macp_decision_evaluate(s, "p1", "APPROVE", 0.8, "from C", NULL, NULL, &err), err, "evaluate") ||
+                 check(macp_decision_vote(s, "p1", "APPROVE", "from C", NULL, NULL, &err), err, "vote");
     macp_session_free(s);
     macp_client_free(client);
     macp_client_options_free(opts);

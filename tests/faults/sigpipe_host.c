@@ -34,7 +34,7 @@ static void *sender(void *arg) {
     (void)arg;
     while (!atomic_load(&stop)) {
         macp_error *err = NULL;
-        if (macp_client_send_signal(client, "load", data, data_len, 0.5, NULL, NULL, &err) ==
+        if (macp_client_send_signal(client, "load", data, data_len, 0.5, NULL, NULL, NULL, &err) ==
             MACP_STATUS_OK) {
             pthread_mutex_lock(&lock);
             accepted++;
@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
         macp_client_options_set_allow_insecure(opts, true, &err) != MACP_STATUS_OK ||
         macp_client_options_set_bearer_token(opts, "sigpipe-host", &err) != MACP_STATUS_OK ||
         macp_client_options_set_call_timeout_ms(opts, 5000, &err) != MACP_STATUS_OK ||
-        macp_client_new(opts, &client, &err) != MACP_STATUS_OK) {
+        macp_client_new(opts, &client, NULL, &err) != MACP_STATUS_OK) {
         fprintf(stderr, "setup: %s\n", err ? macp_error_message(err) : "?");
         return 1;
     }

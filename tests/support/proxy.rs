@@ -30,6 +30,9 @@ pub enum Fault {
     LoseAnswer(Status),
     /// Wait this long, then forward.
     Delay(Duration),
+    /// Forward (the runtime applies it), report the answer on `applied`, and
+    /// never answer the caller.
+    ApplyThenHang,
 }
 
 #[derive(Clone)]
@@ -40,6 +43,9 @@ pub struct Proxy {
     pub sends: Arc<Mutex<Vec<String>>>,
     /// When set, `Initialize` answers advertise these capabilities instead.
     pub capabilities: Arc<Mutex<Option<pb::Capabilities>>>,
+    /// Each upstream answer to a `Send` held by `ApplyThenHang`.
+    pub applied: Arc<Mutex<std::sync::mpsc::Sender<bool>>>,
+    applied_rx: Arc<Mutex<std::sync::mpsc::Receiver<bool>>>,
 }
 
 fn forward<T>(req: Request<T>) -> Request<T> {
@@ -59,11 +65,14 @@ impl Proxy {
             .connect()
             .await
             .expect("proxy cannot reach the runtime");
+        let (tx, rx) = std::sync::mpsc::channel();
         let proxy = Proxy {
             upstream: MacpRuntimeServiceClient::new(channel),
             faults: Arc::default(),
             sends: Arc::default(),
             capabilities: Arc::default(),
+            applied: Arc::new(Mutex::new(tx)),
+            applied_rx: Arc::new(Mutex::new(rx)),
         };
         let listener = super::unique_listener();
         listener.set_nonblocking(true).unwrap();
@@ -85,6 +94,16 @@ impl Proxy {
 
     pub fn sends(&self) -> Vec<String> {
         self.sends.lock().unwrap().clone()
+    }
+
+    /// Wait until an `ApplyThenHang` send was applied upstream; whether the
+    /// runtime accepted it.
+    pub fn wait_applied(&self) -> bool {
+        self.applied_rx
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(30))
+            .expect("no send was held")
     }
 }
 
@@ -129,6 +148,12 @@ impl MacpRuntimeService for Proxy {
             Some(Fault::Delay(d)) => {
                 tokio::time::sleep(d).await;
                 self.upstream.clone().send(forward(req)).await
+            }
+            Some(Fault::ApplyThenHang) => {
+                let r = self.upstream.clone().send(forward(req)).await;
+                let accepted = r.is_ok_and(|a| a.get_ref().ack.as_ref().is_some_and(|a| a.ok));
+                let _ = self.applied.lock().unwrap().send(accepted);
+                std::future::pending().await
             }
             None => self.upstream.clone().send(forward(req)).await,
         }
