@@ -261,10 +261,11 @@ inline std::string_view sv(const char *s) noexcept { return s ? std::string_view
 class Error : public std::runtime_error {
 public:
     Error(Status status, std::string code, std::string message, std::string session_id = {},
-          std::string message_id = {}, std::vector<std::uint8_t> details = {}, std::int32_t grpc_code = 0)
+          std::string message_id = {}, std::vector<std::uint8_t> details = {}, std::int32_t grpc_code = 0,
+          std::int32_t delivery = MACP_DELIVERY_NOT_SENT)
         : std::runtime_error(code + ": " + message), status_(status), code_(std::move(code)),
           message_(std::move(message)), session_id_(std::move(session_id)), message_id_(std::move(message_id)),
-          details_(std::move(details)), grpc_code_(grpc_code) {}
+          details_(std::move(details)), grpc_code_(grpc_code), delivery_(delivery) {}
 
     // Copy a borrowed C error (as a send completion receives it); `fallback`
     // is the status when `err` is NULL.
@@ -278,7 +279,7 @@ public:
         return Error(static_cast<Status>(macp_error_status(err)), macp_error_code(err), macp_error_message(err),
                      macp_error_session_id(err), macp_error_message_id(err),
                      d ? std::vector<std::uint8_t>(d, d + n) : std::vector<std::uint8_t>(),
-                     macp_error_grpc_code(err));
+                     macp_error_grpc_code(err), macp_error_delivery(err));
     }
     // Take an owned C error: copy it, then free it.
     static Error take(macp_error *err, Status fallback) {
@@ -305,15 +306,26 @@ public:
     }
     std::int32_t grpc_code() const noexcept { return grpc_code_; }
     bool is_transient() const noexcept { return macp::is_transient(status_); }
+    // Whether the request may have taken effect (a macp_delivery): after
+    // MACP_DELIVERY_UNKNOWN, re-send with the same message_id().
+    std::int32_t delivery() const noexcept { return delivery_; }
 
 private:
     Status status_;
     std::string code_, message_, session_id_, message_id_;
     std::vector<std::uint8_t> details_;
     std::int32_t grpc_code_;
+    std::int32_t delivery_;
 };
 
 namespace detail {
+// Call options that send with message id `id` (NULL: a generated one).
+inline macp_call_options with_id(const char *id) noexcept {
+    macp_call_options o = macp_call_options_default();
+    o.message_id = id;
+    return o;
+}
+
 [[noreturn]] inline void fail(const Error &e) {
 #if MACP_HPP_EXCEPTIONS
     throw e;
@@ -1292,6 +1304,7 @@ public:
         detail::Text p(proposal_id), o(option), r(rationale);
         return detail::ack_call({&p, &o, &r}, [&](macp_ack *a, macp_error **e) {
             return macp_decision_propose(s_, p.c(), o.c(), r.c(), supporting_data.data(), supporting_data.size(), a,
+                                         nullptr,
                                          e);
         });
     }
@@ -1304,7 +1317,7 @@ public:
                              OptText reason = {}) const {
         detail::Text p(proposal_id), r(recommendation), why(reason);
         return detail::ack_call({&p, &r, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_decision_evaluate(s_, p.c(), r.c(), confidence, why.c(), a, e);
+            return macp_decision_evaluate(s_, p.c(), r.c(), confidence, why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(evaluate,
@@ -1316,7 +1329,7 @@ public:
     Result<Ack> try_object(std::string_view proposal_id, std::string_view severity, OptText reason = {}) const {
         detail::Text p(proposal_id), sev(severity), why(reason);
         return detail::ack_call({&p, &sev, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_decision_object(s_, p.c(), why.c(), sev.c(), a, e);
+            return macp_decision_object(s_, p.c(), why.c(), sev.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(object, (std::string_view proposal_id, std::string_view severity, OptText reason = {}),
@@ -1325,7 +1338,7 @@ public:
     Result<Ack> try_vote(std::string_view proposal_id, std::string_view vote, OptText reason = {}) const {
         detail::Text p(proposal_id), v(vote), why(reason);
         return detail::ack_call({&p, &v, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_decision_vote(s_, p.c(), v.c(), why.c(), a, e);
+            return macp_decision_vote(s_, p.c(), v.c(), why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(vote, (std::string_view proposal_id, std::string_view vote, OptText reason = {}),
@@ -1334,7 +1347,7 @@ public:
                            bool outcome_positive = true) const {
         detail::Text act(action), sc(authority_scope), why(reason);
         return detail::ack_call({&act, &sc, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_decision_commit(s_, act.c(), sc.c(), why.c(), outcome_positive, a, e);
+            return macp_decision_commit(s_, act.c(), sc.c(), why.c(), outcome_positive, a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(commit,
@@ -1360,7 +1373,7 @@ public:
         }
         return detail::ack_call({&p, &t, &s}, [&](macp_ack *a, macp_error **e) {
             return macp_proposal_propose(s_, p.c(), t.c(), s.c(), details.data(), details.size(),
-                                         tag_ptrs.empty() ? nullptr : tag_ptrs.data(), tag_ptrs.size(), a, e);
+                                         tag_ptrs.empty() ? nullptr : tag_ptrs.data(), tag_ptrs.size(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(propose,
@@ -1372,6 +1385,7 @@ public:
         detail::Text p(proposal_id), sup(supersedes_proposal_id), t(title), s(summary);
         return detail::ack_call({&p, &sup, &t, &s}, [&](macp_ack *a, macp_error **e) {
             return macp_proposal_counter_propose(s_, p.c(), sup.c(), t.c(), s.c(), details.data(), details.size(), a,
+                                                 nullptr,
                                                  e);
         });
     }
@@ -1382,14 +1396,14 @@ public:
     Result<Ack> try_accept(std::string_view proposal_id, OptText reason = {}) const {
         detail::Text p(proposal_id), why(reason);
         return detail::ack_call({&p, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_proposal_accept(s_, p.c(), why.c(), a, e);
+            return macp_proposal_accept(s_, p.c(), why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(accept, (std::string_view proposal_id, OptText reason = {}), (proposal_id, reason))
     Result<Ack> try_reject(std::string_view proposal_id, bool terminal, OptText reason = {}) const {
         detail::Text p(proposal_id), why(reason);
         return detail::ack_call({&p, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_proposal_reject(s_, p.c(), terminal, why.c(), a, e);
+            return macp_proposal_reject(s_, p.c(), terminal, why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(reject, (std::string_view proposal_id, bool terminal, OptText reason = {}),
@@ -1397,7 +1411,7 @@ public:
     Result<Ack> try_withdraw(std::string_view proposal_id, OptText reason = {}) const {
         detail::Text p(proposal_id), why(reason);
         return detail::ack_call({&p, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_proposal_withdraw(s_, p.c(), why.c(), a, e);
+            return macp_proposal_withdraw(s_, p.c(), why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(withdraw, (std::string_view proposal_id, OptText reason = {}), (proposal_id, reason))
@@ -1415,7 +1429,7 @@ public:
         detail::Text id(task_id), t(title), i(instructions), who(requested_assignee);
         return detail::ack_call({&id, &t, &i, &who}, [&](macp_ack *a, macp_error **e) {
             return macp_task_request(s_, id.c(), t.c(), i.c(), who.c(), input.data(), input.size(), deadline_unix_ms,
-                                     a, e);
+                                     a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(request,
@@ -1425,7 +1439,7 @@ public:
     Result<Ack> try_accept(std::string_view task_id, OptText assignee = {}, OptText reason = {}) const {
         detail::Text id(task_id), who(assignee), why(reason);
         return detail::ack_call({&id, &who, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_task_accept(s_, id.c(), who.c(), why.c(), a, e);
+            return macp_task_accept(s_, id.c(), who.c(), why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(accept, (std::string_view task_id, OptText assignee = {}, OptText reason = {}),
@@ -1433,7 +1447,7 @@ public:
     Result<Ack> try_reject(std::string_view task_id, OptText assignee = {}, OptText reason = {}) const {
         detail::Text id(task_id), who(assignee), why(reason);
         return detail::ack_call({&id, &who, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_task_reject(s_, id.c(), who.c(), why.c(), a, e);
+            return macp_task_reject(s_, id.c(), who.c(), why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(reject, (std::string_view task_id, OptText assignee = {}, OptText reason = {}),
@@ -1443,7 +1457,7 @@ public:
         detail::Text id(task_id), st(status), m(message);
         return detail::ack_call({&id, &st, &m}, [&](macp_ack *a, macp_error **e) {
             return macp_task_update(s_, id.c(), st.c(), progress, m.c(), partial_output.data(), partial_output.size(),
-                                    a, e);
+                                    a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(update,
@@ -1454,7 +1468,7 @@ public:
                              OptText assignee = {}) const {
         detail::Text id(task_id), who(assignee), sum(summary);
         return detail::ack_call({&id, &who, &sum}, [&](macp_ack *a, macp_error **e) {
-            return macp_task_complete(s_, id.c(), who.c(), output.data(), output.size(), sum.c(), a, e);
+            return macp_task_complete(s_, id.c(), who.c(), output.data(), output.size(), sum.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(complete,
@@ -1464,7 +1478,7 @@ public:
                          bool retryable = false, OptText assignee = {}) const {
         detail::Text id(task_id), who(assignee), code(error_code), why(reason);
         return detail::ack_call({&id, &who, &code, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_task_fail(s_, id.c(), who.c(), code.c(), why.c(), retryable, a, e);
+            return macp_task_fail(s_, id.c(), who.c(), code.c(), why.c(), retryable, a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(fail,
@@ -1483,7 +1497,7 @@ public:
                           OptText reason = {}) const {
         detail::Text id(handoff_id), to(target_participant), sc(scope), why(reason);
         return detail::ack_call({&id, &to, &sc, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_handoff_offer(s_, id.c(), to.c(), sc.c(), why.c(), a, e);
+            return macp_handoff_offer(s_, id.c(), to.c(), sc.c(), why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(offer,
@@ -1493,7 +1507,7 @@ public:
     Result<Ack> try_context(std::string_view handoff_id, BytesView context, OptText content_type = {}) const {
         detail::Text id(handoff_id), ct(content_type);
         return detail::ack_call({&id, &ct}, [&](macp_ack *a, macp_error **e) {
-            return macp_handoff_context(s_, id.c(), ct.c(), context.data(), context.size(), a, e);
+            return macp_handoff_context(s_, id.c(), ct.c(), context.data(), context.size(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(context, (std::string_view handoff_id, BytesView context, OptText content_type = {}),
@@ -1501,7 +1515,7 @@ public:
     Result<Ack> try_accept(std::string_view handoff_id, OptText reason = {}, OptText accepted_by = {}) const {
         detail::Text id(handoff_id), by(accepted_by), why(reason);
         return detail::ack_call({&id, &by, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_handoff_accept(s_, id.c(), by.c(), why.c(), a, e);
+            return macp_handoff_accept(s_, id.c(), by.c(), why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(accept, (std::string_view handoff_id, OptText reason = {}, OptText accepted_by = {}),
@@ -1509,7 +1523,7 @@ public:
     Result<Ack> try_decline(std::string_view handoff_id, OptText reason = {}, OptText declined_by = {}) const {
         detail::Text id(handoff_id), by(declined_by), why(reason);
         return detail::ack_call({&id, &by, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_handoff_decline(s_, id.c(), by.c(), why.c(), a, e);
+            return macp_handoff_decline(s_, id.c(), by.c(), why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(decline, (std::string_view handoff_id, OptText reason = {}, OptText declined_by = {}),
@@ -1527,7 +1541,7 @@ public:
         detail::Text id(request_id), act(action), sum(summary);
         return detail::ack_call({&id, &act, &sum}, [&](macp_ack *a, macp_error **e) {
             return macp_quorum_request_approval(s_, id.c(), act.c(), sum.c(), details.data(), details.size(),
-                                                required_approvals, a, e);
+                                                required_approvals, a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(request_approval,
@@ -1548,10 +1562,11 @@ public:
     MACP_HPP_THROWING(abstain, (std::string_view request_id, OptText reason = {}), (request_id, reason))
 
 private:
-    using BallotFn = macp_status (*)(const macp_session *, const char *, const char *, macp_ack *, macp_error **);
+    using BallotFn = macp_status (*)(const macp_session *, const char *, const char *, macp_ack *,
+                                     const macp_call_options *, macp_error **);
     Result<Ack> ballot(BallotFn fn, std::string_view request_id, OptText reason) const {
         detail::Text id(request_id), why(reason);
-        return detail::ack_call({&id, &why}, [&](macp_ack *a, macp_error **e) { return fn(s_, id.c(), why.c(), a, e); });
+        return detail::ack_call({&id, &why}, [&](macp_ack *a, macp_error **e) { return fn(s_, id.c(), why.c(), a, nullptr, e); });
     }
     const macp_session *s_;
 };
@@ -1562,7 +1577,7 @@ public:
     Result<Ack> try_contribute(std::string_view value) const {
         detail::Text v(value);
         return detail::ack_call({&v}, [&](macp_ack *a, macp_error **e) {
-            return macp_multi_round_contribute(s_, v.c(), a, e);
+            return macp_multi_round_contribute(s_, v.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(contribute, (std::string_view value), (value))
@@ -1624,7 +1639,7 @@ public:
 
     Result<SessionInfo> try_info() const {
         return detail::make<SessionInfo, macp_session_info>(
-            [&](macp_session_info **o, macp_error **e) { return macp_session_get_info(get(), o, e); });
+            [&](macp_session_info **o, macp_error **e) { return macp_session_get_info(get(), o, nullptr, e); });
     }
     MACP_HPP_THROWING(info, (), ())
 
@@ -1639,7 +1654,8 @@ public:
     Result<Ack> try_send(std::string_view message_type, BytesView payload = {}, OptText message_id = {}) const {
         detail::Text t(message_type), id(message_id);
         return detail::ack_call({&t, &id}, [&](macp_ack *a, macp_error **e) {
-            return macp_session_send(get(), t.c(), payload.data(), payload.size(), id.c(), a, e);
+            const macp_call_options o = detail::with_id(id.c());
+            return macp_session_send(get(), t.c(), payload.data(), payload.size(), a, &o, e);
         });
     }
     MACP_HPP_THROWING(send, (std::string_view message_type, BytesView payload = {}, OptText message_id = {}),
@@ -1651,7 +1667,8 @@ public:
                               OptText payload_type = {}, OptText message_id = {}) const {
         detail::Text t(message_type), j(payload_json), pt(payload_type), id(message_id);
         return detail::ack_call({&t, &j, &pt, &id}, [&](macp_ack *a, macp_error **e) {
-            return macp_session_send_json(get(), t.c(), pt.c(), j.c(), id.c(), a, e);
+            const macp_call_options o = detail::with_id(id.c());
+            return macp_session_send_json(get(), t.c(), pt.c(), j.c(), a, &o, e);
         });
     }
     MACP_HPP_THROWING(send_json,
@@ -1669,9 +1686,10 @@ public:
         detail::Text t(message_type), id(message_id);
         if (auto bad = detail::bad_text({&t, &id})) return *bad;
         auto *st = new detail::SendStateOf<std::decay_t<F>>(std::forward<F>(on_done));
+        const macp_call_options o = detail::with_id(id.c());
         Result<void> r = detail::call([&](macp_error **e) {
-            return macp_session_send_async(get(), t.c(), payload.data(), payload.size(), id.c(),
-                                           &detail::send_trampoline, st, e);
+            return macp_session_send_async(get(), t.c(), payload.data(), payload.size(),
+                                           &detail::send_trampoline, st, &o, e);
         });
         if (!r) delete st;
         return r;
@@ -1689,7 +1707,7 @@ public:
             reason(c.reason), ss(c.supersedes_session_id), sh(c.supersedes_commitment_hash);
         return detail::ack_call({&id, &action, &scope, &reason, &ss, &sh}, [&](macp_ack *a, macp_error **e) {
             macp_commitment cc{id.c(), action.c(), scope.c(), reason.c(), c.outcome_positive, ss.c(), sh.c()};
-            return macp_session_commit(get(), &cc, a, e);
+            return macp_session_commit(get(), &cc, a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(commit, (const Commitment &c), (c))
@@ -1699,7 +1717,7 @@ public:
                              OptText target_message_id = {}) const {
         detail::Text m(message), tok(progress_token), target(target_message_id);
         return detail::ack_call({&m, &tok, &target}, [&](macp_ack *a, macp_error **e) {
-            return macp_session_progress(get(), tok.c(), progress, total, m.c(), target.c(), a, e);
+            return macp_session_progress(get(), tok.c(), progress, total, m.c(), target.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(progress,
@@ -1713,7 +1731,7 @@ public:
     Result<Watcher> try_watch(F &&f, std::uint64_t after_sequence = 0, const WatchOptions &options = {}) const {
         return Watcher::start(std::forward<F>(f), [&](macp_event_callback cb, void *ud, macp_watcher **o,
                                                       macp_error **e) {
-            return macp_session_watch(get(), after_sequence, options.c(), cb, ud, o, e);
+            return macp_session_watch(get(), after_sequence, options.c(), cb, ud, o, nullptr, e);
         });
     }
 #if MACP_HPP_EXCEPTIONS
@@ -1724,10 +1742,11 @@ public:
 #endif
 
 private:
-    using ControlFn = macp_status (*)(const macp_session *, const char *, macp_ack *, macp_error **);
+    using ControlFn = macp_status (*)(const macp_session *, const char *, macp_ack *, const macp_call_options *,
+                                      macp_error **);
     Result<Ack> control(ControlFn fn, OptText reason) const {
         detail::Text why(reason);
-        return detail::ack_call({&why}, [&](macp_ack *a, macp_error **e) { return fn(get(), why.c(), a, e); });
+        return detail::ack_call({&why}, [&](macp_ack *a, macp_error **e) { return fn(get(), why.c(), a, nullptr, e); });
     }
 };
 
@@ -1745,7 +1764,7 @@ public:
     static Result<Client> try_connect(const ClientOptions &opts) {
         if (opts.error()) return *opts.error();
         return detail::make<Client, macp_client>(
-            [&](macp_client **o, macp_error **e) { return macp_client_new(opts.get(), o, e); });
+            [&](macp_client **o, macp_error **e) { return macp_client_new(opts.get(), o, nullptr, e); });
     }
 #if MACP_HPP_EXCEPTIONS
     static Client connect(const ClientOptions &opts) { return try_connect(opts).value(); }
@@ -1763,7 +1782,7 @@ public:
         if (auto bad = detail::bad_text({&m})) return *bad;
         macp_ack a{};
         Result<Session> s = detail::make<Session, macp_session>(
-            [&](macp_session **o, macp_error **e) { return macp_session_start(get(), m.c(), opts.get(), o, &a, e); });
+            [&](macp_session **o, macp_error **e) { return macp_session_start(get(), m.c(), opts.get(), o, &a, nullptr, e); });
         if (s && ack) *ack = Ack::from(a);
         return s;
     }
@@ -1774,20 +1793,20 @@ public:
         detail::Text id(session_id);
         if (auto bad = detail::bad_text({&id})) return *bad;
         return detail::make<Session, macp_session>(
-            [&](macp_session **o, macp_error **e) { return macp_session_open(get(), id.c(), o, e); });
+            [&](macp_session **o, macp_error **e) { return macp_session_open(get(), id.c(), o, nullptr, e); });
     }
     MACP_HPP_THROWING(open, (std::string_view session_id), (session_id))
     Result<SessionInfo> try_get_session(std::string_view session_id) const {
         detail::Text id(session_id);
         if (auto bad = detail::bad_text({&id})) return *bad;
         return detail::make<SessionInfo, macp_session_info>(
-            [&](macp_session_info **o, macp_error **e) { return macp_client_get_session(get(), id.c(), o, e); });
+            [&](macp_session_info **o, macp_error **e) { return macp_client_get_session(get(), id.c(), o, nullptr, e); });
     }
     MACP_HPP_THROWING(get_session, (std::string_view session_id), (session_id))
     Result<Ack> try_cancel_session(std::string_view session_id, OptText reason = {}) const {
         detail::Text id(session_id), why(reason);
         return detail::ack_call({&id, &why}, [&](macp_ack *a, macp_error **e) {
-            return macp_client_cancel_session(get(), id.c(), why.c(), a, e);
+            return macp_client_cancel_session(get(), id.c(), why.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(cancel_session, (std::string_view session_id, OptText reason = {}), (session_id, reason))
@@ -1796,20 +1815,20 @@ public:
         detail::Text tok(page_token);
         if (auto bad = detail::bad_text({&tok})) return *bad;
         return detail::make<SessionList, macp_session_list>([&](macp_session_list **o, macp_error **e) {
-            return macp_client_list_sessions(get(), page_size, tok.c(), o, e);
+            return macp_client_list_sessions(get(), page_size, tok.c(), o, nullptr, e);
         });
     }
     MACP_HPP_THROWING(list_sessions, (std::int32_t page_size = 0, OptText page_token = {}), (page_size, page_token))
     Result<SessionList> try_list_all_sessions() const {
         return detail::make<SessionList, macp_session_list>(
-            [&](macp_session_list **o, macp_error **e) { return macp_client_list_all_sessions(get(), o, e); });
+            [&](macp_session_list **o, macp_error **e) { return macp_client_list_all_sessions(get(), o, nullptr, e); });
     }
     MACP_HPP_THROWING(list_all_sessions, (), ())
 
     // ---- sends
     Result<Ack> try_send_envelope(BytesView envelope) const {
         return detail::ack_call({}, [&](macp_ack *a, macp_error **e) {
-            return macp_client_send_envelope(get(), envelope.data(), envelope.size(), a, e);
+            return macp_client_send_envelope(get(), envelope.data(), envelope.size(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(send_envelope, (BytesView envelope), (envelope))
@@ -1818,7 +1837,7 @@ public:
                                 OptText correlation_session_id = {}) const {
         detail::Text t(signal_type), corr(correlation_session_id);
         return detail::ack_call({&t, &corr}, [&](macp_ack *a, macp_error **e) {
-            return macp_client_send_signal(get(), t.c(), data.data(), data.size(), confidence, corr.c(), a, e);
+            return macp_client_send_signal(get(), t.c(), data.data(), data.size(), confidence, corr.c(), a, nullptr, e);
         });
     }
     MACP_HPP_THROWING(send_signal,
@@ -1827,12 +1846,14 @@ public:
                       (signal_type, data, confidence, correlation_session_id))
 
     // ---- discovery and registries (JSON text)
-    Result<std::string> try_initialize_json() const { return json0(macp_client_initialize_json); }
+    Result<std::string> try_initialize_json() const {
+        return detail::text_call({}, [&](macp_string **o, macp_error **e) { return macp_client_initialize_json(get(), o, e); });
+    }
     MACP_HPP_THROWING(initialize_json, (), ())
     Result<std::string> try_manifest(OptText agent_id = {}) const {
         detail::Text id(agent_id);
         return detail::text_call({&id}, [&](macp_string **o, macp_error **e) {
-            return macp_client_get_manifest(get(), id.c(), o, e);
+            return macp_client_get_manifest(get(), id.c(), o, nullptr, e);
         });
     }
     MACP_HPP_THROWING(manifest, (OptText agent_id = {}), (agent_id))
@@ -1852,7 +1873,7 @@ public:
     Result<std::string> try_promote_mode(std::string_view mode, OptText promoted_mode_name = {}) const {
         detail::Text m(mode), n(promoted_mode_name);
         return detail::text_call({&m, &n}, [&](macp_string **o, macp_error **e) {
-            return macp_client_promote_mode(get(), m.c(), n.c(), o, e);
+            return macp_client_promote_mode(get(), m.c(), n.c(), o, nullptr, e);
         });
     }
     MACP_HPP_THROWING(promote_mode, (std::string_view mode, OptText promoted_mode_name = {}),
@@ -1875,14 +1896,14 @@ public:
     Result<std::string> try_list_policies(OptText mode = {}) const {
         detail::Text m(mode);
         return detail::text_call({&m}, [&](macp_string **o, macp_error **e) {
-            return macp_client_list_policies(get(), m.c(), o, e);
+            return macp_client_list_policies(get(), m.c(), o, nullptr, e);
         });
     }
     MACP_HPP_THROWING(list_policies, (OptText mode = {}), (mode))
     Result<std::string> try_what_if_replay(std::string_view session_id, std::string_view candidate_json) const {
         detail::Text id(session_id), c(candidate_json);
         return detail::text_call({&id, &c}, [&](macp_string **o, macp_error **e) {
-            return macp_client_what_if_replay(get(), id.c(), c.c(), o, e);
+            return macp_client_what_if_replay(get(), id.c(), c.c(), o, nullptr, e);
         });
     }
     MACP_HPP_THROWING(what_if_replay, (std::string_view session_id, std::string_view candidate_json),
@@ -1901,7 +1922,7 @@ public:
     Result<Watcher> try_watch(WatchKind kind, F &&f, const WatchOptions &options = {}) const {
         return Watcher::start(std::forward<F>(f), [&](macp_event_callback cb, void *ud, macp_watcher **o,
                                                       macp_error **e) {
-            return macp_client_watch(get(), static_cast<std::int32_t>(kind), options.c(), cb, ud, o, e);
+            return macp_client_watch(get(), static_cast<std::int32_t>(kind), options.c(), cb, ud, o, nullptr, e);
         });
     }
 #if MACP_HPP_EXCEPTIONS
@@ -1912,20 +1933,21 @@ public:
 #endif
 
 private:
-    using Json0 = macp_status (*)(const macp_client *, macp_string **, macp_error **);
-    using Json1 = macp_status (*)(const macp_client *, const char *, macp_string **, macp_error **);
-    using Status1 = macp_status (*)(const macp_client *, const char *, macp_error **);
+    using Json0 = macp_status (*)(const macp_client *, macp_string **, const macp_call_options *, macp_error **);
+    using Json1 =
+        macp_status (*)(const macp_client *, const char *, macp_string **, const macp_call_options *, macp_error **);
+    using Status1 = macp_status (*)(const macp_client *, const char *, const macp_call_options *, macp_error **);
     Result<std::string> json0(Json0 fn) const {
-        return detail::text_call({}, [&](macp_string **o, macp_error **e) { return fn(get(), o, e); });
+        return detail::text_call({}, [&](macp_string **o, macp_error **e) { return fn(get(), o, nullptr, e); });
     }
     Result<std::string> json1(Json1 fn, std::string_view arg) const {
         detail::Text a(arg);
-        return detail::text_call({&a}, [&](macp_string **o, macp_error **e) { return fn(get(), a.c(), o, e); });
+        return detail::text_call({&a}, [&](macp_string **o, macp_error **e) { return fn(get(), a.c(), o, nullptr, e); });
     }
     Result<void> status1(Status1 fn, std::string_view arg) const {
         detail::Text a(arg);
         if (auto bad = detail::bad_text({&a})) return *bad;
-        return detail::call([&](macp_error **e) { return fn(get(), a.c(), e); });
+        return detail::call([&](macp_error **e) { return fn(get(), a.c(), nullptr, e); });
     }
 };
 

@@ -118,8 +118,8 @@ func WithClientInfo(name, version string) Option {
 // Dial connects to the runtime at target ("host:port" or an http(s) URL)
 // and runs Initialize. The context bounds the whole connection attempt.
 func Dial(ctx context.Context, target string, opts ...Option) (*Client, error) {
-	h, err := blocking(ctx, func() (*C.macp_client, error) {
-		var cs cstrings
+	h, err := blocking(ctx, "", func(co *C.macp_call_options) (*C.macp_client, error) {
+		cs := cstrings{call: co}
 		defer cs.free()
 		var o *C.macp_client_options
 		var e *C.macp_error
@@ -144,11 +144,11 @@ func Dial(ctx context.Context, target string, opts ...Option) (*Client, error) {
 		}
 		var c *C.macp_client
 		e = nil
-		if err := errorFrom(C.macp_client_new(o, &c, &e), e); err != nil {
+		if err := errorFrom(C.macp_client_new(o, &c, cs.call, &e), e); err != nil {
 			return nil, err
 		}
 		return c, nil
-	}, func(c *C.macp_client) { C.macp_client_free(c) })
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -178,14 +178,14 @@ func (c *Client) ProtocolVersion() string {
 // package doc for why Go drops "Get").
 func (c *Client) SessionInfo(ctx context.Context, sessionID string) (*SessionInfo, error) {
 	return infoCall(ctx, func(cs *cstrings, out **C.macp_session_info, e **C.macp_error) C.macp_status {
-		return C.macp_client_get_session(c.h, cs.req("session_id", sessionID), out, e)
+		return C.macp_client_get_session(c.h, cs.req("session_id", sessionID), out, cs.call, e)
 	})
 }
 
 // CancelSession cancels a session (its initiator only).
 func (c *Client) CancelSession(ctx context.Context, sessionID, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_client_cancel_session(c.h, cs.req("session_id", sessionID), cs.opt(reason), ack, e)
+		return C.macp_client_cancel_session(c.h, cs.req("session_id", sessionID), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
@@ -193,14 +193,14 @@ func (c *Client) CancelSession(ctx context.Context, sessionID, reason string) (A
 // 0: the runtime's default) and the token of the next page ("" at the end).
 func (c *Client) ListSessions(ctx context.Context, pageSize int32, pageToken string) ([]SessionInfo, string, error) {
 	return listCall(ctx, func(cs *cstrings, out **C.macp_session_list, e **C.macp_error) C.macp_status {
-		return C.macp_client_list_sessions(c.h, C.int32_t(pageSize), cs.opt(pageToken), out, e)
+		return C.macp_client_list_sessions(c.h, C.int32_t(pageSize), cs.opt(pageToken), out, cs.call, e)
 	})
 }
 
 // ListAllSessions follows the pages to the end.
 func (c *Client) ListAllSessions(ctx context.Context) ([]SessionInfo, error) {
-	s, _, err := listCall(ctx, func(_ *cstrings, out **C.macp_session_list, e **C.macp_error) C.macp_status {
-		return C.macp_client_list_all_sessions(c.h, out, e)
+	s, _, err := listCall(ctx, func(cs *cstrings, out **C.macp_session_list, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_all_sessions(c.h, out, cs.call, e)
 	})
 	return s, err
 }
@@ -212,8 +212,8 @@ func listCall(ctx context.Context, f func(cs *cstrings, out **C.macp_session_lis
 		s    []SessionInfo
 		next string
 	}
-	p, err := blocking(ctx, func() (page, error) {
-		var cs cstrings
+	p, err := blocking(ctx, "", func(co *C.macp_call_options) (page, error) {
+		cs := cstrings{call: co}
 		defer cs.free()
 		var l *C.macp_session_list
 		var e *C.macp_error
@@ -227,15 +227,15 @@ func listCall(ctx context.Context, f func(cs *cstrings, out **C.macp_session_lis
 			out = append(out, *sessionInfo(C.macp_session_list_at(l, i)))
 		}
 		return page{out, C.GoString(C.macp_session_list_next_page_token(l))}, nil
-	}, nil)
+	})
 	return p.s, p.next, err
 }
 
 // infoCall runs a C call that returns a macp_session_info, honouring ctx,
 // and copies its metadata.
 func infoCall(ctx context.Context, f func(cs *cstrings, out **C.macp_session_info, e **C.macp_error) C.macp_status) (*SessionInfo, error) {
-	return blocking(ctx, func() (*SessionInfo, error) {
-		var cs cstrings
+	return blocking(ctx, "", func(co *C.macp_call_options) (*SessionInfo, error) {
+		cs := cstrings{call: co}
 		defer cs.free()
 		var info *C.macp_session_info
 		var e *C.macp_error
@@ -244,48 +244,64 @@ func infoCall(ctx context.Context, f func(cs *cstrings, out **C.macp_session_inf
 		}
 		defer C.macp_session_info_free(info)
 		return sessionInfo(C.macp_session_info_metadata(info)), nil
-	}, nil)
+	})
 }
 
-// blocking runs f, a blocking libmacp call, honouring ctx: when ctx ends
-// first the call returns ctx.Err() at once and f finishes in the background,
-// its result handed to release (when not nil) so nothing leaks.
-func blocking[T any](ctx context.Context, call func() (T, error), release func(T)) (T, error) {
-	f := func() (v T, err error) {
-		defer catchArg(&err)
-		return call()
-	}
-	var zero T
+// blocking runs call, a blocking libmacp call, under ctx and with the
+// message id of the envelope it sends ("": generated). When ctx can end,
+// call gets options (co) whose cancellation token ctx's end triggers: the C
+// call then returns at once with StatusCancelled, and the error returned
+// wraps both ctx.Err() and that *Error (its MessageID and Delivery say
+// what may have been sent). co is nil when there is nothing to pass.
+func blocking[T any](ctx context.Context, messageID string, call func(co *C.macp_call_options) (T, error)) (v T, err error) {
+	defer catchArg(&err)
 	if err := ctx.Err(); err != nil {
+		var zero T
 		return zero, err
 	}
-	if ctx.Done() == nil {
-		return f()
+	if ctx.Done() == nil && messageID == "" {
+		return call(nil)
 	}
-	type result struct {
-		v   T
-		err error
+	co := (*C.macp_call_options)(C.malloc(C.size_t(unsafe.Sizeof(C.macp_call_options{}))))
+	defer C.free(unsafe.Pointer(co))
+	*co = C.macp_call_options_default()
+	var ids cstrings
+	defer ids.free()
+	if messageID != "" {
+		co.message_id = ids.s(messageID)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := f()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
+	if ctx.Done() != nil {
+		var tok *C.macp_cancel
+		var e *C.macp_error
+		if err := errorFrom(C.macp_cancel_new(&tok, &e), e); err != nil {
+			var zero T
+			return zero, err
+		}
+		defer C.macp_cancel_free(tok)
+		co.cancel = tok
+		done := make(chan struct{})
+		defer close(done)
 		go func() {
-			if r := <-ch; r.err == nil && release != nil {
-				release(r.v)
+			select {
+			case <-ctx.Done():
+				C.macp_cancel_trigger(tok)
+			case <-done:
 			}
 		}()
-		return zero, ctx.Err()
 	}
+	v, err = call(co)
+	if err != nil && ctx.Err() != nil {
+		err = contextError(ctx.Err(), err)
+	}
+	return v, err
 }
 
-// cstrings are C copies of Go strings, freed together.
-type cstrings []*C.char
+// cstrings are C copies of Go strings, freed together, for one C call
+// made with the options call (nil: the defaults).
+type cstrings struct {
+	ptrs []*C.char
+	call *C.macp_call_options
+}
 
 // badArgument is raised by cstrings.s for a string holding a NUL byte,
 // which C would read cut short, and by cstrings.req for an empty required
@@ -313,7 +329,7 @@ func (cs *cstrings) s(v string) *C.char {
 		panic(badArgument{fmt.Sprintf("string argument %q contains a NUL byte", v)})
 	}
 	p := C.CString(v)
-	*cs = append(*cs, p)
+	cs.ptrs = append(cs.ptrs, p)
 	return p
 }
 
@@ -336,7 +352,7 @@ func (cs *cstrings) opt(v string) *C.char {
 }
 
 func (cs cstrings) free() {
-	for _, p := range cs {
+	for _, p := range cs.ptrs {
 		C.free(unsafe.Pointer(p))
 	}
 }
@@ -351,7 +367,7 @@ func (cs *cstrings) array(name string, vs []string, nonEmpty bool) **C.char {
 	// The array of pointers lives in C memory: Go memory passed to C must
 	// not hold Go pointers, and these point to C strings.
 	arr := (**C.char)(C.malloc(C.size_t(len(vs)) * C.size_t(unsafe.Sizeof(uintptr(0)))))
-	*cs = append(*cs, (*C.char)(unsafe.Pointer(arr)))
+	cs.ptrs = append(cs.ptrs, (*C.char)(unsafe.Pointer(arr)))
 	slots := unsafe.Slice(arr, len(vs))
 	for i, v := range vs {
 		if nonEmpty {

@@ -130,15 +130,15 @@ func VerifyCommitment(wire []byte, claimedHash string) (_ Verification, err erro
 // session.
 func (c *Client) DecisionReceipt(ctx context.Context, sessionID string) (string, error) {
 	return stringCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_get_decision_receipt(c.h, cs.req("session_id", sessionID), out, e)
+		return C.macp_client_get_decision_receipt(c.h, cs.req("session_id", sessionID), out, cs.call, e)
 	})
 }
 
 // ReceiptKeys fetches the runtime's receipt verification keys (a JWK Set,
 // JSON).
 func (c *Client) ReceiptKeys(ctx context.Context) (string, error) {
-	return stringCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_get_receipt_keys(c.h, out, e)
+	return stringCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		return C.macp_client_get_receipt_keys(c.h, out, cs.call, e)
 	})
 }
 

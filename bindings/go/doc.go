@@ -23,16 +23,34 @@
 // # Calls, contexts and errors
 //
 // Every call that talks to the runtime takes a context.Context first.
-// When the context is cancelled or its deadline passes, the call returns
-// ctx.Err() at once; the underlying request finishes in the background
-// and whatever it produced is released. A failure from libmacp or the
-// runtime is an *Error carrying a Status (a code of the MACP error registry,
-// or an SDK status such as StatusTimeout) with the runtime's message and
-// details. A Status is itself an error, so:
+// When the context is cancelled or its deadline passes, the call itself is
+// cancelled (libmacp's macp_cancel): it returns at once, makes no further
+// retry, and its error is an *Error with StatusCancelled that wraps
+// ctx.Err(), so errors.Is(err, context.Canceled) (or
+// context.DeadlineExceeded) holds. A failure from libmacp or the runtime is
+// an *Error carrying a Status (a code of the MACP error registry, or an SDK
+// status such as StatusTimeout) with the runtime's message and details. A
+// Status is itself an error, so:
 //
 //	if errors.Is(err, macp.StatusSessionNotFound) { ... }
 //	var me *macp.Error
 //	if errors.As(err, &me) { log.Print(me.Code, me.Message) }
+//
+// # Sends that fail
+//
+// A failed send's *Error names the message id it used (MessageID) and says
+// whether the message may have been applied (Delivery): DeliveryNotSent
+// and DeliveryRefused mean it was not; DeliveryUnknown (a timeout, a
+// cancelled context, a broken connection) means it may have been. Every
+// send takes WithMessageID (Send, SendJSON and StartOptions take the id
+// directly), so the same message can be sent again with the same id; the
+// runtime then acknowledges it as a duplicate instead of applying it twice:
+//
+//	ack, err := s.Decision().Vote(ctx, "p1", "APPROVE", "")
+//	var me *macp.Error
+//	if errors.As(err, &me) && me.Delivery == macp.DeliveryUnknown {
+//		ack, err = s.Decision().Vote(ctx2, "p1", "APPROVE", "", macp.WithMessageID(me.MessageID))
+//	}
 //
 // # Arguments
 //

@@ -79,9 +79,64 @@ type Error struct {
 	MessageID string
 	// GRPCCode is the gRPC status code when the failure was a gRPC status.
 	GRPCCode int32
+	// Delivery says whether the request may have taken effect: after
+	// DeliveryUnknown, re-send a message with the same MessageID.
+	Delivery Delivery
+	// cause is the context error that cancelled the call, if any.
+	cause error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("macp: %s: %s", e.Code, e.Message) }
+// Delivery is whether a failed call's request may have taken effect
+// (macp_delivery).
+type Delivery int32
+
+// The deliveries (MACP_DELIVERY_*).
+const (
+	// DeliveryNotSent: nothing reached the runtime.
+	DeliveryNotSent Delivery = C.MACP_DELIVERY_NOT_SENT
+	// DeliveryRefused: the runtime answered and did not apply it.
+	DeliveryRefused Delivery = C.MACP_DELIVERY_REFUSED
+	// DeliveryUnknown: it went out and no answer decided it (timeout,
+	// cancellation, a broken connection); it may have been applied.
+	DeliveryUnknown Delivery = C.MACP_DELIVERY_UNKNOWN
+)
+
+// String is the C name without its prefix ("NOT_SENT", "REFUSED",
+// "UNKNOWN").
+func (d Delivery) String() string {
+	switch d {
+	case DeliveryNotSent:
+		return "NOT_SENT"
+	case DeliveryRefused:
+		return "REFUSED"
+	case DeliveryUnknown:
+		return "UNKNOWN"
+	}
+	return fmt.Sprintf("Delivery(%d)", int32(d))
+}
+
+func (e *Error) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("macp: %s: %s (%v)", e.Code, e.Message, e.cause)
+	}
+	return fmt.Sprintf("macp: %s: %s", e.Code, e.Message)
+}
+
+// Unwrap is the context error that ended the call (nil if none), so
+// errors.Is(err, context.Canceled) and errors.Is(err,
+// context.DeadlineExceeded) hold for calls their context ended.
+func (e *Error) Unwrap() error { return e.cause }
+
+// contextError is the error of a call whose context ended: the call's own
+// *Error (with its ids and Delivery) wrapping ctxErr.
+func contextError(ctxErr, err error) error {
+	me, ok := err.(*Error)
+	if !ok {
+		return ctxErr
+	}
+	me.cause = ctxErr
+	return me
+}
 
 // Is matches a Status: errors.Is(err, macp.StatusForbidden).
 func (e *Error) Is(target error) bool {
@@ -105,6 +160,7 @@ func errorFrom(st C.macp_status, e *C.macp_error) error {
 		err.SessionID = C.GoString(C.macp_error_session_id(e))
 		err.MessageID = C.GoString(C.macp_error_message_id(e))
 		err.GRPCCode = int32(C.macp_error_grpc_code(e))
+		err.Delivery = Delivery(C.macp_error_delivery(e))
 		var data *C.uint8_t
 		var n C.size_t
 		C.macp_error_details(e, &data, &n)

@@ -355,6 +355,7 @@ func TestContextCancellationAndDeadlines(t *testing.T) {
 	defer l.Close()
 	var conns []net.Conn
 	var mu sync.Mutex
+	first := make(chan net.Conn, 1)
 	go func() {
 		for {
 			conn, err := l.Accept()
@@ -364,6 +365,10 @@ func TestContextCancellationAndDeadlines(t *testing.T) {
 			mu.Lock()
 			conns = append(conns, conn)
 			mu.Unlock()
+			select {
+			case first <- conn:
+			default:
+			}
 		}
 	}()
 	defer func() {
@@ -382,6 +387,50 @@ func TestContextCancellationAndDeadlines(t *testing.T) {
 	}
 	if waited := time.Since(start); waited > 20*time.Second {
 		t.Fatalf("the deadline was not honoured: returned after %v", waited)
+	}
+	var me *macp.Error
+	if !errors.As(err, &me) || me.Status != macp.StatusCancelled || me.Delivery != macp.DeliveryUnknown {
+		t.Fatalf("a dial its context ended: want an *Error (CANCELLED, UNKNOWN) wrapping ctx.Err(), got %#v", err)
+	}
+	// The attempt itself stopped (it used to go on in the background for the
+	// whole connect timeout): the client closed its connection.
+	conn := <-first
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	buf := make([]byte, 4096)
+	for {
+		if _, err := conn.Read(buf); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("the cancelled dial kept its connection open")
+			}
+			break
+		}
+	}
+}
+
+// A message sent with a chosen id can be re-sent with it: the runtime
+// acknowledges the second send as a duplicate and applies it once; a
+// refusal names its id and says it was not applied.
+func TestMessageIDsAndDelivery(t *testing.T) {
+	c := dial(t, "go-ids")
+	s := startDecision(t, c, "go-ids-voter")
+	voter := open(t, dial(t, "go-ids-voter"), s.ID())
+	ack, err := voter.Decision().Propose(ctx(t), "p1", "ship", "", nil, macp.WithMessageID("go-prop-1"))
+	if err != nil || ack.MessageID != "go-prop-1" || ack.Duplicate {
+		t.Fatalf("propose with an id: %+v %v", ack, err)
+	}
+	ack, err = voter.Decision().Propose(ctx(t), "p1", "ship", "", nil, macp.WithMessageID("go-prop-1"))
+	if err != nil || !ack.Duplicate {
+		t.Fatalf("the re-send must be a duplicate: %+v %v", ack, err)
+	}
+	_, err = voter.Decision().Propose(ctx(t), "p1", "ship", "", nil, macp.WithMessageID("go-prop-2"))
+	var me *macp.Error
+	if !errors.As(err, &me) || me.MessageID != "go-prop-2" || me.Delivery != macp.DeliveryRefused {
+		t.Fatalf("a refused proposal: %#v", err)
+	}
+	_, err = voter.Decision().Vote(ctx(t), "p1", "APPROVE", "", macp.WithMessageID("implicit-accept:x"))
+	if !errors.As(err, &me) || me.Status != macp.StatusInvalidArgument || me.Delivery != macp.DeliveryNotSent {
+		t.Fatalf("a reserved id: %#v", err)
 	}
 }
 

@@ -21,32 +21,32 @@ type Decision struct{ *Session }
 func (s *Session) Decision() Decision { return Decision{s} }
 
 // Propose puts an option forward.
-func (d Decision) Propose(ctx context.Context, proposalID, option, rationale string, supportingData []byte) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (d Decision) Propose(ctx context.Context, proposalID, option, rationale string, supportingData []byte, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(supportingData)
-		return C.macp_decision_propose(d.h, cs.req("proposal_id", proposalID), cs.req("option", option), cs.opt(rationale), p, n, ack, e)
+		return C.macp_decision_propose(d.h, cs.req("proposal_id", proposalID), cs.req("option", option), cs.opt(rationale), p, n, ack, cs.call, e)
 	})
 }
 
 // Evaluate records a recommendation ("APPROVE", "REVIEW", "BLOCK", ...)
 // with a confidence from 0 to 1.
-func (d Decision) Evaluate(ctx context.Context, proposalID, recommendation string, confidence float64, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_decision_evaluate(d.h, cs.req("proposal_id", proposalID), cs.req("recommendation", recommendation), C.double(confidence), cs.opt(reason), ack, e)
+func (d Decision) Evaluate(ctx context.Context, proposalID, recommendation string, confidence float64, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_decision_evaluate(d.h, cs.req("proposal_id", proposalID), cs.req("recommendation", recommendation), C.double(confidence), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Object raises an objection of a severity ("low", ..., "critical").
-func (d Decision) Object(ctx context.Context, proposalID, reason, severity string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_decision_object(d.h, cs.req("proposal_id", proposalID), cs.opt(reason), cs.req("severity", severity), ack, e)
+func (d Decision) Object(ctx context.Context, proposalID, reason, severity string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_decision_object(d.h, cs.req("proposal_id", proposalID), cs.opt(reason), cs.req("severity", severity), ack, cs.call, e)
 	})
 }
 
 // Vote casts a vote ("APPROVE", "REJECT", "ABSTAIN").
-func (d Decision) Vote(ctx context.Context, proposalID, vote, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_decision_vote(d.h, cs.req("proposal_id", proposalID), cs.req("vote", vote), cs.opt(reason), ack, e)
+func (d Decision) Vote(ctx context.Context, proposalID, vote, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_decision_vote(d.h, cs.req("proposal_id", proposalID), cs.req("vote", vote), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
@@ -58,31 +58,31 @@ type Quorum struct{ *Session }
 func (s *Session) Quorum() Quorum { return Quorum{s} }
 
 // RequestApproval asks for requiredApprovals approvals of action.
-func (q Quorum) RequestApproval(ctx context.Context, requestID, action, summary string, details []byte, requiredApprovals uint32) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (q Quorum) RequestApproval(ctx context.Context, requestID, action, summary string, details []byte, requiredApprovals uint32, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(details)
-		return C.macp_quorum_request_approval(q.h, cs.req("request_id", requestID), cs.opt(action), cs.opt(summary), p, n, C.uint32_t(requiredApprovals), ack, e)
+		return C.macp_quorum_request_approval(q.h, cs.req("request_id", requestID), cs.opt(action), cs.opt(summary), p, n, C.uint32_t(requiredApprovals), ack, cs.call, e)
 	})
 }
 
 // Approve casts an approving ballot.
-func (q Quorum) Approve(ctx context.Context, requestID, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_quorum_approve(q.h, cs.req("request_id", requestID), cs.opt(reason), ack, e)
+func (q Quorum) Approve(ctx context.Context, requestID, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_quorum_approve(q.h, cs.req("request_id", requestID), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Reject casts a rejecting ballot.
-func (q Quorum) Reject(ctx context.Context, requestID, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_quorum_reject(q.h, cs.req("request_id", requestID), cs.opt(reason), ack, e)
+func (q Quorum) Reject(ctx context.Context, requestID, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_quorum_reject(q.h, cs.req("request_id", requestID), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Abstain casts an abstaining ballot.
-func (q Quorum) Abstain(ctx context.Context, requestID, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_quorum_abstain(q.h, cs.req("request_id", requestID), cs.opt(reason), ack, e)
+func (q Quorum) Abstain(ctx context.Context, requestID, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_quorum_abstain(q.h, cs.req("request_id", requestID), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
@@ -94,40 +94,40 @@ type Proposal struct{ *Session }
 func (s *Session) Proposal() Proposal { return Proposal{s} }
 
 // Propose puts a proposal forward; each tag must be non-empty.
-func (p Proposal) Propose(ctx context.Context, proposalID, title, summary string, details []byte, tags []string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (p Proposal) Propose(ctx context.Context, proposalID, title, summary string, details []byte, tags []string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		d, n := bytesArg(details)
 		return C.macp_proposal_propose(p.h, cs.req("proposal_id", proposalID), cs.opt(title), cs.opt(summary), d, n,
-			cs.array("tags", tags, true), C.size_t(len(tags)), ack, e)
+			cs.array("tags", tags, true), C.size_t(len(tags)), ack, cs.call, e)
 	})
 }
 
 // CounterPropose answers a proposal with another.
-func (p Proposal) CounterPropose(ctx context.Context, proposalID, supersedesProposalID, title, summary string, details []byte) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (p Proposal) CounterPropose(ctx context.Context, proposalID, supersedesProposalID, title, summary string, details []byte, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		d, n := bytesArg(details)
-		return C.macp_proposal_counter_propose(p.h, cs.req("proposal_id", proposalID), cs.req("supersedes_proposal_id", supersedesProposalID), cs.opt(title), cs.opt(summary), d, n, ack, e)
+		return C.macp_proposal_counter_propose(p.h, cs.req("proposal_id", proposalID), cs.req("supersedes_proposal_id", supersedesProposalID), cs.opt(title), cs.opt(summary), d, n, ack, cs.call, e)
 	})
 }
 
 // Accept accepts a proposal.
-func (p Proposal) Accept(ctx context.Context, proposalID, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_proposal_accept(p.h, cs.req("proposal_id", proposalID), cs.opt(reason), ack, e)
+func (p Proposal) Accept(ctx context.Context, proposalID, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_proposal_accept(p.h, cs.req("proposal_id", proposalID), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Reject rejects a proposal; terminal ends the negotiation.
-func (p Proposal) Reject(ctx context.Context, proposalID string, terminal bool, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_proposal_reject(p.h, cs.req("proposal_id", proposalID), C.bool(terminal), cs.opt(reason), ack, e)
+func (p Proposal) Reject(ctx context.Context, proposalID string, terminal bool, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_proposal_reject(p.h, cs.req("proposal_id", proposalID), C.bool(terminal), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Withdraw withdraws one's own proposal.
-func (p Proposal) Withdraw(ctx context.Context, proposalID, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_proposal_withdraw(p.h, cs.req("proposal_id", proposalID), cs.opt(reason), ack, e)
+func (p Proposal) Withdraw(ctx context.Context, proposalID, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_proposal_withdraw(p.h, cs.req("proposal_id", proposalID), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
@@ -139,47 +139,47 @@ type Task struct{ *Session }
 func (s *Session) Task() Task { return Task{s} }
 
 // Request asks for a task (deadlineUnixMs 0: none).
-func (t Task) Request(ctx context.Context, taskID, title, instructions, requestedAssignee string, input []byte, deadlineUnixMs int64) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (t Task) Request(ctx context.Context, taskID, title, instructions, requestedAssignee string, input []byte, deadlineUnixMs int64, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(input)
-		return C.macp_task_request(t.h, cs.req("task_id", taskID), cs.opt(title), cs.opt(instructions), cs.opt(requestedAssignee), p, n, C.int64_t(deadlineUnixMs), ack, e)
+		return C.macp_task_request(t.h, cs.req("task_id", taskID), cs.opt(title), cs.opt(instructions), cs.opt(requestedAssignee), p, n, C.int64_t(deadlineUnixMs), ack, cs.call, e)
 	})
 }
 
 // Accept takes the task on.
-func (t Task) Accept(ctx context.Context, taskID, assignee, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_task_accept(t.h, cs.req("task_id", taskID), cs.opt(assignee), cs.opt(reason), ack, e)
+func (t Task) Accept(ctx context.Context, taskID, assignee, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_task_accept(t.h, cs.req("task_id", taskID), cs.opt(assignee), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Reject declines the task.
-func (t Task) Reject(ctx context.Context, taskID, assignee, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_task_reject(t.h, cs.req("task_id", taskID), cs.opt(assignee), cs.opt(reason), ack, e)
+func (t Task) Reject(ctx context.Context, taskID, assignee, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_task_reject(t.h, cs.req("task_id", taskID), cs.opt(assignee), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Update reports the task's status and progress (0 to 1).
-func (t Task) Update(ctx context.Context, taskID, status string, progress float64, message string, partialOutput []byte) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (t Task) Update(ctx context.Context, taskID, status string, progress float64, message string, partialOutput []byte, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(partialOutput)
-		return C.macp_task_update(t.h, cs.req("task_id", taskID), cs.opt(status), C.double(progress), cs.opt(message), p, n, ack, e)
+		return C.macp_task_update(t.h, cs.req("task_id", taskID), cs.opt(status), C.double(progress), cs.opt(message), p, n, ack, cs.call, e)
 	})
 }
 
 // Complete reports the task done.
-func (t Task) Complete(ctx context.Context, taskID, assignee string, output []byte, summary string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (t Task) Complete(ctx context.Context, taskID, assignee string, output []byte, summary string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(output)
-		return C.macp_task_complete(t.h, cs.req("task_id", taskID), cs.opt(assignee), p, n, cs.opt(summary), ack, e)
+		return C.macp_task_complete(t.h, cs.req("task_id", taskID), cs.opt(assignee), p, n, cs.opt(summary), ack, cs.call, e)
 	})
 }
 
 // Fail reports the task failed.
-func (t Task) Fail(ctx context.Context, taskID, assignee, errorCode, reason string, retryable bool) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_task_fail(t.h, cs.req("task_id", taskID), cs.opt(assignee), cs.opt(errorCode), cs.opt(reason), C.bool(retryable), ack, e)
+func (t Task) Fail(ctx context.Context, taskID, assignee, errorCode, reason string, retryable bool, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_task_fail(t.h, cs.req("task_id", taskID), cs.opt(assignee), cs.opt(errorCode), cs.opt(reason), C.bool(retryable), ack, cs.call, e)
 	})
 }
 
@@ -190,31 +190,31 @@ type Handoff struct{ *Session }
 func (s *Session) Handoff() Handoff { return Handoff{s} }
 
 // Offer offers responsibility for scope to target.
-func (h Handoff) Offer(ctx context.Context, handoffID, target, scope, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_handoff_offer(h.h, cs.req("handoff_id", handoffID), cs.req("target_participant", target), cs.opt(scope), cs.opt(reason), ack, e)
+func (h Handoff) Offer(ctx context.Context, handoffID, target, scope, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_handoff_offer(h.h, cs.req("handoff_id", handoffID), cs.req("target_participant", target), cs.opt(scope), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Context sends context for an offer.
-func (h Handoff) Context(ctx context.Context, handoffID, contentType string, data []byte) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (h Handoff) Context(ctx context.Context, handoffID, contentType string, data []byte, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(data)
-		return C.macp_handoff_context(h.h, cs.req("handoff_id", handoffID), cs.opt(contentType), p, n, ack, e)
+		return C.macp_handoff_context(h.h, cs.req("handoff_id", handoffID), cs.opt(contentType), p, n, ack, cs.call, e)
 	})
 }
 
 // Accept accepts an offer.
-func (h Handoff) Accept(ctx context.Context, handoffID, acceptedBy, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_handoff_accept(h.h, cs.req("handoff_id", handoffID), cs.opt(acceptedBy), cs.opt(reason), ack, e)
+func (h Handoff) Accept(ctx context.Context, handoffID, acceptedBy, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_handoff_accept(h.h, cs.req("handoff_id", handoffID), cs.opt(acceptedBy), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Decline declines an offer.
-func (h Handoff) Decline(ctx context.Context, handoffID, declinedBy, reason string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_handoff_decline(h.h, cs.req("handoff_id", handoffID), cs.opt(declinedBy), cs.opt(reason), ack, e)
+func (h Handoff) Decline(ctx context.Context, handoffID, declinedBy, reason string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_handoff_decline(h.h, cs.req("handoff_id", handoffID), cs.opt(declinedBy), cs.opt(reason), ack, cs.call, e)
 	})
 }
 
@@ -225,8 +225,8 @@ type MultiRound struct{ *Session }
 func (s *Session) MultiRound() MultiRound { return MultiRound{s} }
 
 // Contribute contributes a value to the current round.
-func (m MultiRound) Contribute(ctx context.Context, value string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_multi_round_contribute(m.h, cs.req("value", value), ack, e)
+func (m MultiRound) Contribute(ctx context.Context, value string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_multi_round_contribute(m.h, cs.req("value", value), ack, cs.call, e)
 	})
 }

@@ -54,9 +54,9 @@ func (p *Projection) Apply(envelope []byte) error {
 
 // StateJSON is the whole state as JSON.
 func (p *Projection) StateJSON() (string, error) {
-	return callString(func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+	return callString(func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_projection_state_json(p.h, out, e)
-	})
+	}, nil)
 }
 
 // DecisionTally counts the votes on a proposal of a Decision projection:
@@ -78,8 +78,8 @@ type QuorumTally struct {
 	Reached bool
 }
 
-// QuorumTally counts the ballots on a request ("" for the latest) of a
-// Quorum projection.
+// QuorumTally counts the ballots on a request of a Quorum projection (""
+// for the session's one request, as C's NULL).
 func (p *Projection) QuorumTally(requestID string) (_ QuorumTally, err error) {
 	defer catchArg(&err)
 	var cs cstrings

@@ -26,7 +26,7 @@ func jsonCall(ctx context.Context, f stringFunc) (json.RawMessage, error) {
 // Initialize is the runtime's Initialize answer: runtime info,
 // capabilities, supported modes.
 func (c *Client) Initialize(ctx context.Context) (json.RawMessage, error) {
-	return jsonCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_client_initialize_json(c.h, out, e)
 	})
 }
@@ -35,36 +35,36 @@ func (c *Client) Initialize(ctx context.Context) (json.RawMessage, error) {
 // agent's.
 func (c *Client) Manifest(ctx context.Context, agentID string) (json.RawMessage, error) {
 	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_get_manifest(c.h, cs.opt(agentID), out, e)
+		return C.macp_client_get_manifest(c.h, cs.opt(agentID), out, cs.call, e)
 	})
 }
 
 // ListModes lists the standards-track modes (a JSON array of
 // ModeDescriptor).
 func (c *Client) ListModes(ctx context.Context) (json.RawMessage, error) {
-	return jsonCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_list_modes(c.h, out, e)
+	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_modes(c.h, out, cs.call, e)
 	})
 }
 
 // ListExtModes lists the extension modes.
 func (c *Client) ListExtModes(ctx context.Context) (json.RawMessage, error) {
-	return jsonCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_list_ext_modes(c.h, out, e)
+	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_ext_modes(c.h, out, cs.call, e)
 	})
 }
 
 // RegisterExtMode registers an extension mode from its ModeDescriptor JSON.
 func (c *Client) RegisterExtMode(ctx context.Context, descriptorJSON string) error {
 	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
-		return C.macp_client_register_ext_mode(c.h, cs.s(descriptorJSON), e)
+		return C.macp_client_register_ext_mode(c.h, cs.s(descriptorJSON), cs.call, e)
 	})
 }
 
 // UnregisterExtMode removes a registered extension mode.
 func (c *Client) UnregisterExtMode(ctx context.Context, mode string) error {
 	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
-		return C.macp_client_unregister_ext_mode(c.h, cs.req("mode", mode), e)
+		return C.macp_client_unregister_ext_mode(c.h, cs.req("mode", mode), cs.call, e)
 	})
 }
 
@@ -72,14 +72,14 @@ func (c *Client) UnregisterExtMode(ctx context.Context, mode string) error {
 // newName is "") and returns its name after promotion.
 func (c *Client) PromoteMode(ctx context.Context, mode, newName string) (string, error) {
 	return stringCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_promote_mode(c.h, cs.req("mode", mode), cs.opt(newName), out, e)
+		return C.macp_client_promote_mode(c.h, cs.req("mode", mode), cs.opt(newName), out, cs.call, e)
 	})
 }
 
 // ListRoots lists the runtime's resource roots.
 func (c *Client) ListRoots(ctx context.Context) (json.RawMessage, error) {
-	return jsonCall(ctx, func(_ *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_list_roots(c.h, out, e)
+	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
+		return C.macp_client_list_roots(c.h, out, cs.call, e)
 	})
 }
 
@@ -88,28 +88,28 @@ func (c *Client) ListRoots(ctx context.Context) (json.RawMessage, error) {
 // "rules": {...}}.
 func (c *Client) RegisterPolicy(ctx context.Context, policyJSON string) error {
 	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
-		return C.macp_client_register_policy(c.h, cs.s(policyJSON), e)
+		return C.macp_client_register_policy(c.h, cs.s(policyJSON), cs.call, e)
 	})
 }
 
 // UnregisterPolicy removes a policy.
 func (c *Client) UnregisterPolicy(ctx context.Context, policyID string) error {
 	return statusCall(ctx, func(cs *cstrings, e **C.macp_error) C.macp_status {
-		return C.macp_client_unregister_policy(c.h, cs.req("policy_id", policyID), e)
+		return C.macp_client_unregister_policy(c.h, cs.req("policy_id", policyID), cs.call, e)
 	})
 }
 
 // Policy is GetPolicy: a policy (rules as an object).
 func (c *Client) Policy(ctx context.Context, policyID string) (json.RawMessage, error) {
 	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_get_policy(c.h, cs.req("policy_id", policyID), out, e)
+		return C.macp_client_get_policy(c.h, cs.req("policy_id", policyID), out, cs.call, e)
 	})
 }
 
 // ListPolicies lists the policies, all of them (mode "") or one mode's.
 func (c *Client) ListPolicies(ctx context.Context, mode string) (json.RawMessage, error) {
 	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_list_policies(c.h, cs.opt(mode), out, e)
+		return C.macp_client_list_policies(c.h, cs.opt(mode), out, cs.call, e)
 	})
 }
 
@@ -118,16 +118,16 @@ func (c *Client) ListPolicies(ctx context.Context, mode string) (json.RawMessage
 // would differ.
 func (c *Client) WhatIfReplay(ctx context.Context, sessionID, candidateJSON string) (json.RawMessage, error) {
 	return jsonCall(ctx, func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
-		return C.macp_client_what_if_replay(c.h, cs.s(sessionID), cs.s(candidateJSON), out, e)
+		return C.macp_client_what_if_replay(c.h, cs.s(sessionID), cs.s(candidateJSON), out, cs.call, e)
 	})
 }
 
 // SendSignal sends an ambient Signal (no session): signalType, optional
 // data, a confidence from 0 to 1 and an optional correlated session.
-func (c *Client) SendSignal(ctx context.Context, signalType string, data []byte, confidence float64, correlationSessionID string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (c *Client) SendSignal(ctx context.Context, signalType string, data []byte, confidence float64, correlationSessionID string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(data)
-		return C.macp_client_send_signal(c.h, cs.req("signal_type", signalType), p, n, C.double(confidence), cs.opt(correlationSessionID), ack, e)
+		return C.macp_client_send_signal(c.h, cs.req("signal_type", signalType), p, n, C.double(confidence), cs.opt(correlationSessionID), ack, cs.call, e)
 	})
 }
 
@@ -138,7 +138,7 @@ func PayloadJSON(typeName string, data []byte) (_ json.RawMessage, err error) {
 	s, err := callString(func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(data)
 		return C.macp_payload_to_json(cs.req("type_name", typeName), p, n, out, e)
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func PayloadType(mode, messageType string) (_ string, err error) {
 	defer catchArg(&err)
 	return callString(func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp_status {
 		return C.macp_payload_type(cs.s(mode), cs.req("message_type", messageType), out, e)
-	})
+	}, nil)
 }
 
 // PayloadJSON decodes the envelope's payload to JSON, as the type

@@ -34,6 +34,9 @@ type StartOptions struct {
 	MaxSuspend           time.Duration
 	Extensions           map[string][]byte
 	Roots                []Root
+	// MessageID is the SessionStart envelope's message id ("": generated);
+	// see WithMessageID.
+	MessageID string
 }
 
 // Session is one participant's handle on one session. It is safe for
@@ -126,8 +129,8 @@ func (c *Client) StartSession(ctx context.Context, mode string, opts StartOption
 		h   *C.macp_session
 		ack Ack
 	}
-	r, err := blocking(ctx, func() (started, error) {
-		var cs cstrings
+	r, err := blocking(ctx, opts.MessageID, func(co *C.macp_call_options) (started, error) {
+		cs := cstrings{call: co}
 		defer cs.free()
 		var so *C.macp_start_options
 		var e *C.macp_error
@@ -141,11 +144,11 @@ func (c *Client) StartSession(ctx context.Context, mode string, opts StartOption
 		var h *C.macp_session
 		var ack C.macp_ack
 		e = nil
-		if err := errorFrom(C.macp_session_start(c.h, cs.req("mode", mode), so, &h, &ack, &e), e); err != nil {
+		if err := errorFrom(C.macp_session_start(c.h, cs.req("mode", mode), so, &h, &ack, cs.call, &e), e); err != nil {
 			return started{}, err
 		}
 		return started{h, ackFrom(&ack)}, nil
-	}, func(s started) { C.macp_session_free(s.h) })
+	})
 	if err != nil {
 		return nil, Ack{}, err
 	}
@@ -157,16 +160,16 @@ func (c *Client) StartSession(ctx context.Context, mode string, opts StartOption
 // versions. An identity that is neither may not read the session and gets
 // StatusForbidden.
 func (c *Client) OpenSession(ctx context.Context, sessionID string) (*Session, error) {
-	h, err := blocking(ctx, func() (*C.macp_session, error) {
-		var cs cstrings
+	h, err := blocking(ctx, "", func(co *C.macp_call_options) (*C.macp_session, error) {
+		cs := cstrings{call: co}
 		defer cs.free()
 		var h *C.macp_session
 		var e *C.macp_error
-		if err := errorFrom(C.macp_session_open(c.h, cs.req("session_id", sessionID), &h, &e), e); err != nil {
+		if err := errorFrom(C.macp_session_open(c.h, cs.req("session_id", sessionID), &h, cs.call, &e), e); err != nil {
 			return nil, err
 		}
 		return h, nil
-	}, func(h *C.macp_session) { C.macp_session_free(h) })
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -192,9 +195,9 @@ func (s *Session) Close() error {
 // messageID generates one; a caller-chosen id makes a later re-send
 // idempotent.
 func (s *Session) Send(ctx context.Context, messageType string, payload []byte, messageID string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+	return sendCall(ctx, messageID, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		p, n := bytesArg(payload)
-		return C.macp_session_send(s.h, cs.req("message_type", messageType), p, n, cs.opt(messageID), ack, e)
+		return C.macp_session_send(s.h, cs.req("message_type", messageType), p, n, ack, cs.call, e)
 	})
 }
 
@@ -203,8 +206,8 @@ func (s *Session) Send(ctx context.Context, messageType string, payload []byte, 
 // "macp.modes.decision.v1.VotePayload"), or, when payloadType is "", into
 // the type the schema defines for messageType in the session's mode.
 func (s *Session) SendJSON(ctx context.Context, messageType, payloadType, payloadJSON, messageID string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_session_send_json(s.h, cs.req("message_type", messageType), cs.opt(payloadType), cs.s(payloadJSON), cs.opt(messageID), ack, e)
+	return sendCall(ctx, messageID, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_session_send_json(s.h, cs.req("message_type", messageType), cs.opt(payloadType), cs.s(payloadJSON), ack, cs.call, e)
 	})
 }
 
@@ -253,45 +256,45 @@ func (c *Commitment) toC(cs *cstrings, exact bool) C.macp_commitment {
 
 // Commit sends the Commitment that resolves the session; its version
 // fields are the session's bound versions.
-func (s *Session) Commit(ctx context.Context, c Commitment) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+func (s *Session) Commit(ctx context.Context, c Commitment, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
 		cc := c.toC(cs, false)
-		return C.macp_session_commit(s.h, &cc, ack, e)
+		return C.macp_session_commit(s.h, &cc, ack, cs.call, e)
 	})
 }
 
 // Info reads the session's metadata and state.
 func (s *Session) Info(ctx context.Context) (*SessionInfo, error) {
-	return infoCall(ctx, func(_ *cstrings, out **C.macp_session_info, e **C.macp_error) C.macp_status {
-		return C.macp_session_get_info(s.h, out, e)
+	return infoCall(ctx, func(cs *cstrings, out **C.macp_session_info, e **C.macp_error) C.macp_status {
+		return C.macp_session_get_info(s.h, out, cs.call, e)
 	})
 }
 
 // Cancel cancels the session (its initiator only).
 func (s *Session) Cancel(ctx context.Context, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_session_cancel(s.h, cs.opt(reason), ack, e)
+		return C.macp_session_cancel(s.h, cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Suspend suspends the session: mode messages are refused until Resume.
 func (s *Session) Suspend(ctx context.Context, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_session_suspend(s.h, cs.opt(reason), ack, e)
+		return C.macp_session_suspend(s.h, cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Resume resumes a suspended session.
 func (s *Session) Resume(ctx context.Context, reason string) (Ack, error) {
 	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_session_resume(s.h, cs.opt(reason), ack, e)
+		return C.macp_session_resume(s.h, cs.opt(reason), ack, cs.call, e)
 	})
 }
 
 // Progress reports progress on work in the session: progress out of total
 // (0 when unknown).
-func (s *Session) Progress(ctx context.Context, token string, progress, total float64, message, targetMessageID string) (Ack, error) {
-	return ackCall(ctx, func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
-		return C.macp_session_progress(s.h, cs.opt(token), C.double(progress), C.double(total), cs.opt(message), cs.opt(targetMessageID), ack, e)
+func (s *Session) Progress(ctx context.Context, token string, progress, total float64, message, targetMessageID string, opts ...CallOption) (Ack, error) {
+	return sendCall(ctx, messageID(opts), func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status {
+		return C.macp_session_progress(s.h, cs.opt(token), C.double(progress), C.double(total), cs.opt(message), cs.opt(targetMessageID), ack, cs.call, e)
 	})
 }

@@ -69,8 +69,14 @@ func ackFrom(a *C.macp_ack) Ack {
 
 // ackCall runs a C call that fills a macp_ack, honouring ctx.
 func ackCall(ctx context.Context, f func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status) (Ack, error) {
-	return blocking(ctx, func() (Ack, error) {
-		var cs cstrings
+	return sendCall(ctx, "", f)
+}
+
+// sendCall runs a C call that sends an envelope with messageID ("":
+// generated) and fills a macp_ack, honouring ctx.
+func sendCall(ctx context.Context, messageID string, f func(cs *cstrings, ack *C.macp_ack, e **C.macp_error) C.macp_status) (Ack, error) {
+	return blocking(ctx, messageID, func(co *C.macp_call_options) (Ack, error) {
+		cs := cstrings{call: co}
 		defer cs.free()
 		var ack C.macp_ack
 		var e *C.macp_error
@@ -78,23 +84,46 @@ func ackCall(ctx context.Context, f func(cs *cstrings, ack *C.macp_ack, e **C.ma
 			return Ack{}, err
 		}
 		return ackFrom(&ack), nil
-	}, nil)
+	})
 }
 
 // statusCall runs a C call that only returns a status, honouring ctx.
 func statusCall(ctx context.Context, f func(cs *cstrings, e **C.macp_error) C.macp_status) error {
-	_, err := blocking(ctx, func() (struct{}, error) {
-		var cs cstrings
+	_, err := blocking(ctx, "", func(co *C.macp_call_options) (struct{}, error) {
+		cs := cstrings{call: co}
 		defer cs.free()
 		var e *C.macp_error
 		return struct{}{}, errorFrom(f(&cs, &e), e)
-	}, nil)
+	})
 	return err
 }
 
 // stringCall runs a C call that returns a library string, honouring ctx.
 func stringCall(ctx context.Context, f stringFunc) (string, error) {
-	return blocking(ctx, func() (string, error) { return callString(f) }, nil)
+	return blocking(ctx, "", func(co *C.macp_call_options) (string, error) { return callString(f, co) })
+}
+
+// CallOption changes how one send runs.
+type CallOption func(*callOptions)
+
+type callOptions struct{ messageID string }
+
+// WithMessageID sends the message with this id instead of a generated one
+// (at most 128 bytes, not starting with "implicit-accept:"). After a failure
+// whose Delivery is DeliveryUnknown, send the same message again with the
+// same id: the runtime acknowledges an id it already accepted as a
+// duplicate (Ack.Duplicate) instead of applying it twice.
+func WithMessageID(id string) CallOption {
+	return func(o *callOptions) { o.messageID = id }
+}
+
+// messageID is the id opts ask for ("" for a generated one).
+func messageID(opts []CallOption) string {
+	var o callOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o.messageID
 }
 
 // stringFunc is a C call that returns a library string (a macp_string).
@@ -102,8 +131,8 @@ type stringFunc func(cs *cstrings, out **C.macp_string, e **C.macp_error) C.macp
 
 // callString runs f on the calling goroutine and takes the string it
 // returned. Callers defer catchArg (blocking does).
-func callString(f stringFunc) (string, error) {
-	var cs cstrings
+func callString(f stringFunc, co *C.macp_call_options) (string, error) {
+	cs := cstrings{call: co}
 	defer cs.free()
 	var out *C.macp_string
 	var e *C.macp_error

@@ -118,7 +118,11 @@ type Event struct {
 	GapEnd   uint64
 	// EventEnvelope and EventSignal.
 	Envelope *Envelope
-	// EventSignal: whether the runtime verified the sender's credential.
+	// EventSignal: whether the runtime authenticated the signal's sender
+	// (RFC-MACP-0004). True only when the runtime runs with configured
+	// authentication (JWT or static bearer tokens); a runtime in dev mode
+	// (no tokens, "Bearer <name>" taken at its word) marks every signal
+	// false. Do not let a signal with false influence operational decisions.
 	SenderAuthenticated bool
 	// EventSession: the transition and the session after it (nil when
 	// already evicted).
@@ -205,7 +209,7 @@ func (w *Watcher) Close() error {
 
 // watchStart starts a C watcher with the callback and user data it is
 // given.
-type watchStart func(opts *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, e **C.macp_error) C.macp_status
+type watchStart func(opts *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, call *C.macp_call_options, e **C.macp_error) C.macp_status
 
 func startWatcher(ctx context.Context, opts *WatchOptions, start watchStart) (*Watcher, error) {
 	if err := ctx.Err(); err != nil {
@@ -216,10 +220,15 @@ func startWatcher(ctx context.Context, opts *WatchOptions, start watchStart) (*W
 	w.ud = C.malloc(C.size_t(unsafe.Sizeof(C.uintptr_t(0))))
 	*(*C.uintptr_t)(w.ud) = C.uintptr_t(w.handle)
 	co := opts.toC()
-	var e *C.macp_error
-	var h *C.macp_watcher // a local: C may not be handed a pointer into w
-	st := start(&co, C.macp_event_callback(C.macpGoWatchEvent), w.ud, &h, &e)
-	if err := errorFrom(st, e); err != nil {
+	// The call returns once the runtime has accepted the subscription; ctx
+	// cancels that wait.
+	h, err := blocking(ctx, "", func(call *C.macp_call_options) (*C.macp_watcher, error) {
+		var e *C.macp_error
+		var h *C.macp_watcher // a local: C may not be handed a pointer into w
+		st := start(&co, C.macp_event_callback(C.macpGoWatchEvent), w.ud, &h, call, &e)
+		return h, errorFrom(st, e)
+	})
+	if err != nil {
 		w.handle.Delete()
 		C.free(w.ud)
 		return nil, err
@@ -306,8 +315,8 @@ func eventFrom(ev *C.macp_event) Event {
 // (0: from the first), replayed then live, resuming across broken streams
 // and runtime restarts without gaps or repeats. opts may be nil.
 func (s *Session) Watch(ctx context.Context, afterSequence uint64, opts *WatchOptions) (*Watcher, error) {
-	return startWatcher(ctx, opts, func(o *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, e **C.macp_error) C.macp_status {
-		return C.macp_session_watch(s.h, C.uint64_t(afterSequence), o, cb, ud, out, e)
+	return startWatcher(ctx, opts, func(o *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, call *C.macp_call_options, e **C.macp_error) C.macp_status {
+		return C.macp_session_watch(s.h, C.uint64_t(afterSequence), o, cb, ud, out, call, e)
 	})
 }
 
@@ -318,7 +327,7 @@ func (s *Session) Watch(ctx context.Context, afterSequence uint64, opts *WatchOp
 // runtime that does not advertise the stream gives StatusUnsupported, a
 // kind that is not a WatchKind StatusInvalidArgument.
 func (c *Client) WatchRuntime(ctx context.Context, kind WatchKind, opts *WatchOptions) (*Watcher, error) {
-	return startWatcher(ctx, opts, func(o *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, e **C.macp_error) C.macp_status {
-		return C.macp_client_watch(c.h, C.int32_t(kind), o, cb, ud, out, e)
+	return startWatcher(ctx, opts, func(o *C.macp_watch_options, cb C.macp_event_callback, ud unsafe.Pointer, out **C.macp_watcher, call *C.macp_call_options, e **C.macp_error) C.macp_status {
+		return C.macp_client_watch(c.h, C.int32_t(kind), o, cb, ud, out, call, e)
 	})
 }

@@ -146,7 +146,7 @@ public final class Client: @unchecked Sendable {
             defer { macp_client_options_free(opts) }
             var h: OpaquePointer?
             var err: OpaquePointer?
-            try check(macp_client_new(opts, &h, &err), err)
+            try check(macp_client_new(opts, &h, currentCall(), &err), err)
             guard let h else { throw MacpError(status: .internalError, message: "no client") }
             return UnsafeSendable(h)
         }.value
@@ -169,7 +169,7 @@ public final class Client: @unchecked Sendable {
             let cs = CStrings()
             var info: OpaquePointer?
             var err: OpaquePointer?
-            try check(macp_client_get_session(self.handle, try cs.s(sessionId, "session id"), &info, &err), err)
+            try check(macp_client_get_session(self.handle, try cs.s(sessionId, "session id"), &info, currentCall(), &err), err)
             return try SessionInfo.taking(info)
         }
     }
@@ -180,7 +180,7 @@ public final class Client: @unchecked Sendable {
         try await blocking {
             let cs = CStrings()
             return try ackCall {
-                macp_client_cancel_session(self.handle, try cs.s(sessionId, "session id"), try cs.opt(reason), $0, $1)
+                macp_client_cancel_session(self.handle, try cs.s(sessionId, "session id"), try cs.opt(reason), $0, currentCall(), $1)
             }
         }
     }
@@ -191,7 +191,7 @@ public final class Client: @unchecked Sendable {
             let cs = CStrings()
             var list: OpaquePointer?
             var err: OpaquePointer?
-            try check(macp_client_list_sessions(self.handle, pageSize, try cs.opt(pageToken, "page token"), &list, &err), err)
+            try check(macp_client_list_sessions(self.handle, pageSize, try cs.opt(pageToken, "page token"), &list, currentCall(), &err), err)
             return SessionPage.taking(list)
         }
     }
@@ -201,7 +201,7 @@ public final class Client: @unchecked Sendable {
         try await blocking {
             var list: OpaquePointer?
             var err: OpaquePointer?
-            try check(macp_client_list_all_sessions(self.handle, &list, &err), err)
+            try check(macp_client_list_all_sessions(self.handle, &list, currentCall(), &err), err)
             return SessionPage.taking(list).sessions
         }
     }
@@ -211,7 +211,7 @@ public final class Client: @unchecked Sendable {
     public func sendEnvelope(_ envelope: Data) async throws -> Ack {
         try await blocking {
             try ackCall { ack, e in
-                withBytes(envelope) { macp_client_send_envelope(self.handle, $0, $1, ack, e) }
+                withBytes(envelope) { macp_client_send_envelope(self.handle, $0, $1, ack, currentCall(), e) }
             }
         }
     }
@@ -225,7 +225,7 @@ public final class Client: @unchecked Sendable {
             let type = try cs.s(signalType, "signal type")
             let corr = try cs.opt(correlationSessionId, "correlation session id")
             return try ackCall { ack, e in
-                withBytes(data) { macp_client_send_signal(self.handle, type, $0, $1, confidence, corr, ack, e) }
+                withBytes(data) { macp_client_send_signal(self.handle, type, $0, $1, confidence, corr, ack, currentCall(), e) }
             }
         }
     }

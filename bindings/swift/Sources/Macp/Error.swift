@@ -72,10 +72,24 @@ public struct MacpError: Error, Sendable, Equatable, CustomStringConvertible {
     public let messageId: String
     /// The gRPC status code when the failure was a gRPC status, else 0.
     public let grpcCode: Int32
+    /// Whether the request may have taken effect: after `.unknown`, re-send
+    /// with the same `messageId`.
+    public let delivery: Delivery
+
+    /// Whether a failed call's request may have taken effect (`macp_delivery`).
+    public enum Delivery: Int32, Sendable {
+        /// Nothing reached the runtime.
+        case notSent = 0
+        /// The runtime answered and did not apply it.
+        case refused = 1
+        /// It went out and no answer decided it (timeout, cancellation, a
+        /// broken connection): it may have been applied.
+        case unknown = 2
+    }
 
     public init(status: Status, code: String? = nil, message: String,
                 details: Data = Data(), sessionId: String = "", messageId: String = "",
-                grpcCode: Int32 = 0) {
+                grpcCode: Int32 = 0, delivery: Delivery = .notSent) {
         self.status = status
         self.code = code ?? status.name
         self.message = message
@@ -83,6 +97,7 @@ public struct MacpError: Error, Sendable, Equatable, CustomStringConvertible {
         self.sessionId = sessionId
         self.messageId = messageId
         self.grpcCode = grpcCode
+        self.delivery = delivery
     }
 
     /// Reads and frees a C error object.
@@ -102,7 +117,8 @@ public struct MacpError: Error, Sendable, Equatable, CustomStringConvertible {
             details: data.map { Data(bytes: $0, count: len) } ?? Data(),
             sessionId: String(cString: macp_error_session_id(err)),
             messageId: String(cString: macp_error_message_id(err)),
-            grpcCode: macp_error_grpc_code(err)
+            grpcCode: macp_error_grpc_code(err),
+            delivery: Delivery(rawValue: macp_error_delivery(err)) ?? .unknown
         )
     }
 
@@ -122,7 +138,8 @@ public struct MacpError: Error, Sendable, Equatable, CustomStringConvertible {
             details: data.map { Data(bytes: $0, count: len) } ?? Data(),
             sessionId: String(cString: macp_error_session_id(err)),
             messageId: String(cString: macp_error_message_id(err)),
-            grpcCode: macp_error_grpc_code(err)
+            grpcCode: macp_error_grpc_code(err),
+            delivery: Delivery(rawValue: macp_error_delivery(err)) ?? .unknown
         )
     }
 

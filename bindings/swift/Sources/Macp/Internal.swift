@@ -92,13 +92,63 @@ final class BlockingExecutor: @unchecked Sendable {
 /// Runs `body` on a blocking thread and resumes with its result. A task
 /// cancelled before the call starts gets `CancellationError`; a call that
 /// has started runs to its end (its own timeouts bound it).
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+func blocking<T: Sendable>(messageId: String? = nil,
+                           _ body: @escaping @Sendable () throws -> T) async throws -> T {
     try Task.checkCancellation()
-    return try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, Error>) in
-        BlockingExecutor.shared.run {
-            do { k.resume(returning: try body()) } catch { k.resume(throwing: error) }
+    let call = try CallOptions(messageId: messageId)
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, Error>) in
+            BlockingExecutor.shared.run {
+                Thread.current.threadDictionary[callKey] = call
+                defer { Thread.current.threadDictionary.removeObject(forKey: callKey) }
+                do { k.resume(returning: try body()) } catch { k.resume(throwing: error) }
+            }
+        }
+    } onCancel: {
+        call.cancel()
+    }
+}
+
+private let callKey = "org.libmacp.call"
+
+/// The `macp_call_options` of one call: a cancellation token that the
+/// calling task's cancellation triggers (the C call then ends at once with
+/// `Status.cancelled`), and the message id of the envelope it sends (nil:
+/// generated).
+final class CallOptions: @unchecked Sendable {
+    private let options: UnsafeMutablePointer<macp_call_options>
+    private let token: OpaquePointer?
+    private let cs = CStrings()
+
+    init(messageId: String?) throws {
+        var tok: OpaquePointer?
+        var err: OpaquePointer?
+        let st = macp_cancel_new(&tok, &err)
+        guard st == MACP_STATUS_OK else { throw MacpError(status: st, taking: err) }
+        token = tok
+        options = .allocate(capacity: 1)
+        options.initialize(to: macp_call_options_default())
+        options.pointee.cancel = UnsafePointer(tok)
+        if let messageId {
+            options.pointee.message_id = try cs.s(messageId, "message id")
         }
     }
+
+    var pointer: UnsafePointer<macp_call_options> { UnsafePointer(options) }
+
+    /// Ends the call (thread-safe; harmless after it ended).
+    func cancel() { macp_cancel_trigger(token) }
+
+    deinit {
+        macp_cancel_free(token)
+        options.deallocate()
+    }
+}
+
+/// The options of the call `blocking` runs on this thread; NULL (the
+/// defaults) elsewhere.
+func currentCall() -> UnsafePointer<macp_call_options>? {
+    (Thread.current.threadDictionary[callKey] as? CallOptions)?.pointer
 }
 
 /// Copies bytes to C for the duration of `body` (NULL with length 0 for

@@ -102,18 +102,18 @@ extension Client {
     /// `GetManifest` of the runtime (`agentId` nil) or of an agent it knows.
     public func getManifest(agentId: String? = nil) async throws -> JSONValue {
         try JSONValue(parsing: try await text { cs, out, e in
-            macp_client_get_manifest(self.handle, try cs.opt(agentId, "agent id"), out, e)
+            macp_client_get_manifest(self.handle, try cs.opt(agentId, "agent id"), out, currentCall(), e)
         })
     }
 
     /// `ListModes`: the standards-track modes.
     public func listModes() async throws -> [ModeDescriptor] {
-        try decodeJSON([ModeDescriptor].self, try await text { _, out, e in macp_client_list_modes(self.handle, out, e) })
+        try decodeJSON([ModeDescriptor].self, try await text { _, out, e in macp_client_list_modes(self.handle, out, currentCall(), e) })
     }
 
     /// `ListExtModes`: the extension modes, built in and registered.
     public func listExtModes() async throws -> [ModeDescriptor] {
-        try decodeJSON([ModeDescriptor].self, try await text { _, out, e in macp_client_list_ext_modes(self.handle, out, e) })
+        try decodeJSON([ModeDescriptor].self, try await text { _, out, e in macp_client_list_ext_modes(self.handle, out, currentCall(), e) })
     }
 
     /// `RegisterExtMode`.
@@ -122,49 +122,49 @@ extension Client {
         do { json = String(decoding: try JSONEncoder().encode(descriptor), as: UTF8.self) } catch {
             throw MacpError.invalidArgument("cannot encode the descriptor: \(error)")
         }
-        try await status { cs, e in macp_client_register_ext_mode(self.handle, try cs.s(json, "descriptor"), e) }
+        try await status { cs, e in macp_client_register_ext_mode(self.handle, try cs.s(json, "descriptor"), currentCall(), e) }
     }
 
     /// `UnregisterExtMode`.
     public func unregisterExtMode(_ mode: String) async throws {
-        try await status { cs, e in macp_client_unregister_ext_mode(self.handle, try cs.s(mode, "mode"), e) }
+        try await status { cs, e in macp_client_unregister_ext_mode(self.handle, try cs.s(mode, "mode"), currentCall(), e) }
     }
 
     /// `PromoteMode`: the mode's identifier after promotion.
     @discardableResult
     public func promoteMode(_ mode: String, promotedName: String? = nil) async throws -> String {
         try await text { cs, out, e in
-            macp_client_promote_mode(self.handle, try cs.s(mode, "mode"), try cs.opt(promotedName, "promoted name"), out, e)
+            macp_client_promote_mode(self.handle, try cs.s(mode, "mode"), try cs.opt(promotedName, "promoted name"), out, currentCall(), e)
         }
     }
 
     /// `ListRoots`: the runtime's resource roots.
     public func listRoots() async throws -> [Root] {
-        try decodeJSON([Root].self, try await text { _, out, e in macp_client_list_roots(self.handle, out, e) })
+        try decodeJSON([Root].self, try await text { _, out, e in macp_client_list_roots(self.handle, out, currentCall(), e) })
     }
 
     /// `RegisterPolicy`.
     public func registerPolicy(_ policy: Policy) async throws {
         let json = try policy.definitionJSON()
-        try await status { cs, e in macp_client_register_policy(self.handle, try cs.s(json, "policy"), e) }
+        try await status { cs, e in macp_client_register_policy(self.handle, try cs.s(json, "policy"), currentCall(), e) }
     }
 
     /// `UnregisterPolicy` (`policy.default` cannot be removed).
     public func unregisterPolicy(_ policyId: String) async throws {
-        try await status { cs, e in macp_client_unregister_policy(self.handle, try cs.s(policyId, "policy id"), e) }
+        try await status { cs, e in macp_client_unregister_policy(self.handle, try cs.s(policyId, "policy id"), currentCall(), e) }
     }
 
     /// `GetPolicy`.
     public func getPolicy(_ policyId: String) async throws -> Policy {
         try decodeJSON(Policy.self, try await text { cs, out, e in
-            macp_client_get_policy(self.handle, try cs.s(policyId, "policy id"), out, e)
+            macp_client_get_policy(self.handle, try cs.s(policyId, "policy id"), out, currentCall(), e)
         })
     }
 
     /// `ListPolicies`: every policy (`mode` nil) or those targeting `mode`.
     public func listPolicies(mode: String? = nil) async throws -> [Policy] {
         try decodeJSON([Policy].self, try await text { cs, out, e in
-            macp_client_list_policies(self.handle, try cs.opt(mode, "mode"), out, e)
+            macp_client_list_policies(self.handle, try cs.opt(mode, "mode"), out, currentCall(), e)
         })
     }
 
@@ -174,7 +174,7 @@ extension Client {
     public func whatIfReplay(sessionId: String, candidate: Policy) async throws -> WhatIfReplay {
         let json = try candidate.definitionJSON()
         return try decodeJSON(WhatIfReplay.self, try await text { cs, out, e in
-            macp_client_what_if_replay(self.handle, try cs.s(sessionId, "session id"), try cs.s(json, "policy"), out, e)
+            macp_client_what_if_replay(self.handle, try cs.s(sessionId, "session id"), try cs.s(json, "policy"), out, currentCall(), e)
         })
     }
 }

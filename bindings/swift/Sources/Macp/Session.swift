@@ -116,7 +116,7 @@ extension Client {
             var h: OpaquePointer?
             var ack = macp_ack()
             var err: OpaquePointer?
-            try check(macp_session_start(self.handle, try cs.s(mode, "mode"), opts, &h, &ack, &err), err)
+            try check(macp_session_start(self.handle, try cs.s(mode, "mode"), opts, &h, &ack, currentCall(), &err), err)
             return UnsafeSendable((h, Ack(ack)))
         }.value
         guard let h = r.0 else { throw MacpError(status: .internalError, message: "no session") }
@@ -130,7 +130,7 @@ extension Client {
             let cs = CStrings()
             var h: OpaquePointer?
             var err: OpaquePointer?
-            try check(macp_session_open(self.handle, try cs.s(sessionId, "session id"), &h, &err), err)
+            try check(macp_session_open(self.handle, try cs.s(sessionId, "session id"), &h, currentCall(), &err), err)
             return UnsafeSendable(h)
         }.value
         guard let h else { throw MacpError(status: .internalError, message: "no session") }
@@ -158,8 +158,9 @@ public final class Session: @unchecked Sendable {
     deinit { macp_session_free(handle) }
 
     /// Runs a blocking C call that fills an ack on the blocking queue.
-    func ack(_ body: @escaping @Sendable (CStrings, UnsafeMutablePointer<macp_ack>, UnsafeMutablePointer<OpaquePointer?>) throws -> macp_status) async throws -> Ack {
-        try await blocking {
+    func ack(messageId: String? = nil,
+             _ body: @escaping @Sendable (CStrings, UnsafeMutablePointer<macp_ack>, UnsafeMutablePointer<OpaquePointer?>) throws -> macp_status) async throws -> Ack {
+        try await blocking(messageId: messageId) {
             let cs = CStrings()
             return try ackCall { try body(cs, $0, $1) }
         }
@@ -169,10 +170,9 @@ public final class Session: @unchecked Sendable {
     /// generates one; a chosen id lets a message be re-sent idempotently.
     @discardableResult
     public func send(_ messageType: String, payload: Data? = nil, messageId: String? = nil) async throws -> Ack {
-        try await ack { cs, a, e in
+        try await ack(messageId: messageId) { cs, a, e in
             let t = try cs.s(messageType, "message type")
-            let id = try cs.opt(messageId, "message id")
-            return withBytes(payload) { macp_session_send(self.handle, t, $0, $1, id, a, e) }
+            return withBytes(payload) { macp_session_send(self.handle, t, $0, $1, a, currentCall(), e) }
         }
     }
 
@@ -183,25 +183,29 @@ public final class Session: @unchecked Sendable {
         try Task.checkCancellation()
         let cs = CStrings()
         let t = try cs.s(messageType, "message type")
-        let id = try cs.opt(messageId, "message id")
-        return try await withCheckedThrowingContinuation { (k: CheckedContinuation<Ack, Error>) in
+        let call = try CallOptions(messageId: messageId)
+        return try await withTaskCancellationHandler {
+          try await withCheckedThrowingContinuation { (k: CheckedContinuation<Ack, Error>) in
             let box = Unmanaged.passRetained(SendBox(k))
             var err: OpaquePointer?
             let s = withBytes(payload) {
-                macp_session_send_async(self.handle, t, $0, $1, id, { status, ack, error, ud in
+                macp_session_send_async(self.handle, t, $0, $1, { status, ack, error, ud in
                     let box = Unmanaged<SendBox>.fromOpaque(ud!).takeRetainedValue()
                     if status == MACP_STATUS_OK, let ack {
                         box.k.resume(returning: Ack(ack.pointee))
                     } else {
                         box.k.resume(throwing: MacpError(status: status, borrowing: error))
                     }
-                }, box.toOpaque(), &err)
+                }, box.toOpaque(), call.pointer, &err)
             }
             if s != MACP_STATUS_OK {
                 // The callback is never called on failure.
                 box.release()
                 k.resume(throwing: MacpError(status: s, taking: err))
             }
+          }
+        } onCancel: {
+            call.cancel()
         }
     }
 
@@ -210,17 +214,17 @@ public final class Session: @unchecked Sendable {
     @discardableResult
     public func sendJSON(_ messageType: String, payloadJSON: String, payloadType: String? = nil,
                          messageId: String? = nil) async throws -> Ack {
-        try await ack { cs, a, e in
+        try await ack(messageId: messageId) { cs, a, e in
             macp_session_send_json(self.handle, try cs.s(messageType, "message type"), try cs.opt(payloadType, "payload type"),
-                                   try cs.s(payloadJSON, "payload JSON"), try cs.opt(messageId, "message id"), a, e)
+                                   try cs.s(payloadJSON, "payload JSON"), a, currentCall(), e)
         }
     }
 
     /// Sends a Commitment resolving the session, with the session's bound versions.
     @discardableResult
-    public func commit(_ commitment: Commitment) async throws -> Ack {
-        try await ack { cs, a, e in
-            try commitment.withC(cs) { macp_session_commit(self.handle, $0, a, e) }
+    public func commit(_ commitment: Commitment, messageId: String? = nil) async throws -> Ack {
+        try await ack(messageId: messageId) { cs, a, e in
+            try commitment.withC(cs) { macp_session_commit(self.handle, $0, a, currentCall(), e) }
         }
     }
 
@@ -229,7 +233,7 @@ public final class Session: @unchecked Sendable {
         try await blocking {
             var info: OpaquePointer?
             var err: OpaquePointer?
-            try check(macp_session_get_info(self.handle, &info, &err), err)
+            try check(macp_session_get_info(self.handle, &info, currentCall(), &err), err)
             return try SessionInfo.taking(info)
         }
     }
@@ -237,28 +241,28 @@ public final class Session: @unchecked Sendable {
     /// Cancels the session (initiator only).
     @discardableResult
     public func cancel(reason: String? = nil) async throws -> Ack {
-        try await ack { cs, a, e in macp_session_cancel(self.handle, try cs.opt(reason), a, e) }
+        try await ack { cs, a, e in macp_session_cancel(self.handle, try cs.opt(reason), a, currentCall(), e) }
     }
 
     /// Suspends the session: mode messages are refused until `resume`.
     @discardableResult
     public func suspend(reason: String? = nil) async throws -> Ack {
-        try await ack { cs, a, e in macp_session_suspend(self.handle, try cs.opt(reason), a, e) }
+        try await ack { cs, a, e in macp_session_suspend(self.handle, try cs.opt(reason), a, currentCall(), e) }
     }
 
     @discardableResult
     public func resume(reason: String? = nil) async throws -> Ack {
-        try await ack { cs, a, e in macp_session_resume(self.handle, try cs.opt(reason), a, e) }
+        try await ack { cs, a, e in macp_session_resume(self.handle, try cs.opt(reason), a, currentCall(), e) }
     }
 
     /// Reports progress (`Progress`; it changes no mode state): `progress`
     /// out of `total` (0 when unknown).
     @discardableResult
     public func progress(_ progress: Double, total: Double = 0, token: String? = nil, message: String? = nil,
-                         targetMessageId: String? = nil) async throws -> Ack {
-        try await ack { cs, a, e in
+                         targetMessageId: String? = nil, messageId: String? = nil) async throws -> Ack {
+        try await ack(messageId: messageId) { cs, a, e in
             macp_session_progress(self.handle, try cs.opt(token, "progress token"), progress, total,
-                                  try cs.opt(message, "message"), try cs.opt(targetMessageId, "target message id"), a, e)
+                                  try cs.opt(message, "message"), try cs.opt(targetMessageId, "target message id"), a, currentCall(), e)
         }
     }
 }

@@ -68,12 +68,12 @@ public struct CommitmentVerification: Sendable, Equatable {
 extension Client {
     /// The decision receipt of a resolved session (`GetDecisionReceipt`), as JSON text.
     public func getDecisionReceipt(sessionId: String) async throws -> String {
-        try await text { cs, out, e in macp_client_get_decision_receipt(self.handle, try cs.s(sessionId, "session id"), out, e) }
+        try await text { cs, out, e in macp_client_get_decision_receipt(self.handle, try cs.s(sessionId, "session id"), out, currentCall(), e) }
     }
 
     /// The runtime's receipt verification keys (`GetReceiptKeys`), a JWKS JSON text.
     public func getReceiptKeys() async throws -> String {
-        try await text { _, out, e in macp_client_get_receipt_keys(self.handle, out, e) }
+        try await text { _, out, e in macp_client_get_receipt_keys(self.handle, out, currentCall(), e) }
     }
 }
 

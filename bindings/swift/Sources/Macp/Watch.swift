@@ -260,7 +260,7 @@ extension Session {
     func watcher(after afterSequence: UInt64, options: WatchOptions?, closesOnDeinit: Bool) async throws -> Watcher {
         let opts = try options?.toC()
         return try await Watcher(closesOnDeinit: closesOnDeinit) { ud, out, err in
-            withOptional(opts) { macp_session_watch(self.handle, afterSequence, $0, deliver, ud, out, err) }
+            withOptional(opts) { macp_session_watch(self.handle, afterSequence, $0, deliver, ud, out, currentCall(), err) }
         }
     }
 
@@ -281,7 +281,7 @@ extension Client {
     func watcher(_ kind: WatchKind, options: WatchOptions?, closesOnDeinit: Bool) async throws -> Watcher {
         let opts = try options?.toC()
         return try await Watcher(closesOnDeinit: closesOnDeinit) { ud, out, err in
-            withOptional(opts) { macp_client_watch(self.handle, kind.rawValue, $0, deliver, ud, out, err) }
+            withOptional(opts) { macp_client_watch(self.handle, kind.rawValue, $0, deliver, ud, out, currentCall(), err) }
         }
     }
 
