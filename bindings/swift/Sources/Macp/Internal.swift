@@ -128,7 +128,7 @@ final class CallOptions: @unchecked Sendable {
         token = tok
         options = .allocate(capacity: 1)
         options.initialize(to: macp_call_options_default())
-        options.pointee.cancel = UnsafePointer(tok)
+        options.pointee.cancel = tok
         if let messageId {
             options.pointee.message_id = try cs.s(messageId, "message id")
         }

@@ -72,6 +72,40 @@ final class ErrorTests: XCTestCase {
         await assertThrows(.invalidArgument) { try await Client(ClientOptions(target: "http://127.0.0.1:\(port)")) }
     }
 
+    /// Cancelling the task cancels the C call itself: a connect to a server
+    /// that accepts and never answers ends at once with `.cancelled` (it
+    /// used to run on to the connect timeout).
+    func testCancellingTheTaskCancelsTheCall() async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var addr = TestRuntime.loopback(port: 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 && listen(fd, 4) == 0
+            }
+        }
+        XCTAssertTrue(listening)
+        let port = UInt16(bigEndian: addr.sin_port)
+        let accepted = AsyncStream<Int32> { cont in
+            Thread {
+                cont.yield(accept(fd, nil, nil))
+                cont.finish()
+            }.start()
+        }
+        var o = ClientOptions(target: "127.0.0.1:\(port)", allowInsecure: true)
+        o.connectTimeout = .seconds(600)
+        let connecting = Task { try await Client(o) }
+        var it = accepted.makeAsyncIterator()
+        let conn = await it.next() ?? -1
+        defer { if conn >= 0 { close(conn) } }
+        connecting.cancel()
+        try await within(60) {
+            await assertThrows(.cancelled) { try await connecting.value }
+        }
+    }
+
     func testBadInputIsRefusedWithoutACrash() async throws {
         let c = try await runtime.client("sw-e-input")
         let (s, _) = try await c.startSession(mode: Mode.decision, StartOptions(participants: ["sw-e-input"]))
