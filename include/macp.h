@@ -299,6 +299,12 @@ typedef struct macp_client_options macp_client_options;
 // buffer read from it is borrowed and stays valid until that free.
 typedef struct macp_error macp_error;
 
+// A governance policy under construction for one mode. Created with
+// `macp_policy_builder_new`, freed with `macp_policy_builder_free`.
+// Thread-safe; a setter of another mode's rules fails with
+// `MACP_STATUS_INVALID_ARGUMENT` and changes nothing.
+typedef struct macp_policy_builder macp_policy_builder;
+
 // A projection of one session of one mode. Created with
 // `macp_projection_new`, freed with `macp_projection_free`.
 typedef struct macp_projection macp_projection;
@@ -1103,6 +1109,178 @@ macp_status macp_payload_type(const char *mode,
                               const char *message_type,
                               macp_string **out_type,
                               macp_error **error);
+
+// Start a policy `policy_id` for `mode` (`MACP_MODE_DECISION`,
+// `MACP_MODE_QUORUM`, `MACP_MODE_PROPOSAL`, `MACP_MODE_TASK` or
+// `MACP_MODE_HANDOFF`) with the rule schema's defaults: commitment by the
+// initiator only, and for decision no voting requirement and schema
+// version 3 (other modes: 1). Another mode is
+// `MACP_STATUS_INVALID_ARGUMENT`.
+//
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_policy_builder_free`); on failure `*out` is NULL.
+macp_status macp_policy_builder_new(const char *mode,
+                                    const char *policy_id,
+                                    macp_policy_builder **out,
+                                    macp_error **error);
+
+// Free a policy builder. NULL and already-freed builders are ignored.
+//
+// Ownership: takes `builder` and frees it. NULL and already-freed handles
+// are ignored.
+void macp_policy_builder_free(macp_policy_builder *builder);
+
+// The policy's description (empty by default).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_description(macp_policy_builder *builder,
+                                                const char *description,
+                                                macp_error **error);
+
+// The RFC-MACP-0012 schema version the runtime evaluates the rules under:
+// 1 to 3 for decision (1 and 2 let an empty tally satisfy a vote), 1 for
+// the other modes.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_schema_version(macp_policy_builder *builder,
+                                                   uint32_t version,
+                                                   macp_error **error);
+
+// `commitment.authority` (every mode): `"initiator_only"` (default),
+// `"any_participant"` or `"designated_role"` (then add the roles with
+// `macp_policy_builder_add_designated_role`).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_commitment_authority(macp_policy_builder *builder,
+                                                         const char *authority,
+                                                         macp_error **error);
+
+// Add a sender to `commitment.designated_roles` (every mode).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_add_designated_role(macp_policy_builder *builder,
+                                                    const char *role,
+                                                    macp_error **error);
+
+// Decision `voting`: `algorithm` (`"none"`, `"majority"`,
+// `"supermajority"`, `"unanimous"`, `"weighted"`, `"plurality"`) and its
+// approval `threshold`, greater than 0 and at most 1 (`majority` needs at
+// least 0.5 and `supermajority` more than 0.5, checked by
+// `macp_policy_builder_to_json`).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_voting(macp_policy_builder *builder,
+                                           const char *algorithm,
+                                           double threshold,
+                                           macp_error **error);
+
+// Decision `voting.quorum`: ballots that must be cast, as a count
+// (`"count"`, at least 0) or a share of the participants (`"percentage"`,
+// 0 to 100).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_voting_quorum(macp_policy_builder *builder,
+                                                  const char *kind,
+                                                  double value,
+                                                  macp_error **error);
+
+// Decision `voting.weights`: the weight of `participant`'s vote, greater
+// than 0 (leave a participant out to give it none). Setting it again
+// replaces it.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_voting_weight(macp_policy_builder *builder,
+                                                  const char *participant,
+                                                  double weight,
+                                                  macp_error **error);
+
+// Decision `objection_handling`: whether a critical objection vetoes, how
+// many vetoes it takes (at least 1), and what a veto does (`"deny"`,
+// `"finalize_decline"`, `"hold"`).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_objection_handling(macp_policy_builder *builder,
+                                                       bool critical_severity_vetoes,
+                                                       uint32_t veto_threshold,
+                                                       const char *action,
+                                                       macp_error **error);
+
+// Decision `evaluation`: the lowest evaluation confidence that counts (0
+// to 1) and whether evaluations must come before votes.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_evaluation(macp_policy_builder *builder,
+                                               double minimum_confidence,
+                                               bool required_before_voting,
+                                               macp_error **error);
+
+// Decision `commitment.require_vote_quorum` and
+// `commitment.allow_decline_over_approval` (both false by default).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_decision_commitment(macp_policy_builder *builder,
+                                                        bool require_vote_quorum,
+                                                        bool allow_decline_over_approval,
+                                                        macp_error **error);
+
+// Quorum `threshold`: approvals needed, as a count (`"n_of_m"`, at least
+// 1) or a whole percentage of the participants (`"percentage"`, 1 to 100).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_quorum_threshold(macp_policy_builder *builder,
+                                                     const char *kind,
+                                                     uint32_t value,
+                                                     macp_error **error);
+
+// Quorum `abstention`: whether an abstention counts toward the quorum and
+// how it is read (`"neutral"`, `"implicit_reject"`, `"ignored"`).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_abstention(macp_policy_builder *builder,
+                                               bool counts_toward_quorum,
+                                               const char *interpretation,
+                                               macp_error **error);
+
+// Proposal rules: `acceptance.criterion` (`"all_parties"`,
+// `"counterparty"`, `"initiator"`), `counter_proposal.max_rounds` (0: no
+// limit) and `rejection.terminal_on_any_reject`.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_proposal_rules(macp_policy_builder *builder,
+                                                   const char *criterion,
+                                                   uint32_t max_counter_rounds,
+                                                   bool terminal_on_any_reject,
+                                                   macp_error **error);
+
+// Task rules: `assignment.allow_reassignment_on_reject` and
+// `completion.require_output`.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_task_rules(macp_policy_builder *builder,
+                                               bool allow_reassignment_on_reject,
+                                               bool require_output,
+                                               macp_error **error);
+
+// Handoff `acceptance.implicit_accept_timeout_ms` (0: no implicit
+// acceptance).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_implicit_accept_timeout_ms(macp_policy_builder *builder,
+                                                               uint64_t timeout_ms,
+                                                               macp_error **error);
+
+// Check the policy as a whole (a designated-role authority names a role,
+// `weighted` voting has weights, thresholds suit the algorithm) and write
+// it to `*out_json` as `macp_client_register_policy` and
+// `macp_client_what_if_replay` take it: `{"policy_id", "mode",
+// "description", "schema_version", "rules"}`. A failed check is
+// `MACP_STATUS_INVALID_ARGUMENT` naming the field. The builder stays usable.
+//
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+macp_status macp_policy_builder_to_json(const macp_policy_builder *builder,
+                                        macp_string **out_json,
+                                        macp_error **error);
 
 // Create an empty projection for `mode` (one of the `MACP_MODE_*`
 // identifiers). Free `*out` with `macp_projection_free`.

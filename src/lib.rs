@@ -19,6 +19,7 @@ pub mod error;
 pub mod ffi;
 pub mod modes;
 pub mod payload;
+pub mod policy;
 pub mod projection;
 pub mod receipts;
 pub mod registry;
