@@ -299,6 +299,12 @@ typedef struct macp_client_options macp_client_options;
 // buffer read from it is borrowed and stays valid until that free.
 typedef struct macp_error macp_error;
 
+// A participant loop. Created with `macp_participant_new`, handlers added
+// with `macp_participant_on` (and `_on_other`, `_on_joined`, `_on_ended`),
+// run with `macp_participant_start`, ended with `macp_participant_stop`
+// and freed with `macp_participant_free`.
+typedef struct macp_participant macp_participant;
+
 // A governance policy under construction for one mode. Created with
 // `macp_policy_builder_new`, freed with `macp_policy_builder_free`.
 // Thread-safe; a setter of another mode's rules fails with
@@ -412,6 +418,42 @@ typedef struct {
   size_t payload_len;
 } macp_envelope;
 
+// Reconnect and buffering settings of a watcher. Get the defaults from
+// `macp_watch_options_default` and change what you need.
+typedef struct {
+  // Reconnect after transient failures (default true).
+  bool reconnect;
+  // Consecutive failed reconnects before giving up; 0 = never (default).
+  uint32_t max_reconnect_attempts;
+  // First reconnect delay, doubled per consecutive failure (default 100).
+  uint64_t backoff_base_ms;
+  // Longest reconnect delay, at most one hour (default 5000).
+  uint64_t backoff_max_ms;
+  // Events buffered between the stream and the callback, 1 to 1048576
+  // (default 256). A callback slower than the stream fills it; the runtime
+  // then reports lag and the watcher resumes.
+  uint32_t queue_capacity;
+} macp_watch_options;
+
+// A participant's message callback: an accepted envelope of `session`
+// (borrowed, valid until the session's ended callback returns; do not free
+// it) whose message type it was registered for. `envelope` and what it
+// points to are valid only during the call. Runs on the participant's
+// thread.
+typedef void (*macp_participant_callback)(const macp_session *session,
+                                          const macp_envelope *envelope,
+                                          void *user_data);
+
+// A participant's session callback: `session` (borrowed, as for
+// `macp_participant_callback`) was joined, or has ended in `state`
+// (`MACP_SESSION_STATE_UNSPECIFIED` when its stream closed first, `cause`
+// then says why; otherwise `cause` is NULL). `cause` is borrowed for the
+// call. Runs on the participant's thread.
+typedef void (*macp_participant_session_callback)(const macp_session *session,
+                                                  macp_session_state state,
+                                                  const macp_error *cause,
+                                                  void *user_data);
+
 // One attestation of a verified receipt. Borrowed from the
 // `macp_receipt_verification` it was read from, valid until that is freed.
 typedef struct {
@@ -472,23 +514,6 @@ typedef struct {
   const macp_participant_activity *activity;
   size_t activity_len;
 } macp_session_metadata;
-
-// Reconnect and buffering settings of a watcher. Get the defaults from
-// `macp_watch_options_default` and change what you need.
-typedef struct {
-  // Reconnect after transient failures (default true).
-  bool reconnect;
-  // Consecutive failed reconnects before giving up; 0 = never (default).
-  uint32_t max_reconnect_attempts;
-  // First reconnect delay, doubled per consecutive failure (default 100).
-  uint64_t backoff_base_ms;
-  // Longest reconnect delay, at most one hour (default 5000).
-  uint64_t backoff_max_ms;
-  // Events buffered between the stream and the callback, 1 to 1048576
-  // (default 256). A callback slower than the stream fills it; the runtime
-  // then reports lag and the watcher resumes.
-  uint32_t queue_capacity;
-} macp_watch_options;
 
 // One event of a watcher, passed to its callback. Everything it points to
 // is borrowed and valid only until the callback returns: copy what you keep.
@@ -1051,6 +1076,105 @@ macp_status macp_multi_round_contribute(const macp_session *session,
                                         const char *value,
                                         macp_ack *ack,
                                         macp_error **error);
+
+// A participant following the sessions of `client` that name `identity`
+// as a participant (NULL: the client's expected sender, else its bearer
+// token, which is the identity under the runtime's development
+// authentication). Sessions already open when it starts are joined too.
+// `options` (NULL for the defaults) applies to the lifecycle stream and to
+// each session stream. Add handlers, then `macp_participant_start`.
+//
+// Ownership: borrows its arguments (the participant keeps its own
+// reference to the client's connection); on success `*out` is owned by the
+// caller (free with `macp_participant_free`); on failure `*out` is NULL.
+macp_status macp_participant_new(const macp_client *client,
+                                 const char *identity,
+                                 const macp_watch_options *options,
+                                 macp_participant **out,
+                                 macp_error **error);
+
+// Call `callback` with `user_data` for each accepted envelope of
+// `message_type` (e.g. `"Proposal"`) in a joined session, except those this
+// identity sent. A second callback for the same type replaces the first.
+// Fails with `MACP_STATUS_INVALID_STATE` once the participant started.
+//
+// Ownership: borrows its arguments, and `user_data` until
+// `macp_participant_stop` or `macp_participant_free` returns.
+macp_status macp_participant_on(macp_participant *participant,
+                                const char *message_type,
+                                macp_participant_callback callback,
+                                void *user_data,
+                                macp_error **error);
+
+// Call `callback` for each accepted envelope whose message type has no
+// callback of its own (`macp_participant_on`); without one, such envelopes
+// are skipped. Fails with `MACP_STATUS_INVALID_STATE` once started.
+//
+// Ownership: borrows its arguments, and `user_data` until
+// `macp_participant_stop` or `macp_participant_free` returns.
+macp_status macp_participant_on_other(macp_participant *participant,
+                                      macp_participant_callback callback,
+                                      void *user_data,
+                                      macp_error **error);
+
+// Call `callback` when a session is joined, before any of its envelopes
+// (its `state` is `MACP_SESSION_STATE_OPEN`, `cause` NULL). Fails with
+// `MACP_STATUS_INVALID_STATE` once started.
+//
+// Ownership: borrows its arguments, and `user_data` until
+// `macp_participant_stop` or `macp_participant_free` returns.
+macp_status macp_participant_on_joined(macp_participant *participant,
+                                       macp_participant_session_callback callback,
+                                       void *user_data,
+                                       macp_error **error);
+
+// Call `callback` when a joined session has ended: its lifecycle reached
+// a terminal state (and, when it resolved, the Commitment that resolved it
+// was delivered first), or its stream closed for good. Its session handle
+// is freed when the callback returns. Fails with
+// `MACP_STATUS_INVALID_STATE` once started.
+//
+// Ownership: borrows its arguments, and `user_data` until
+// `macp_participant_stop` or `macp_participant_free` returns.
+macp_status macp_participant_on_ended(macp_participant *participant,
+                                      macp_participant_session_callback callback,
+                                      void *user_data,
+                                      macp_error **error);
+
+// Start following: opens the lifecycle stream (`MACP_STATUS_UNSUPPORTED`
+// when the runtime does not advertise it) and starts the participant's
+// thread, which runs every callback. A participant starts once: again is
+// `MACP_STATUS_INVALID_STATE`.
+//
+// Ownership: borrows its arguments.
+macp_status macp_participant_start(macp_participant *participant, macp_error **error);
+
+// Block until the participant's loop ends: `MACP_STATUS_OK` after
+// `macp_participant_stop`, else the status of what ended it (its client
+// was closed: `MACP_STATUS_CANCELLED`; its lifecycle stream failed for
+// good). Not from one of its own callbacks, nor before
+// `macp_participant_start`: `MACP_STATUS_INVALID_STATE`.
+//
+// Ownership: borrows its arguments.
+macp_status macp_participant_wait(const macp_participant *participant, macp_error **error);
+
+// Stop following (a participant never started just stops): after this
+// returns no callback is running or will run again, `user_data` is not
+// touched, and the session handles the callbacks were given are freed.
+// It may be called from inside one of its callbacks (that callback then
+// finishes normally and is the last). Stopping again does nothing.
+//
+// Ownership: borrows its arguments; the callbacks' `user_data` is released
+// once this returns.
+macp_status macp_participant_stop(macp_participant *participant, macp_error **error);
+
+// Stop the participant (as `macp_participant_stop`) and free it. NULL and
+// already-freed participants are ignored.
+//
+// Ownership: takes `participant` and frees it; the callbacks' `user_data`
+// is released once this returns. NULL and already-freed handles are
+// ignored.
+void macp_participant_free(macp_participant *participant);
 
 // Encode the JSON object `json` as the protobuf message named `type_name`
 // (fully qualified: `macp.v1.CommitmentPayload`,
