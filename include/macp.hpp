@@ -991,6 +991,133 @@ public:
     }
 };
 
+// A governance policy document for one mode (macp_policy_builder), checked
+// locally as each rule is set. Setters never throw: the first failure (or
+// the creation's) is kept in error() and returned by try_json(), whose text
+// Client::register_policy takes.
+class PolicyBuilder : public detail::Handle<macp_policy_builder, macp_policy_builder_free> {
+public:
+    // `mode` one of mode::decision, quorum, proposal, task, handoff.
+    PolicyBuilder(std::string_view mode, std::string_view policy_id) {
+        detail::Text m(mode), id(policy_id);
+        if (auto bad = detail::bad_text({&m, &id})) {
+            error_ = std::move(bad);
+            return;
+        }
+        macp_policy_builder *h = nullptr;
+        Result<void> r = detail::call([&](macp_error **e) { return macp_policy_builder_new(m.c(), id.c(), &h, e); });
+        if (r) {
+            reset(h);
+        } else {
+            error_ = r.error();
+        }
+    }
+    const std::optional<Error> &error() const noexcept { return error_; }
+
+    PolicyBuilder &description(std::string_view d) { return text(d, macp_policy_builder_set_description); }
+    PolicyBuilder &schema_version(std::uint32_t v) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_schema_version(b, v, e);
+        });
+    }
+    PolicyBuilder &commitment_authority(std::string_view a) {
+        return text(a, macp_policy_builder_set_commitment_authority);
+    }
+    PolicyBuilder &designated_role(std::string_view r) { return text(r, macp_policy_builder_add_designated_role); }
+    PolicyBuilder &voting(std::string_view algorithm, double threshold) {
+        detail::Text x(algorithm);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_voting(b, x.c(), threshold, e);
+        });
+    }
+    PolicyBuilder &voting_quorum(std::string_view kind, double value) {
+        detail::Text x(kind);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_voting_quorum(b, x.c(), value, e);
+        });
+    }
+    PolicyBuilder &voting_weight(std::string_view participant, double weight) {
+        detail::Text x(participant);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_voting_weight(b, x.c(), weight, e);
+        });
+    }
+    PolicyBuilder &objection_handling(bool critical_severity_vetoes, std::uint32_t veto_threshold,
+                                      std::string_view action) {
+        detail::Text x(action);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_objection_handling(b, critical_severity_vetoes, veto_threshold, x.c(), e);
+        });
+    }
+    PolicyBuilder &evaluation(double minimum_confidence, bool required_before_voting) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_evaluation(b, minimum_confidence, required_before_voting, e);
+        });
+    }
+    PolicyBuilder &decision_commitment(bool require_vote_quorum, bool allow_decline_over_approval) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_decision_commitment(b, require_vote_quorum, allow_decline_over_approval, e);
+        });
+    }
+    PolicyBuilder &quorum_threshold(std::string_view kind, std::uint32_t value) {
+        detail::Text x(kind);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_quorum_threshold(b, x.c(), value, e);
+        });
+    }
+    PolicyBuilder &abstention(bool counts_toward_quorum, std::string_view interpretation) {
+        detail::Text x(interpretation);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_abstention(b, counts_toward_quorum, x.c(), e);
+        });
+    }
+    PolicyBuilder &proposal_rules(std::string_view criterion, std::uint32_t max_counter_rounds,
+                                  bool terminal_on_any_reject) {
+        detail::Text x(criterion);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_proposal_rules(b, x.c(), max_counter_rounds, terminal_on_any_reject, e);
+        });
+    }
+    PolicyBuilder &task_rules(bool allow_reassignment_on_reject, bool require_output) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_task_rules(b, allow_reassignment_on_reject, require_output, e);
+        });
+    }
+    PolicyBuilder &implicit_accept_timeout(std::chrono::milliseconds d) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_implicit_accept_timeout_ms(b, detail::ms(d), e);
+        });
+    }
+
+    // The policy as JSON, after the checks that involve more than one rule.
+    Result<std::string> try_json() const {
+        if (error_) return *error_;
+        return detail::text_call({}, [&](macp_string **o, macp_error **e) {
+            return macp_policy_builder_to_json(get(), o, e);
+        });
+    }
+    MACP_HPP_THROWING(json, (), ())
+
+private:
+    template <class F>
+    PolicyBuilder &apply(std::initializer_list<const detail::Text *> texts, F &&f) {
+        if (error_) return *this;
+        if (auto bad = detail::bad_text(texts)) {
+            error_ = std::move(bad);
+            return *this;
+        }
+        Result<void> r = detail::call([&](macp_error **e) { return f(get(), e); });
+        if (!r) error_ = r.error();
+        return *this;
+    }
+    PolicyBuilder &text(std::string_view v, macp_status (*set)(macp_policy_builder *, const char *, macp_error **)) {
+        detail::Text x(v);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) { return set(b, x.c(), e); });
+    }
+
+    std::optional<Error> error_;
+};
+
 // Parameters of Client::start (macp_start_options); setters as ClientOptions'.
 class StartOptions : public detail::Builder<macp_start_options, macp_start_options_new, macp_start_options_free> {
 public:

@@ -322,6 +322,44 @@ void discovery_and_registries() {
 }
 
 // Run one test; an unexpected macp::Error fails it.
+// A built policy registers, and a session under it follows its rules: one
+// REJECT denies a commitment under unanimity. Bad values are kept in
+// error() and returned by try_json().
+void policy_builder() {
+    macp::Client lead = t::connect_as("cpp-policy-lead"), peer = t::connect_as("cpp-policy-peer");
+    macp::PolicyBuilder b(macp::mode::decision, "policy.cpp.built.unanimous");
+    b.description("built in C++").voting("unanimous", 1.0).objection_handling(true, 1, "deny");
+    CHECK(!b.error());
+    std::string doc = b.json();
+    CHECK(doc.find("\"unanimous\"") != std::string::npos);
+    lead.register_policy(doc);
+    for (const char *peer_vote : {"REJECT", "APPROVE"}) {
+        macp::StartOptions so;
+        so.participants({"cpp-policy-lead", "cpp-policy-peer"}).ttl(60s).intent("test");
+        so.policy_version("policy.cpp.built.unanimous");
+        macp::Session s = lead.start(macp::mode::decision, so);
+        s.decision().propose("p1", "ship");
+        s.decision().vote("p1", "APPROVE");
+        peer.open(s.id()).decision().vote("p1", peer_vote);
+        macp::Result<macp::Ack> done = s.decision().try_commit("decision.selected", "test", "lead");
+        if (std::string_view(peer_vote) == "REJECT") {
+            CHECK(done.status() == macp::Status::policy_denied);
+        } else {
+            CHECK(done.ok());
+        }
+    }
+
+    macp::PolicyBuilder bad(macp::mode::quorum, "policy.cpp.bad");
+    bad.quorum_threshold("percentage", 101).quorum_threshold("n_of_m", 2);
+    CHECK(bad.error() && bad.error()->status() == macp::Status::invalid_argument);
+    CHECK(bad.try_json().status() == macp::Status::invalid_argument);
+    CHECK(macp::PolicyBuilder("macp.mode.nope.v1", "p").try_json().status() == macp::Status::invalid_argument);
+    CHECK(macp::PolicyBuilder(macp::mode::decision, std::string("p\0q", 3)).try_json().status() ==
+          macp::Status::invalid_argument);
+    CHECK(macp::PolicyBuilder(macp::mode::decision, "p").voting("supermajority", 0.5).try_json().status() ==
+          macp::Status::invalid_argument);
+}
+
 void run(const char *name, void (*test)()) {
     try {
         test();
@@ -342,5 +380,6 @@ int main() {
     run("multi_round", multi_round);
     run("control_and_json_sends", control_and_json_sends);
     run("discovery_and_registries", discovery_and_registries);
+    run("policy_builder", policy_builder);
     return t::finish();
 }
