@@ -360,6 +360,74 @@ void policy_builder() {
           macp::Status::invalid_argument);
 }
 
+// A voter on the participant loop answers a Proposal on the session it is
+// lent and hears the session resolve; a handler that throws stops the
+// handlers and is reported.
+void participant_loop() {
+    macp::Client lead = t::connect_as("cpp-part-lead"), voter = t::connect_as("cpp-part-voter");
+    std::mutex mu;
+    std::condition_variable cv;
+    int votes = 0;
+    std::vector<std::string> others;
+    macp::SessionState ended = macp::SessionState::unspecified;
+    macp::Participant p = macp::Participant::create(voter);
+    p.on("Proposal", [&](const macp::Session &s, const macp::Envelope &) {
+         s.decision().vote("p1", "APPROVE", "fine");
+         std::lock_guard<std::mutex> lock(mu);
+         ++votes;
+         cv.notify_all();
+     })
+        .on_other([&](const macp::Session &, const macp::Envelope &e) {
+            std::lock_guard<std::mutex> lock(mu);
+            others.emplace_back(e.message_type());
+        })
+        .on_ended([&](const macp::Session &, macp::SessionState st, const macp::Error *cause) {
+            CHECK(cause == nullptr);
+            std::lock_guard<std::mutex> lock(mu);
+            ended = st;
+            cv.notify_all();
+        });
+    p.start();
+    macp::Session s = start(lead, macp::mode::decision, {"cpp-part-lead", "cpp-part-voter"});
+    s.decision().propose("p1", "ship");
+    CHECK(t::wait_for(mu, cv, [&] { return votes == 1; }, std::chrono::seconds(30)));
+    s.decision().commit("decision.selected", "test", "voted");
+    CHECK(t::wait_for(mu, cv, [&] { return ended != macp::SessionState::unspecified; }, std::chrono::seconds(30)));
+    p.stop();
+    CHECK(p.try_wait().ok());
+    CHECK(!p.failed());
+    CHECK(ended == macp::SessionState::resolved);
+    CHECK((others == std::vector<std::string>{"SessionStart", "Commitment"}));
+    CHECK(p.try_on("Vote", [](const macp::Session &, const macp::Envelope &) {}).status() ==
+          macp::Status::invalid_state);
+
+    macp::Participant thrower = macp::Participant::create(voter, std::string("cpp-part-voter"));
+    int calls = 0;
+    thrower.on_other([&](const macp::Session &, const macp::Envelope &) {
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            ++calls;
+            cv.notify_all();
+        }
+        throw std::runtime_error("handler failed");
+    });
+    thrower.start();
+    macp::Session s2 = start(lead, macp::mode::decision, {"cpp-part-lead", "cpp-part-voter"});
+    s2.decision().propose("p1", "ship");
+    CHECK(t::wait_for(mu, cv, [&] { return calls >= 1; }, std::chrono::seconds(30)));
+    thrower.stop();  // returns once the throwing handler has returned
+    CHECK(thrower.failed());
+    CHECK(calls == 1);
+    bool rethrown = false;
+    try {
+        thrower.rethrow_if_failed();
+    } catch (const std::runtime_error &e) {
+        rethrown = std::string(e.what()) == "handler failed";
+    }
+    CHECK(rethrown);
+    CHECK(macp::Participant::try_create(voter, std::string("a\0b", 3)).status() == macp::Status::invalid_argument);
+}
+
 void run(const char *name, void (*test)()) {
     try {
         test();
@@ -381,5 +449,6 @@ int main() {
     run("control_and_json_sends", control_and_json_sends);
     run("discovery_and_registries", discovery_and_registries);
     run("policy_builder", policy_builder);
+    run("participant_loop", participant_loop);
     return t::finish();
 }
