@@ -190,7 +190,8 @@ struct Run {
     opts: ParticipantOptions,
     tx: mpsc::Sender<Activity>,
     followed: HashMap<String, Followed>,
-    /// Sessions ended or refused: never joined again.
+    /// Open sessions refused, or whose stream closed for good: never
+    /// joined again (forgotten once their lifecycle ends).
     done: HashSet<String>,
 }
 
@@ -269,10 +270,13 @@ impl Run {
             }
             return true;
         }
-        if terminal
-            || self.done.contains(&id)
-            || !meta.participants.iter().any(|p| p == &self.identity)
-        {
+        if terminal {
+            // A terminal session is never joined, so it need not be
+            // remembered: `done` stays as large as the sessions still open.
+            self.done.remove(&id);
+            return true;
+        }
+        if self.done.contains(&id) || !meta.participants.iter().any(|p| p == &self.identity) {
             return true;
         }
         let session = match Session::open(self.client.clone(), &id).await {
@@ -354,7 +358,10 @@ impl Run {
             return true;
         };
         f.cancel.cancel();
-        self.done.insert(id.to_string());
+        if f.ended.is_none() {
+            // Its stream closed while the session goes on: not again.
+            self.done.insert(id.to_string());
+        }
         let state = f
             .ended
             .and_then(|s| pb::SessionState::try_from(s).ok())
