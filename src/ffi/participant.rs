@@ -176,6 +176,19 @@ pub unsafe extern "C" fn macp_participant_new(
     })
 }
 
+/// Register a callback (refused when NULL) before the participant starts.
+fn register<F>(
+    p: *const macp_participant,
+    callback: Option<F>,
+    error: *mut *mut macp_error,
+    f: impl FnOnce(&mut Handlers, F) -> Result<()>,
+) -> Status {
+    guard(error, || {
+        let cb = callback.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
+        with_handlers(p, |h| f(h, cb))
+    })
+}
+
 fn with_handlers(
     p: *const macp_participant,
     f: impl FnOnce(&mut Handlers) -> Result<()>,
@@ -210,10 +223,9 @@ pub unsafe extern "C" fn macp_participant_on(
     user_data: *mut c_void,
     error: *mut *mut macp_error,
 ) -> Status {
-    guard(error, || {
-        let mt = arg_nonempty(message_type, "message_type")?;
-        let cb = callback.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
-        with_handlers(participant, |h| h.routes.on(mt, (cb, UserData(user_data))))
+    let mt = arg_nonempty(message_type, "message_type");
+    register(participant, callback, error, |h, cb| {
+        h.routes.on(mt?, (cb, UserData(user_data)))
     })
 }
 
@@ -233,12 +245,9 @@ pub unsafe extern "C" fn macp_participant_on_other(
     user_data: *mut c_void,
     error: *mut *mut macp_error,
 ) -> Status {
-    guard(error, || {
-        let cb = callback.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
-        with_handlers(participant, |h| {
-            h.routes.otherwise((cb, UserData(user_data)));
-            Ok(())
-        })
+    register(participant, callback, error, |h, cb| {
+        h.routes.otherwise((cb, UserData(user_data)));
+        Ok(())
     })
 }
 
@@ -258,12 +267,9 @@ pub unsafe extern "C" fn macp_participant_on_joined(
     user_data: *mut c_void,
     error: *mut *mut macp_error,
 ) -> Status {
-    guard(error, || {
-        let cb = callback.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
-        with_handlers(participant, |h| {
-            h.joined = Some((cb, UserData(user_data)));
-            Ok(())
-        })
+    register(participant, callback, error, |h, cb| {
+        h.joined = Some((cb, UserData(user_data)));
+        Ok(())
     })
 }
 
@@ -285,12 +291,9 @@ pub unsafe extern "C" fn macp_participant_on_ended(
     user_data: *mut c_void,
     error: *mut *mut macp_error,
 ) -> Status {
-    guard(error, || {
-        let cb = callback.ok_or_else(|| Error::invalid_argument("callback is NULL"))?;
-        with_handlers(participant, |h| {
-            h.ended = Some((cb, UserData(user_data)));
-            Ok(())
-        })
+    register(participant, callback, error, |h, cb| {
+        h.ended = Some((cb, UserData(user_data)));
+        Ok(())
     })
 }
 
