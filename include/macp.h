@@ -331,6 +331,18 @@ typedef struct macp_client_options macp_client_options;
 // buffer read from it is borrowed and stays valid until that free.
 typedef struct macp_error macp_error;
 
+// A participant loop. Created with `macp_participant_new`, handlers added
+// with `macp_participant_on` (and `_on_other`, `_on_joined`, `_on_ended`),
+// run with `macp_participant_start`, ended with `macp_participant_stop`
+// and freed with `macp_participant_free`.
+typedef struct macp_participant macp_participant;
+
+// A governance policy under construction for one mode. Created with
+// `macp_policy_builder_new`, freed with `macp_policy_builder_free`.
+// Thread-safe; a setter of another mode's rules fails with
+// `MACP_STATUS_INVALID_ARGUMENT` and changes nothing.
+typedef struct macp_policy_builder macp_policy_builder;
+
 // A projection of one session of one mode. Created with
 // `macp_projection_new`, freed with `macp_projection_free`.
 typedef struct macp_projection macp_projection;
@@ -456,6 +468,42 @@ typedef struct {
   size_t payload_len;
 } macp_envelope;
 
+// Reconnect and buffering settings of a watcher. Get the defaults from
+// `macp_watch_options_default` and change what you need.
+typedef struct {
+  // Reconnect after transient failures (default true).
+  bool reconnect;
+  // Consecutive failed reconnects before giving up; 0 = never (default).
+  uint32_t max_reconnect_attempts;
+  // First reconnect delay, doubled per consecutive failure (default 100).
+  uint64_t backoff_base_ms;
+  // Longest reconnect delay, at most one hour (default 5000).
+  uint64_t backoff_max_ms;
+  // Events buffered between the stream and the callback, 1 to 1048576
+  // (default 256). A callback slower than the stream fills it; the runtime
+  // then reports lag and the watcher resumes.
+  uint32_t queue_capacity;
+} macp_watch_options;
+
+// A participant's message callback: an accepted envelope of `session`
+// (borrowed, valid until the session's ended callback returns; do not free
+// it) whose message type it was registered for. `envelope` and what it
+// points to are valid only during the call. Runs on the participant's
+// thread.
+typedef void (*macp_participant_callback)(const macp_session *session,
+                                          const macp_envelope *envelope,
+                                          void *user_data);
+
+// A participant's session callback: `session` (borrowed, as for
+// `macp_participant_callback`) was joined, or has ended in `state`
+// (`MACP_SESSION_STATE_UNSPECIFIED` when its stream closed first, `cause`
+// then says why; otherwise `cause` is NULL). `cause` is borrowed for the
+// call. Runs on the participant's thread.
+typedef void (*macp_participant_session_callback)(const macp_session *session,
+                                                  macp_session_state state,
+                                                  const macp_error *cause,
+                                                  void *user_data);
+
 // One attestation of a verified receipt. Borrowed from the
 // `macp_receipt_verification` it was read from, valid until that is freed.
 typedef struct {
@@ -516,23 +564,6 @@ typedef struct {
   const macp_participant_activity *activity;
   size_t activity_len;
 } macp_session_metadata;
-
-// Reconnect and buffering settings of a watcher. Get the defaults from
-// `macp_watch_options_default` and change what you need.
-typedef struct {
-  // Reconnect after transient failures (default true).
-  bool reconnect;
-  // Consecutive failed reconnects before giving up; 0 = never (default).
-  uint32_t max_reconnect_attempts;
-  // First reconnect delay, doubled per consecutive failure (default 100).
-  uint64_t backoff_base_ms;
-  // Longest reconnect delay, at most one hour (default 5000).
-  uint64_t backoff_max_ms;
-  // Events buffered between the stream and the callback, 1 to 1048576
-  // (default 256). A callback slower than the stream fills it; the runtime
-  // then reports lag and the watcher resumes.
-  uint32_t queue_capacity;
-} macp_watch_options;
 
 // One event of a watcher, passed to its callback. Everything it points to
 // is borrowed and valid only until the callback returns: copy what you keep.
@@ -1157,6 +1188,108 @@ macp_status macp_multi_round_contribute(const macp_session *session,
                                         const macp_call_options *call,
                                         macp_error **error);
 
+// A participant following the sessions of `client` that name `identity`
+// as a participant (NULL: the client's expected sender, else its bearer
+// token, which is the identity under the runtime's development
+// authentication). Sessions already open when it starts are joined too.
+// `options` (NULL for the defaults) applies to the lifecycle stream and to
+// each session stream. Add handlers, then `macp_participant_start`.
+//
+// Ownership: borrows its arguments (the participant keeps its own
+// reference to the client's connection); on success `*out` is owned by the
+// caller (free with `macp_participant_free`); on failure `*out` is NULL.
+macp_status macp_participant_new(const macp_client *client,
+                                 const char *identity,
+                                 const macp_watch_options *options,
+                                 macp_participant **out,
+                                 macp_error **error);
+
+// Call `callback` with `user_data` for each accepted envelope of
+// `message_type` (e.g. `"Proposal"`) in a joined session, except those this
+// identity sent. A second callback for the same type replaces the first.
+// Fails with `MACP_STATUS_INVALID_STATE` once the participant started.
+//
+// Ownership: borrows its arguments, and `user_data` until
+// `macp_participant_stop` or `macp_participant_free` returns.
+macp_status macp_participant_on(macp_participant *participant,
+                                const char *message_type,
+                                macp_participant_callback callback,
+                                void *user_data,
+                                macp_error **error);
+
+// Call `callback` for each accepted envelope whose message type has no
+// callback of its own (`macp_participant_on`); without one, such envelopes
+// are skipped. Fails with `MACP_STATUS_INVALID_STATE` once started.
+//
+// Ownership: borrows its arguments, and `user_data` until
+// `macp_participant_stop` or `macp_participant_free` returns.
+macp_status macp_participant_on_other(macp_participant *participant,
+                                      macp_participant_callback callback,
+                                      void *user_data,
+                                      macp_error **error);
+
+// Call `callback` when a session is joined, before any of its envelopes
+// (its `state` is `MACP_SESSION_STATE_OPEN`, `cause` NULL). Fails with
+// `MACP_STATUS_INVALID_STATE` once started.
+//
+// Ownership: borrows its arguments, and `user_data` until
+// `macp_participant_stop` or `macp_participant_free` returns.
+macp_status macp_participant_on_joined(macp_participant *participant,
+                                       macp_participant_session_callback callback,
+                                       void *user_data,
+                                       macp_error **error);
+
+// Call `callback` when a joined session has ended: its lifecycle reached
+// a terminal state (and, when it resolved, the Commitment that resolved it
+// was delivered first), or its stream closed for good. Its session handle
+// is freed when the callback returns. Fails with
+// `MACP_STATUS_INVALID_STATE` once started.
+//
+// Ownership: borrows its arguments, and `user_data` until
+// `macp_participant_stop` or `macp_participant_free` returns.
+macp_status macp_participant_on_ended(macp_participant *participant,
+                                      macp_participant_session_callback callback,
+                                      void *user_data,
+                                      macp_error **error);
+
+// Start following: opens the lifecycle stream (`MACP_STATUS_UNSUPPORTED`
+// when the runtime does not advertise it) and starts the participant's
+// thread, which runs every callback. A participant starts once: again is
+// `MACP_STATUS_INVALID_STATE`. Returns once the runtime has accepted the
+// lifecycle subscription; `call` bounds or cancels that wait.
+//
+// Ownership: borrows its arguments.
+macp_status macp_participant_start(macp_participant *participant,
+                                   const macp_call_options *call,
+                                   macp_error **error);
+
+// Block until the participant's loop ends: `MACP_STATUS_OK` after
+// `macp_participant_stop`, else the status of what ended it (its client
+// was closed: `MACP_STATUS_CANCELLED`; its lifecycle stream failed for
+// good). Not from one of its own callbacks, nor before
+// `macp_participant_start`: `MACP_STATUS_INVALID_STATE`.
+//
+// Ownership: borrows its arguments.
+macp_status macp_participant_wait(const macp_participant *participant, macp_error **error);
+
+// Stop following (a participant never started just stops): after this
+// returns no callback is running or will run again, `user_data` is not
+// touched, and the session handles the callbacks were given are freed.
+// It may be called from inside one of its callbacks (that callback then
+// finishes normally and is the last). Stopping again does nothing.
+//
+// Ownership: borrows its arguments; the callbacks' `user_data` is released
+// once this returns.
+macp_status macp_participant_stop(macp_participant *participant, macp_error **error);
+
+// Stop the participant (as `macp_participant_stop`) and free it. NULL and
+// already-freed participants are ignored.
+//
+// Ownership: takes `participant` and frees it; the callbacks' `user_data`
+// is released once this returns. NULL and already-freed handles are
+// ignored.
+void macp_participant_free(macp_participant *participant);
+
 // Encode the JSON object `json` as the protobuf message named `type_name`
 // (fully qualified: `macp.v1.CommitmentPayload`,
 // `macp.modes.decision.v1.VotePayload`, ... any message of the MACP
@@ -1214,6 +1347,178 @@ macp_status macp_payload_type(const char *mode,
                               const char *message_type,
                               macp_string **out_type,
                               macp_error **error);
+
+// Start a policy `policy_id` for `mode` (`MACP_MODE_DECISION`,
+// `MACP_MODE_QUORUM`, `MACP_MODE_PROPOSAL`, `MACP_MODE_TASK` or
+// `MACP_MODE_HANDOFF`) with the rule schema's defaults: commitment by the
+// initiator only, and for decision no voting requirement and schema
+// version 3 (other modes: 1). Another mode is
+// `MACP_STATUS_INVALID_ARGUMENT`.
+//
+// Ownership: borrows its arguments; on success `*out` is owned by the caller
+// (free with `macp_policy_builder_free`); on failure `*out` is NULL.
+macp_status macp_policy_builder_new(const char *mode,
+                                    const char *policy_id,
+                                    macp_policy_builder **out,
+                                    macp_error **error);
+
+// Free a policy builder. NULL and already-freed builders are ignored.
+//
+// Ownership: takes `builder` and frees it. NULL and already-freed handles
+// are ignored.
+void macp_policy_builder_free(macp_policy_builder *builder);
+
+// The policy's description (empty by default).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_description(macp_policy_builder *builder,
+                                                const char *description,
+                                                macp_error **error);
+
+// The RFC-MACP-0012 schema version the runtime evaluates the rules under:
+// 1 to 3 for decision (1 and 2 let an empty tally satisfy a vote), 1 for
+// the other modes.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_schema_version(macp_policy_builder *builder,
+                                                   uint32_t version,
+                                                   macp_error **error);
+
+// `commitment.authority` (every mode): `"initiator_only"` (default),
+// `"any_participant"` or `"designated_role"` (then add the roles with
+// `macp_policy_builder_add_designated_role`).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_commitment_authority(macp_policy_builder *builder,
+                                                         const char *authority,
+                                                         macp_error **error);
+
+// Add a sender to `commitment.designated_roles` (every mode).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_add_designated_role(macp_policy_builder *builder,
+                                                    const char *role,
+                                                    macp_error **error);
+
+// Decision `voting`: `algorithm` (`"none"`, `"majority"`,
+// `"supermajority"`, `"unanimous"`, `"weighted"`, `"plurality"`) and its
+// approval `threshold`, greater than 0 and at most 1 (`majority` needs at
+// least 0.5 and `supermajority` more than 0.5, checked by
+// `macp_policy_builder_to_json`).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_voting(macp_policy_builder *builder,
+                                           const char *algorithm,
+                                           double threshold,
+                                           macp_error **error);
+
+// Decision `voting.quorum`: ballots that must be cast, as a count
+// (`"count"`, at least 0) or a share of the participants (`"percentage"`,
+// 0 to 100).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_voting_quorum(macp_policy_builder *builder,
+                                                  const char *kind,
+                                                  double value,
+                                                  macp_error **error);
+
+// Decision `voting.weights`: the weight of `participant`'s vote, greater
+// than 0 (leave a participant out to give it none). Setting it again
+// replaces it.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_voting_weight(macp_policy_builder *builder,
+                                                  const char *participant,
+                                                  double weight,
+                                                  macp_error **error);
+
+// Decision `objection_handling`: whether a critical objection vetoes, how
+// many vetoes it takes (at least 1), and what a veto does (`"deny"`,
+// `"finalize_decline"`, `"hold"`).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_objection_handling(macp_policy_builder *builder,
+                                                       bool critical_severity_vetoes,
+                                                       uint32_t veto_threshold,
+                                                       const char *action,
+                                                       macp_error **error);
+
+// Decision `evaluation`: the lowest evaluation confidence that counts (0
+// to 1) and whether evaluations must come before votes.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_evaluation(macp_policy_builder *builder,
+                                               double minimum_confidence,
+                                               bool required_before_voting,
+                                               macp_error **error);
+
+// Decision `commitment.require_vote_quorum` and
+// `commitment.allow_decline_over_approval` (both false by default).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_decision_commitment(macp_policy_builder *builder,
+                                                        bool require_vote_quorum,
+                                                        bool allow_decline_over_approval,
+                                                        macp_error **error);
+
+// Quorum `threshold`: approvals needed, as a count (`"n_of_m"`, at least
+// 1) or a whole percentage of the participants (`"percentage"`, 1 to 100).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_quorum_threshold(macp_policy_builder *builder,
+                                                     const char *kind,
+                                                     uint32_t value,
+                                                     macp_error **error);
+
+// Quorum `abstention`: whether an abstention counts toward the quorum and
+// how it is read (`"neutral"`, `"implicit_reject"`, `"ignored"`).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_abstention(macp_policy_builder *builder,
+                                               bool counts_toward_quorum,
+                                               const char *interpretation,
+                                               macp_error **error);
+
+// Proposal rules: `acceptance.criterion` (`"all_parties"`,
+// `"counterparty"`, `"initiator"`), `counter_proposal.max_rounds` (0: no
+// limit) and `rejection.terminal_on_any_reject`.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_proposal_rules(macp_policy_builder *builder,
+                                                   const char *criterion,
+                                                   uint32_t max_counter_rounds,
+                                                   bool terminal_on_any_reject,
+                                                   macp_error **error);
+
+// Task rules: `assignment.allow_reassignment_on_reject` and
+// `completion.require_output`.
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_task_rules(macp_policy_builder *builder,
+                                               bool allow_reassignment_on_reject,
+                                               bool require_output,
+                                               macp_error **error);
+
+// Handoff `acceptance.implicit_accept_timeout_ms` (0: no implicit
+// acceptance).
+//
+// Ownership: borrows its arguments.
+macp_status macp_policy_builder_set_implicit_accept_timeout_ms(macp_policy_builder *builder,
+                                                               uint64_t timeout_ms,
+                                                               macp_error **error);
+
+// Check the policy as a whole (a designated-role authority names a role,
+// `weighted` voting has weights, thresholds suit the algorithm) and write
+// it to `*out_json` as `macp_client_register_policy` and
+// `macp_client_what_if_replay` take it: `{"policy_id", "mode",
+// "description", "schema_version", "rules"}`. A failed check is
+// `MACP_STATUS_INVALID_ARGUMENT` naming the field. The builder stays usable.
+//
+// Ownership: borrows its arguments; on success `*out_json` is owned by the
+// caller (free with `macp_string_free`); on failure `*out_json` is NULL.
+macp_status macp_policy_builder_to_json(const macp_policy_builder *builder,
+                                        macp_string **out_json,
+                                        macp_error **error);
 
 // Create an empty projection for `mode` (one of the `MACP_MODE_*`
 // identifiers). Free `*out` with `macp_projection_free`.

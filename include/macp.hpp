@@ -63,7 +63,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -1001,6 +1003,133 @@ public:
         });
         return *this;
     }
+};
+
+// A governance policy document for one mode (macp_policy_builder), checked
+// locally as each rule is set. Setters never throw: the first failure (or
+// the creation's) is kept in error() and returned by try_json(), whose text
+// Client::register_policy takes.
+class PolicyBuilder : public detail::Handle<macp_policy_builder, macp_policy_builder_free> {
+public:
+    // `mode` one of mode::decision, quorum, proposal, task, handoff.
+    PolicyBuilder(std::string_view mode, std::string_view policy_id) {
+        detail::Text m(mode), id(policy_id);
+        if (auto bad = detail::bad_text({&m, &id})) {
+            error_ = std::move(bad);
+            return;
+        }
+        macp_policy_builder *h = nullptr;
+        Result<void> r = detail::call([&](macp_error **e) { return macp_policy_builder_new(m.c(), id.c(), &h, e); });
+        if (r) {
+            reset(h);
+        } else {
+            error_ = r.error();
+        }
+    }
+    const std::optional<Error> &error() const noexcept { return error_; }
+
+    PolicyBuilder &description(std::string_view d) { return text(d, macp_policy_builder_set_description); }
+    PolicyBuilder &schema_version(std::uint32_t v) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_schema_version(b, v, e);
+        });
+    }
+    PolicyBuilder &commitment_authority(std::string_view a) {
+        return text(a, macp_policy_builder_set_commitment_authority);
+    }
+    PolicyBuilder &designated_role(std::string_view r) { return text(r, macp_policy_builder_add_designated_role); }
+    PolicyBuilder &voting(std::string_view algorithm, double threshold) {
+        detail::Text x(algorithm);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_voting(b, x.c(), threshold, e);
+        });
+    }
+    PolicyBuilder &voting_quorum(std::string_view kind, double value) {
+        detail::Text x(kind);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_voting_quorum(b, x.c(), value, e);
+        });
+    }
+    PolicyBuilder &voting_weight(std::string_view participant, double weight) {
+        detail::Text x(participant);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_voting_weight(b, x.c(), weight, e);
+        });
+    }
+    PolicyBuilder &objection_handling(bool critical_severity_vetoes, std::uint32_t veto_threshold,
+                                      std::string_view action) {
+        detail::Text x(action);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_objection_handling(b, critical_severity_vetoes, veto_threshold, x.c(), e);
+        });
+    }
+    PolicyBuilder &evaluation(double minimum_confidence, bool required_before_voting) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_evaluation(b, minimum_confidence, required_before_voting, e);
+        });
+    }
+    PolicyBuilder &decision_commitment(bool require_vote_quorum, bool allow_decline_over_approval) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_decision_commitment(b, require_vote_quorum, allow_decline_over_approval, e);
+        });
+    }
+    PolicyBuilder &quorum_threshold(std::string_view kind, std::uint32_t value) {
+        detail::Text x(kind);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_quorum_threshold(b, x.c(), value, e);
+        });
+    }
+    PolicyBuilder &abstention(bool counts_toward_quorum, std::string_view interpretation) {
+        detail::Text x(interpretation);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_abstention(b, counts_toward_quorum, x.c(), e);
+        });
+    }
+    PolicyBuilder &proposal_rules(std::string_view criterion, std::uint32_t max_counter_rounds,
+                                  bool terminal_on_any_reject) {
+        detail::Text x(criterion);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_proposal_rules(b, x.c(), max_counter_rounds, terminal_on_any_reject, e);
+        });
+    }
+    PolicyBuilder &task_rules(bool allow_reassignment_on_reject, bool require_output) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_task_rules(b, allow_reassignment_on_reject, require_output, e);
+        });
+    }
+    PolicyBuilder &implicit_accept_timeout(std::chrono::milliseconds d) {
+        return apply({}, [&](macp_policy_builder *b, macp_error **e) {
+            return macp_policy_builder_set_implicit_accept_timeout_ms(b, detail::ms(d), e);
+        });
+    }
+
+    // The policy as JSON, after the checks that involve more than one rule.
+    Result<std::string> try_json() const {
+        if (error_) return *error_;
+        return detail::text_call({}, [&](macp_string **o, macp_error **e) {
+            return macp_policy_builder_to_json(get(), o, e);
+        });
+    }
+    MACP_HPP_THROWING(json, (), ())
+
+private:
+    template <class F>
+    PolicyBuilder &apply(std::initializer_list<const detail::Text *> texts, F &&f) {
+        if (error_) return *this;
+        if (auto bad = detail::bad_text(texts)) {
+            error_ = std::move(bad);
+            return *this;
+        }
+        Result<void> r = detail::call([&](macp_error **e) { return f(get(), e); });
+        if (!r) error_ = r.error();
+        return *this;
+    }
+    PolicyBuilder &text(std::string_view v, macp_status (*set)(macp_policy_builder *, const char *, macp_error **)) {
+        detail::Text x(v);
+        return apply({&x}, [&](macp_policy_builder *b, macp_error **e) { return set(b, x.c(), e); });
+    }
+
+    std::optional<Error> error_;
 };
 
 // Parameters of Client::start (macp_start_options); setters as ClientOptions'.
@@ -1949,6 +2078,198 @@ private:
         if (auto bad = detail::bad_text({&a})) return *bad;
         return detail::call([&](macp_error **e) { return fn(get(), a.c(), nullptr, e); });
     }
+};
+
+// ---------------------------------------------------------------- participant
+
+namespace detail {
+// A participant's handlers, owned by its Participant; the callbacks reach
+// them through user_data.
+struct ParticipantState {
+    std::map<std::string, std::function<void(const Session &, const Envelope &)>, std::less<>> on;
+    std::function<void(const Session &, const Envelope &)> other;
+    std::function<void(const Session &)> joined;
+    std::function<void(const Session &, SessionState, const Error *)> ended;
+    std::atomic<bool> failed{false};
+#if MACP_HPP_EXCEPTIONS
+    std::exception_ptr exception;  // written before `failed`, read after it
+#endif
+
+    // Run `f` with the borrowed session handle as a Session, never letting
+    // an exception reach the library: the first one is kept and later
+    // callbacks are skipped.
+    template <class F>
+    void guarded(const macp_session *h, F &&f) noexcept {
+        if (failed.load(std::memory_order_acquire)) return;
+        Session s(const_cast<macp_session *>(h));
+        struct Lend {
+            Session &s;
+            ~Lend() { s.release(); }  // borrowed: the participant frees it
+        } lend{s};
+#if MACP_HPP_EXCEPTIONS
+        try {
+            f(static_cast<const Session &>(s));
+        } catch (...) {
+            exception = std::current_exception();
+            failed.store(true, std::memory_order_release);
+        }
+#else
+        f(static_cast<const Session &>(s));
+#endif
+    }
+
+    static void message(const macp_session *h, const macp_envelope *env, void *ud) {
+        auto *st = static_cast<ParticipantState *>(ud);
+        Envelope e(env);
+        auto it = st->on.find(e.message_type());
+        auto &f = it != st->on.end() ? it->second : st->other;
+        if (f) st->guarded(h, [&](const Session &s) { f(s, e); });
+    }
+    static void on_joined(const macp_session *h, macp_session_state, const macp_error *, void *ud) {
+        auto *st = static_cast<ParticipantState *>(ud);
+        if (st->joined) st->guarded(h, [&](const Session &s) { st->joined(s); });
+    }
+    static void on_ended(const macp_session *h, macp_session_state state, const macp_error *cause, void *ud) {
+        auto *st = static_cast<ParticipantState *>(ud);
+        if (!st->ended) return;
+        std::optional<Error> err;
+        if (cause) err = Error::copy(cause, static_cast<Status>(macp_error_status(cause)));
+        st->guarded(h, [&](const Session &s) {
+            st->ended(s, static_cast<SessionState>(state), err ? &*err : nullptr);
+        });
+    }
+};
+}  // namespace detail
+
+// The participant loop (macp_participant): joins every session naming the
+// client's identity and calls the handler of each accepted envelope's
+// message type (or on_other's), with the session borrowed as a `const
+// Session &` to answer on. Handlers run on the participant's own thread,
+// one at a time; register them before start(). Destroying it (or stop())
+// waits until no handler runs. A handler that throws is called no more
+// (nor any other); failed() and rethrow_if_failed() report it.
+class Participant {
+public:
+    // `identity` nullopt: the client's expected sender, else its bearer token.
+    static Result<Participant> try_create(const Client &client, OptText identity = {},
+                                          const WatchOptions &options = {}) {
+        detail::Text id(identity);
+        if (auto bad = detail::bad_text({&id})) return *bad;
+        Participant p;
+        Result<void> r = detail::call([&](macp_error **e) {
+            return macp_participant_new(client.get(), id.c(), options.c(), &p.h_, e);
+        });
+        if (!r) return r.error();
+        p.st_ = std::make_unique<detail::ParticipantState>();
+        return p;
+    }
+#if MACP_HPP_EXCEPTIONS
+    static Participant create(const Client &client, OptText identity = {}, const WatchOptions &options = {}) {
+        return try_create(client, identity, options).value();
+    }
+#endif
+    Participant(Participant &&o) noexcept : h_(std::exchange(o.h_, nullptr)), st_(std::move(o.st_)) {}
+    Participant &operator=(Participant &&o) noexcept {
+        if (this != &o) {
+            reset();
+            h_ = std::exchange(o.h_, nullptr);
+            st_ = std::move(o.st_);
+        }
+        return *this;
+    }
+    Participant(const Participant &) = delete;
+    Participant &operator=(const Participant &) = delete;
+    ~Participant() { reset(); }
+
+    // `f(const Session &, const Envelope &)` for envelopes of `message_type`.
+    template <class F>
+    Result<void> try_on(std::string_view message_type, F &&f) {
+        detail::Text t(message_type);
+        if (auto bad = detail::bad_text({&t})) return *bad;
+        Result<void> r = detail::call([&](macp_error **e) {
+            return macp_participant_on(h_, t.c(), &detail::ParticipantState::message, st_.get(), e);
+        });
+        if (r) st_->on[std::string(message_type)] = std::forward<F>(f);
+        return r;
+    }
+    // `f(const Session &, const Envelope &)` for the types without a handler.
+    template <class F>
+    Result<void> try_on_other(F &&f) {
+        Result<void> r = detail::call([&](macp_error **e) {
+            return macp_participant_on_other(h_, &detail::ParticipantState::message, st_.get(), e);
+        });
+        if (r) st_->other = std::forward<F>(f);
+        return r;
+    }
+    // `f(const Session &)` when a session is joined.
+    template <class F>
+    Result<void> try_on_joined(F &&f) {
+        Result<void> r = detail::call([&](macp_error **e) {
+            return macp_participant_on_joined(h_, &detail::ParticipantState::on_joined, st_.get(), e);
+        });
+        if (r) st_->joined = std::forward<F>(f);
+        return r;
+    }
+    // `f(const Session &, SessionState, const Error *cause)` when a session ended.
+    template <class F>
+    Result<void> try_on_ended(F &&f) {
+        Result<void> r = detail::call([&](macp_error **e) {
+            return macp_participant_on_ended(h_, &detail::ParticipantState::on_ended, st_.get(), e);
+        });
+        if (r) st_->ended = std::forward<F>(f);
+        return r;
+    }
+    Result<void> try_start() {
+        return detail::call([&](macp_error **e) { return macp_participant_start(h_, nullptr, e); });
+    }
+    // Block until the loop ends: ok after stop(), Status::cancelled when the
+    // client was destroyed.
+    Result<void> try_wait() const {
+        return detail::call([&](macp_error **e) { return macp_participant_wait(h_, e); });
+    }
+    // Stop; from a handler too (that handler is then the last).
+    void stop() noexcept { macp_participant_stop(h_, nullptr); }
+#if MACP_HPP_EXCEPTIONS
+    template <class F>
+    Participant &on(std::string_view message_type, F &&f) {
+        try_on(message_type, std::forward<F>(f)).value();
+        return *this;
+    }
+    template <class F>
+    Participant &on_other(F &&f) {
+        try_on_other(std::forward<F>(f)).value();
+        return *this;
+    }
+    template <class F>
+    Participant &on_joined(F &&f) {
+        try_on_joined(std::forward<F>(f)).value();
+        return *this;
+    }
+    template <class F>
+    Participant &on_ended(F &&f) {
+        try_on_ended(std::forward<F>(f)).value();
+        return *this;
+    }
+    void start() { try_start().value(); }
+    void wait() const { try_wait().value(); }
+    void rethrow_if_failed() const {
+        if (failed()) std::rethrow_exception(st_->exception);
+    }
+#endif
+    bool failed() const noexcept { return st_ && st_->failed.load(std::memory_order_acquire); }
+    macp_participant *get() const noexcept { return h_; }
+    explicit operator bool() const noexcept { return h_ != nullptr; }
+
+private:
+    Participant() noexcept = default;
+    void reset() noexcept {
+        // Stops it: no handler runs after this, so the state may go.
+        macp_participant_free(std::exchange(h_, nullptr));
+        st_.reset();
+    }
+
+    macp_participant *h_ = nullptr;
+    std::unique_ptr<detail::ParticipantState> st_;
 };
 
 }  // namespace macp

@@ -19,7 +19,9 @@ pub mod error;
 #[allow(non_camel_case_types)]
 pub mod ffi;
 pub mod modes;
+pub mod participant;
 pub mod payload;
+pub mod policy;
 pub mod projection;
 pub mod receipts;
 pub mod registry;

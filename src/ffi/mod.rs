@@ -31,7 +31,9 @@ pub(crate) mod handle;
 pub mod handoff;
 pub mod metadata;
 pub mod multi_round;
+pub mod participant;
 pub mod payload;
+pub mod policy;
 pub mod projection;
 pub mod proposal;
 pub mod quorum;
@@ -53,7 +55,8 @@ pub use error::macp_error;
 // that drives the C ABI, such as the integration tests).
 pub use self::{
     ack::*, call::*, client::*, client_options::*, commitment::*, decision::*, envelope::*,
-    error::*, event::*, handoff::*, metadata::*, multi_round::*, payload::*, projection::*,
-    proposal::*, quorum::*, receipts::*, registry::*, send::*, session::*, session_list::*,
-    session_state::*, start_options::*, status::*, strings::*, task::*, watcher::*,
+    error::*, event::*, handoff::*, metadata::*, multi_round::*, participant::*, payload::*,
+    policy::*, projection::*, proposal::*, quorum::*, receipts::*, registry::*, send::*,
+    session::*, session_list::*, session_state::*, start_options::*, status::*, strings::*,
+    task::*, watcher::*,
 };

@@ -35,7 +35,7 @@ handle_type!(macp_session => SessionObject);
 
 /// # Safety
 /// `out` is writable.
-unsafe fn write_session(out: *mut *mut macp_session, session: Session) {
+pub(crate) unsafe fn write_session(out: *mut *mut macp_session, session: Session) {
     let obj = SessionObject {
         id: c_string(session.id()),
         mode: c_string(session.mode()),

@@ -322,6 +322,112 @@ void discovery_and_registries() {
 }
 
 // Run one test; an unexpected macp::Error fails it.
+// A built policy registers, and a session under it follows its rules: one
+// REJECT denies a commitment under unanimity. Bad values are kept in
+// error() and returned by try_json().
+void policy_builder() {
+    macp::Client lead = t::connect_as("cpp-policy-lead"), peer = t::connect_as("cpp-policy-peer");
+    macp::PolicyBuilder b(macp::mode::decision, "policy.cpp.built.unanimous");
+    b.description("built in C++").voting("unanimous", 1.0).objection_handling(true, 1, "deny");
+    CHECK(!b.error());
+    std::string doc = b.json();
+    CHECK(doc.find("\"unanimous\"") != std::string::npos);
+    lead.register_policy(doc);
+    for (const char *peer_vote : {"REJECT", "APPROVE"}) {
+        macp::StartOptions so;
+        so.participants({"cpp-policy-lead", "cpp-policy-peer"}).ttl(60s).intent("test");
+        so.policy_version("policy.cpp.built.unanimous");
+        macp::Session s = lead.start(macp::mode::decision, so);
+        s.decision().propose("p1", "ship");
+        s.decision().vote("p1", "APPROVE");
+        peer.open(s.id()).decision().vote("p1", peer_vote);
+        macp::Result<macp::Ack> done = s.decision().try_commit("decision.selected", "test", "lead");
+        if (std::string_view(peer_vote) == "REJECT") {
+            CHECK(done.status() == macp::Status::policy_denied);
+        } else {
+            CHECK(done.ok());
+        }
+    }
+
+    macp::PolicyBuilder bad(macp::mode::quorum, "policy.cpp.bad");
+    bad.quorum_threshold("percentage", 101).quorum_threshold("n_of_m", 2);
+    CHECK(bad.error() && bad.error()->status() == macp::Status::invalid_argument);
+    CHECK(bad.try_json().status() == macp::Status::invalid_argument);
+    CHECK(macp::PolicyBuilder("macp.mode.nope.v1", "p").try_json().status() == macp::Status::invalid_argument);
+    CHECK(macp::PolicyBuilder(macp::mode::decision, std::string("p\0q", 3)).try_json().status() ==
+          macp::Status::invalid_argument);
+    CHECK(macp::PolicyBuilder(macp::mode::decision, "p").voting("supermajority", 0.5).try_json().status() ==
+          macp::Status::invalid_argument);
+}
+
+// A voter on the participant loop answers a Proposal on the session it is
+// lent and hears the session resolve; a handler that throws stops the
+// handlers and is reported.
+void participant_loop() {
+    macp::Client lead = t::connect_as("cpp-part-lead"), voter = t::connect_as("cpp-part-voter");
+    std::mutex mu;
+    std::condition_variable cv;
+    int votes = 0;
+    std::vector<std::string> others;
+    macp::SessionState ended = macp::SessionState::unspecified;
+    macp::Participant p = macp::Participant::create(voter);
+    p.on("Proposal", [&](const macp::Session &s, const macp::Envelope &) {
+         s.decision().vote("p1", "APPROVE", "fine");
+         std::lock_guard<std::mutex> lock(mu);
+         ++votes;
+         cv.notify_all();
+     })
+        .on_other([&](const macp::Session &, const macp::Envelope &e) {
+            std::lock_guard<std::mutex> lock(mu);
+            others.emplace_back(e.message_type());
+        })
+        .on_ended([&](const macp::Session &, macp::SessionState st, const macp::Error *cause) {
+            CHECK(cause == nullptr);
+            std::lock_guard<std::mutex> lock(mu);
+            ended = st;
+            cv.notify_all();
+        });
+    p.start();
+    macp::Session s = start(lead, macp::mode::decision, {"cpp-part-lead", "cpp-part-voter"});
+    s.decision().propose("p1", "ship");
+    CHECK(t::wait_for(mu, cv, [&] { return votes == 1; }, std::chrono::seconds(30)));
+    s.decision().commit("decision.selected", "test", "voted");
+    CHECK(t::wait_for(mu, cv, [&] { return ended != macp::SessionState::unspecified; }, std::chrono::seconds(30)));
+    p.stop();
+    CHECK(p.try_wait().ok());
+    CHECK(!p.failed());
+    CHECK(ended == macp::SessionState::resolved);
+    CHECK((others == std::vector<std::string>{"SessionStart", "Commitment"}));
+    CHECK(p.try_on("Vote", [](const macp::Session &, const macp::Envelope &) {}).status() ==
+          macp::Status::invalid_state);
+
+    macp::Participant thrower = macp::Participant::create(voter, std::string("cpp-part-voter"));
+    int calls = 0;
+    thrower.on_other([&](const macp::Session &, const macp::Envelope &) {
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            ++calls;
+            cv.notify_all();
+        }
+        throw std::runtime_error("handler failed");
+    });
+    thrower.start();
+    macp::Session s2 = start(lead, macp::mode::decision, {"cpp-part-lead", "cpp-part-voter"});
+    s2.decision().propose("p1", "ship");
+    CHECK(t::wait_for(mu, cv, [&] { return calls >= 1; }, std::chrono::seconds(30)));
+    thrower.stop();  // returns once the throwing handler has returned
+    CHECK(thrower.failed());
+    CHECK(calls == 1);
+    bool rethrown = false;
+    try {
+        thrower.rethrow_if_failed();
+    } catch (const std::runtime_error &e) {
+        rethrown = std::string(e.what()) == "handler failed";
+    }
+    CHECK(rethrown);
+    CHECK(macp::Participant::try_create(voter, std::string("a\0b", 3)).status() == macp::Status::invalid_argument);
+}
+
 void run(const char *name, void (*test)()) {
     try {
         test();
@@ -342,5 +448,7 @@ int main() {
     run("multi_round", multi_round);
     run("control_and_json_sends", control_and_json_sends);
     run("discovery_and_registries", discovery_and_registries);
+    run("policy_builder", policy_builder);
+    run("participant_loop", participant_loop);
     return t::finish();
 }
