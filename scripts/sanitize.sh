@@ -43,6 +43,13 @@ short=${kind/address/asan}; short=${short/thread/tsan}
 dir="${MACP_SANITIZE_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/libmacp/target-$short}"
 mkdir -p "$dir/c"
 dir=$(cd "$dir" && pwd)
+# One run at a time per target dir: every checkout on the machine shares it
+# (its test binaries and their output included).
+exec 8>"$dir/lock"
+if ! flock -n 8; then
+  echo "sanitize ($kind): waiting for another run using $dir"
+  flock 8
+fi
 triple="$(rustc -vV | sed -n 's/^host: //p')"
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then tests=(tests/c/test_*.c); fi
