@@ -12,13 +12,15 @@
 #
 # ThreadSanitizer needs an instrumented std (rustc refuses to link
 # TSan-instrumented crates against an uninstrumented one). Without nightly's
-# rust-src it runs inside the Debian unstable root of scripts/debian-root.sh
-# (shared with scripts/windows.sh): the root's rustc builds the library and
-# std from its rust-src (-Zsanitizer and -Zbuild-std, enabled on that stable
-# rustc by RUSTC_BOOTSTRAP=1), the root's gcc compiles each test with its
-# libtsan (both come with rustc's dependencies, so the root's package list
-# is the Windows build's), and each test runs in the root against a runtime
-# on the host's loopback. When the root cannot be made, this fails.
+# rust-src, or when the machine's C compiler has too old a TSan runtime for
+# nightly's LLVM, it runs inside the Debian unstable root of
+# scripts/debian-root.sh (shared with scripts/windows.sh): the root's rustc
+# builds the library and std from its rust-src (-Zsanitizer and
+# -Zbuild-std, enabled on that stable rustc by RUSTC_BOOTSTRAP=1), the
+# root's gcc compiles each test with its libtsan (both come with rustc's
+# dependencies, so the root's package list is the Windows build's), and each
+# test runs in the root against a runtime on the host's loopback. When the
+# root cannot be made, this fails.
 #
 # Before the tests, a ThreadSanitizer run checks that libmacp, std and tokio
 # are instrumented and that tests/sanitizers/race.c, a deliberate race, is
@@ -67,12 +69,20 @@ rustflags="-Zsanitizer=$kind"
 # symbolizer demangles, so that tsan.supp can name Rust paths; v0 names
 # stay mangled in gcc's libtsan reports and match no suppression.
 [ "$kind" = thread ] && rustflags+=" -Zunstable-options -Csymbol-mangling-version=legacy"
+# Whether the machine's C compiler has a TSan runtime for what nightly's
+# LLVM emits (older ones, e.g. clang 14, lack __tsan_memcpy).
+host_tsan_links() {
+  printf '%s\n' 'void *__tsan_memcpy(void *, const void *, unsigned long);' \
+    'int main(void) { char a[1], b[1] = {0}; __tsan_memcpy(a, b, 1); return a[0]; }' \
+    | "${CC:-clang}" -x c -fsanitize=thread - -o "$dir/c/probe" >/dev/null 2>&1
+}
 build_std=()
 sysroot=$(rustup run nightly rustc --print sysroot 2>/dev/null || true)
-if [ -n "$sysroot" ] && [ -f "$sysroot/lib/rustlib/src/rust/library/Cargo.lock" ]; then
+if [ -n "$sysroot" ] && [ -f "$sysroot/lib/rustlib/src/rust/library/Cargo.lock" ] \
+   && { [ "$kind" = address ] || host_tsan_links; }; then
   build_std=(-Zbuild-std)
 elif [ "$kind" = thread ]; then
-  echo "sanitize (thread): nightly's rust-src is absent; building and testing in the Debian unstable root"
+  echo "sanitize (thread): no nightly rust-src with a matching TSan runtime here; building and testing in the Debian unstable root"
   root=(scripts/debian-root.sh run unstable -b "$repo" -b "$dir" -w "$repo"
         -e CARGO_HOME="$dir/cargo-home" -e RUSTC_BOOTSTRAP=1 -e TSAN_OPTIONS)
   "${root[@]}" -e RUSTFLAGS="$rustflags" -- \
