@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make once, cache and use Debian roots for toolchains a build machine may
-# lack: Swift (Debian stable's swiftlang) and a Windows cross toolchain
-# (Debian unstable's rustc + rust-src, mingw-w64 and Wine).
+# lack: Swift (Debian stable's swiftlang), a Windows cross toolchain
+# (Debian unstable's rustc + rust-src, mingw-w64 and Wine) and, from the same
+# rustc + rust-src and gcc's libtsan, a ThreadSanitizer build.
 #
 #   scripts/debian-root.sh path SUITE
 #       print the root's directory, making it first if it is not cached
@@ -15,6 +16,8 @@
 #   stable    swiftlang 6.0.3, gcc, pkg-config, make: the Swift package's tests
 #             and the release archive on another distribution
 #   unstable  rustc, cargo, rust-src, mingw-w64, Wine, protoc: macp.dll
+#             (scripts/windows.sh) and the ThreadSanitizer build of the C
+#             ABI tests (scripts/sanitize.sh thread)
 #
 # Roots are cached in $MACP_DEBIAN_ROOTS (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/libmacp/debian-roots), outside any checkout,

@@ -6,8 +6,10 @@
 # detector; static and shared linking), the exported symbols and the
 # installed library and release archive used from outside the tree, the C++
 # API, macp.dll under Wine, the Swift package (a cached Debian root supplies
-# Swift and the Windows toolchain where the machine lacks them), and, with a
-# nightly toolchain, the fuzz targets and an AddressSanitizer run.
+# Swift and the Windows toolchain where the machine lacks them), the C ABI
+# tests under ThreadSanitizer (in the Debian unstable root when nightly has no
+# rust-src), and, with a nightly toolchain, the fuzz targets and an
+# AddressSanitizer run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MACP_VECTORS_DIR="${MACP_VECTORS_DIR:-$PWD/../shared/vectors}"
@@ -113,15 +115,21 @@ echo "== Swift package tests (swift test, example agent with the Python SDK)"
 scripts/swift-test.sh
 # --- end of the Swift package section ------------------------------------
 # ---- Faults and misuse (fuzzing, sanitizers) --------------------------------
-# Needs a nightly toolchain; without one these runs are reported as skipped.
+# The fuzz targets and the AddressSanitizer run need a nightly toolchain;
+# without one they are reported as skipped.
 if rustup run nightly cargo --version >/dev/null 2>&1; then
   echo "== Fuzz targets (fuzz/, ${MACP_FUZZ_SECONDS:-20} s each, seeded from the vectors)"
   fuzz/run.sh "${MACP_FUZZ_SECONDS:-20}"
   echo "== C ABI tests against an AddressSanitizer build (scripts/sanitize.sh)"
   scripts/sanitize.sh address
 else
-  echo "== SKIPPED: fuzz targets and sanitizer builds need a nightly toolchain (rustup toolchain install nightly --component rust-src)"
+  echo "== SKIPPED: fuzz targets and the AddressSanitizer build need a nightly toolchain (rustup toolchain install nightly --component rust-src)"
 fi
+# The ThreadSanitizer run is never skipped: without nightly's rust-src it is
+# built and run in the cached Debian unstable root (scripts/debian-root.sh),
+# and when that root cannot be made it fails.
+echo "== C ABI tests against a ThreadSanitizer build, std instrumented (scripts/sanitize.sh)"
+scripts/sanitize.sh thread
 # ---- end of faults and misuse -----------------------------------------------
 
 echo "== all tests passed"
