@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 #[allow(non_camel_case_types)]
 pub mod ffi;
+pub mod log;
 pub mod modes;
 pub mod payload;
 pub mod projection;
@@ -24,6 +25,7 @@ pub mod receipts;
 pub mod registry;
 pub mod rt;
 pub mod session;
+pub mod trace;
 pub mod watch;
 
 /// Generated tonic client of `macp.v1.MACPRuntimeService` (messages come from `macp-pb`).
@@ -33,7 +35,8 @@ pub mod proto {
 }
 
 pub use client::{Ack, Client};
-pub use config::{ClientConfig, RetryPolicy};
+pub use config::{ClientConfig, ClientIdentity, RetryPolicy};
 pub use error::{Error, Result, Status};
 pub use macp_pb::pb;
 pub use session::{Session, StartOptions};
+pub use trace::TraceContext;

@@ -41,10 +41,14 @@ func option(f optionSetter) Option {
 
 // WithBearerToken sends `Authorization: Bearer <token>` on every call (an
 // opaque token or a JWT). Under a runtime's development authentication the
-// token is the identity itself. An empty token sends none.
+// token is the identity itself. An empty token sends none. A live client's
+// token is replaced with Client.SetBearerToken.
 func WithBearerToken(token string) Option {
 	return option(func(o *C.macp_client_options, cs *cstrings, e **C.macp_error) C.macp_status {
-		return C.macp_client_options_set_bearer_token(o, cs.opt(token), e)
+		if token == "" {
+			return C.macp_client_options_clear_bearer_token(o, e)
+		}
+		return C.macp_client_options_set_bearer_token(o, cs.req("token", token), e)
 	})
 }
 

@@ -50,7 +50,8 @@ pub(crate) fn spawn_server_stream(
             format!("the runtime does not advertise the capability {kind:?} watches need"),
         ));
     }
-    let (em, events, cancel) = new_emitter(&opts, client.shutdown_token().clone());
+    let (em, events, cancel) =
+        new_emitter(&opts, client.shutdown_token().clone(), format!("{kind:?}"));
     crate::rt::runtime()?.spawn(run(client, kind, opts, em));
     Ok(Watch {
         events,
