@@ -92,10 +92,10 @@
 // WithClientCertificate presents a client certificate for mutual TLS.
 //
 // Client.SetTraceContext and Session.SetTraceContext attach a W3C
-// traceparent/tracestate to calls, as gRPC metadata. Session.
-// SetTraceContextFrom takes it from a context: one made by WithTraceParent,
-// or, through SetTraceExtractor, an OpenTelemetry span's, without this
-// package depending on OpenTelemetry:
+// traceparent/tracestate to calls, as gRPC metadata.
+// Session.SetTraceContextFrom takes it from a context: one made by
+// WithTraceParent, or, through SetTraceExtractor, an OpenTelemetry span's,
+// without this package depending on OpenTelemetry:
 //
 //	import "go.opentelemetry.io/otel/propagation"
 //
