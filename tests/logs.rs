@@ -22,7 +22,12 @@ const TOKENS: &str = r#"[
   {"token": "tok-alice-7f3a91", "sender": "alice", "can_start_sessions": true},
   {"token": "tok-bob-c0ffee", "sender": "bob", "can_start_sessions": true}
 ]"#;
-const SECRETS: &[&str] = &["tok-coordinator-5a1e", "tok-alice-7f3a91", "tok-bob-c0ffee"];
+const SECRETS: &[&str] = &[
+    "tok-coordinator-5a1e",
+    "tok-alice-7f3a91",
+    "tok-bob-c0ffee",
+    "tok-unknown-d00d",
+];
 /// A payload no record may show (its bytes, as text).
 const PAYLOAD: &[u8] = b"PAYLOAD-MARKER-93c1e";
 
@@ -134,6 +139,12 @@ fn records_of_a_session_name_what_happened_and_never_a_secret() {
             .await
             .unwrap_err();
         assert_ne!(e.status, Status::Ok);
+        // A token the runtime does not know: refused, and not echoed.
+        let stranger = Client::connect(config(&target, "tok-unknown-d00d"))
+            .await
+            .unwrap();
+        let e = stranger.get_session(coord.id()).await.unwrap_err();
+        assert_eq!(e.status, Status::Unauthenticated, "{e}");
         let e = Client::connect(config(
             &format!("127.0.0.1:{}", support::free_port()),
             "tok-alice-7f3a91",
@@ -181,6 +192,9 @@ fn records_of_a_session_name_what_happened_and_never_a_secret() {
     assert_eq!(field(retry, "session_id"), coord.id());
     let refused = find(&got, "send refused");
     assert_eq!(field(refused, "session_id"), coord.id());
+    assert!(got
+        .iter()
+        .any(|r| r.2 == "call failed" && field(r, "status") == "UNAUTHENTICATED"));
     let failed = find(&got, "connect failed");
     assert_eq!(failed.0, Level::Error);
     assert_eq!(field(failed, "status"), "TRANSPORT");
