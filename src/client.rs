@@ -203,7 +203,8 @@ impl Client {
         };
         match &result {
             Ok(c) => crate::log!(Level::Info, "macp::client", "connected",
-                "target" => shown, "protocol_version" => c.protocol_version(), "tls" => tls, "client_certificate" => mtls),
+                "target" => shown, "protocol_version" => c.protocol_version(),
+                "tls" => tls, "client_certificate" => mtls),
             Err(e) => crate::log!(Level::Error, "macp::client", "connect failed",
                 "target" => shown, "status" => e.status.name(), "error" => e.message),
         }
@@ -355,7 +356,8 @@ impl Client {
             .map_err(|s| {
                 let e = Error::from_grpc(&s);
                 crate::log!(Level::Debug, "macp::client", "call failed",
-                    "status" => e.status.name(), "code" => e.code, "error" => e.message);
+                    "status" => e.status.name(), "code" => e.code,
+                    "error" => e.message);
                 e
             })
         };
