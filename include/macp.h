@@ -196,6 +196,23 @@ typedef enum {
   MACP_CANNOT_VERIFY_OTHER = 3,
 } macp_cannot_verify_reason;
 
+// Severity of a log record. A callback set at a level receives that level
+// and every more severe one (a smaller number).
+typedef enum {
+  // No records (the default).
+  MACP_LOG_LEVEL_OFF = 0,
+  // A failure the library cannot recover from by itself (a connect that failed).
+  MACP_LOG_LEVEL_ERROR = 1,
+  // A failure it works around or reports: retries, stream breaks, refusals.
+  MACP_LOG_LEVEL_WARN = 2,
+  // Connections made, streams resumed, watchers ended, credentials replaced.
+  MACP_LOG_LEVEL_INFO = 3,
+  // Every call that failed.
+  MACP_LOG_LEVEL_DEBUG = 4,
+  // Every accepted message (ids only).
+  MACP_LOG_LEVEL_TRACE = 5,
+} macp_log_level;
+
 // Integrity of a receipt (RFC-MACP-0013 Appendix A.4 step 2): does its
 // Commitment have the recorded commitment hash?
 typedef enum {
@@ -398,6 +415,13 @@ typedef struct {
   // generates a UUID v4 (default). Other functions refuse a non-NULL id
   // with `MACP_STATUS_INVALID_ARGUMENT`.
   const char *message_id;
+  // NULL, or the W3C `traceparent` of this call's requests (checked as
+  // `macp_client_set_trace_context` checks it), over the session's and
+  // the client's trace context (default NULL).
+  const char *traceparent;
+  // NULL, or the W3C `tracestate` sent with `traceparent` (default NULL;
+  // ignored without `traceparent`).
+  const char *tracestate;
 } macp_call_options;
 
 // The runtime's acknowledgement of an accepted message: a value the library
@@ -467,6 +491,33 @@ typedef struct {
   const uint8_t *payload;
   size_t payload_len;
 } macp_envelope;
+
+// One key/value pair of a log record; both borrowed for the callback.
+typedef struct {
+  const char *key;
+  const char *value;
+} macp_log_field;
+
+// A log record, borrowed for the duration of the callback: copy what you
+// keep. Strings are NUL-terminated UTF-8.
+typedef struct {
+  macp_log_level level;
+  // The part of the library it comes from: `"macp::client"`, `"macp::watch"`.
+  const char *target;
+  const char *message;
+  // `field_count` key/value pairs (ids, statuses, attempts, delays).
+  const macp_log_field *fields;
+  size_t field_count;
+} macp_log_record;
+
+// Receives log records. May be called from any thread, the library's own
+// included, and from several threads at once: it must be thread-safe and
+// should return quickly (the thread that logs waits for it). While it runs,
+// records from the same thread are dropped and `macp_set_log_callback`
+// called from it fails with `MACP_STATUS_INVALID_STATE`, so it may call
+// other libmacp functions without recursing. `record` and everything it
+// points to are valid until the callback returns.
+typedef void (*macp_log_callback)(const macp_log_record *record, void *user_data);
 
 // Reconnect and buffering settings of a watcher. Get the defaults from
 // `macp_watch_options_default` and change what you need.
@@ -762,6 +813,25 @@ macp_status macp_client_list_all_sessions(const macp_client *client,
                                           const macp_call_options *call,
                                           macp_error **error);
 
+// Replace the bearer credential of this live client, without reconnecting:
+// calls that start afterwards authenticate with `token`, and so do its
+// watchers when they next (re)open their stream; calls in flight and open
+// streams keep the credential they started with and go on. `token` must be
+// non-empty visible ASCII; NULL is refused (`MACP_STATUS_INVALID_ARGUMENT`),
+// so an unset `getenv()` never removes a credential by accident: use
+// `macp_client_clear_bearer_token` for that.
+//
+// Ownership: borrows its arguments; the value is copied into `client`.
+macp_status macp_client_set_bearer_token(const macp_client *client,
+                                         const char *token,
+                                         macp_error **error);
+
+// Stop sending a bearer credential on this client's calls (as
+// `macp_client_set_bearer_token` describes, for calls that start afterwards).
+//
+// Ownership: borrows `client`.
+macp_status macp_client_clear_bearer_token(const macp_client *client, macp_error **error);
+
 // Create client options with the defaults: TLS required, 10 s connect
 // timeout, 30 s call timeout, retry 3 times from 100 ms up to 2 s with jitter.
 // A target must be set before `macp_client_new`.
@@ -786,14 +856,37 @@ macp_status macp_client_options_set_target(macp_client_options *opts,
                                            macp_error **error);
 
 // The bearer credential (opaque token or JWT) sent on every call as
-// `authorization: Bearer <token>`. NULL removes the token, so
-// `getenv()` of an unset variable silently connects without one: check
-// the value first when a credential is required.
+// `authorization: Bearer <token>`: non-empty visible ASCII. NULL is refused
+// (`MACP_STATUS_INVALID_ARGUMENT`), so `getenv()` of an unset variable
+// cannot silently connect without a credential; remove one with
+// `macp_client_options_clear_bearer_token`. A live client's token is
+// replaced with `macp_client_set_bearer_token`.
 //
 // Ownership: borrows its arguments; the value is copied into `opts`.
 macp_status macp_client_options_set_bearer_token(macp_client_options *opts,
                                                  const char *token,
                                                  macp_error **error);
+
+// Send no bearer credential (the default).
+//
+// Ownership: borrows `opts`.
+macp_status macp_client_options_clear_bearer_token(macp_client_options *opts, macp_error **error);
+
+// The client certificate chain and its private key (both PEM, copied) to
+// present to a server that requires one (mutual TLS). Checked here to hold
+// a `CERTIFICATE` and a `PRIVATE KEY` PEM block; the handshake checks the
+// rest. A TLS target is then required. A server that refuses the
+// certificate (or needs one when none is set) fails `macp_client_new` with
+// `MACP_STATUS_TRANSPORT` and a message saying so. `cert_pem` and `key_pem`
+// both NULL with length 0 remove the identity.
+//
+// Ownership: borrows its arguments; the bytes are copied into `opts`.
+macp_status macp_client_options_set_client_identity(macp_client_options *opts,
+                                                    const uint8_t *cert_pem,
+                                                    size_t cert_len,
+                                                    const uint8_t *key_pem,
+                                                    size_t key_len,
+                                                    macp_error **error);
 
 // Allow plaintext (non-TLS) connections. Off by default; use only on a
 // trusted network or loopback.
@@ -1175,6 +1268,29 @@ macp_status macp_handoff_decline(const macp_session *session,
                                  macp_ack *ack,
                                  const macp_call_options *call,
                                  macp_error **error);
+
+// Deliver the library's diagnostics to `callback`, process-wide: records at
+// `level` (a `macp_log_level`) and more severe. Connects, reconnects,
+// retries (attempt, backoff), watcher breaks, gaps and resumes, and refused
+// calls are logged; bearer tokens, client keys and payload bytes never are.
+// `callback` NULL or `level` `MACP_LOG_LEVEL_OFF` turns logging off (the
+// default). Replaces the previous callback, and the stderr output that
+// the `MACP_LOG` environment variable (`error` ... `trace`) turns on. When
+// this returns, the previous callback is not running and is never called
+// again.
+//
+// Ownership: borrows its arguments; `user_data` is handed to `callback`
+// until logging is turned off or another callback is set (the caller keeps
+// it alive until then).
+macp_status macp_set_log_callback(int32_t level,
+                                  macp_log_callback callback,
+                                  void *user_data,
+                                  macp_error **error);
+
+// The lowercase name of a log level (`"warn"`), or `"unknown"`.
+//
+// Ownership: returns a static string (never freed).
+const char *macp_log_level_name(int32_t level);
 
 // Contribute `value` (required, non-empty; compared for equality only),
 // sent in its canonical protobuf encoding. A participant may contribute
@@ -2409,6 +2525,31 @@ macp_status macp_task_fail(const macp_session *session,
                            macp_ack *ack,
                            const macp_call_options *call,
                            macp_error **error);
+
+// The W3C trace context every call of this client carries, as the gRPC
+// metadata `traceparent` (and `tracestate`), unless a session has its own
+// (`macp_session_set_trace_context`). `traceparent` is checked here:
+// version `00`, lowercase hex, non-zero ids, 55 characters
+// (`00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>`); `tracestate`
+// may be NULL. A NULL `traceparent` removes the context. Applies to calls
+// that start afterwards, and to watchers when they next open their stream.
+//
+// Ownership: borrows its arguments; the values are copied into `client`.
+macp_status macp_client_set_trace_context(const macp_client *client,
+                                          const char *traceparent,
+                                          const char *tracestate,
+                                          macp_error **error);
+
+// The W3C trace context of this session's own calls (sends, mode messages,
+// commitments, metadata, suspend, resume, cancel), overriding the client's
+// default; checked as in `macp_client_set_trace_context`. A NULL
+// `traceparent` removes it (the client's default applies again).
+//
+// Ownership: borrows its arguments; the values are copied into `session`.
+macp_status macp_session_set_trace_context(const macp_session *session,
+                                           const char *traceparent,
+                                           const char *tracestate,
+                                           macp_error **error);
 
 // The default watch options.
 //

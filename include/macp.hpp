@@ -942,10 +942,20 @@ public:
         apply({&x}, [&](macp_client_options *o, macp_error **e) { return macp_client_options_set_target(o, x.c(), e); });
         return *this;
     }
+    // nullopt: send none (macp_client_options_clear_bearer_token).
     ClientOptions &bearer_token(OptText token) {
         detail::Text x(token);
         apply({&x}, [&](macp_client_options *o, macp_error **e) {
-            return macp_client_options_set_bearer_token(o, x.c(), e);
+            return token ? macp_client_options_set_bearer_token(o, x.c(), e)
+                         : macp_client_options_clear_bearer_token(o, e);
+        });
+        return *this;
+    }
+    // A PEM client certificate and key for mutual TLS (both empty: none).
+    ClientOptions &client_identity(BytesView cert_pem, BytesView key_pem) {
+        apply({}, [&](macp_client_options *o, macp_error **e) {
+            return macp_client_options_set_client_identity(o, cert_pem.data(), cert_pem.size(), key_pem.data(),
+                                                           key_pem.size(), e);
         });
         return *this;
     }
@@ -1772,6 +1782,15 @@ public:
     }
     MACP_HPP_THROWING(info, (), ())
 
+    // The W3C trace context of this session's calls, over the client's
+    // (nullopt traceparent: the client's again).
+    Result<void> try_set_trace_context(OptText traceparent, OptText tracestate = {}) const {
+        detail::Text p(traceparent), st(tracestate);
+        if (auto bad = detail::bad_text({&p, &st})) return *bad;
+        return detail::call([&](macp_error **e) { return macp_session_set_trace_context(get(), p.c(), st.c(), e); });
+    }
+    MACP_HPP_THROWING(set_trace_context, (OptText traceparent, OptText tracestate = {}), (traceparent, tracestate))
+
     Result<Ack> try_cancel(OptText reason = {}) const { return control(macp_session_cancel, reason); }
     MACP_HPP_THROWING(cancel, (OptText reason = {}), (reason))
     Result<Ack> try_suspend(OptText reason = {}) const { return control(macp_session_suspend, reason); }
@@ -1901,6 +1920,25 @@ public:
 
     // The negotiated protocol version, borrowed from this owner.
     std::string_view protocol_version() const noexcept { return macp_client_protocol_version(get()); }
+
+    // ---- operations
+    // Replace the bearer token of this live client (later calls and
+    // reconnecting watchers use it); nullopt: send none.
+    Result<void> try_set_bearer_token(OptText token) const {
+        detail::Text t(token);
+        if (auto bad = detail::bad_text({&t})) return *bad;
+        return detail::call([&](macp_error **e) {
+            return token ? macp_client_set_bearer_token(get(), t.c(), e) : macp_client_clear_bearer_token(get(), e);
+        });
+    }
+    MACP_HPP_THROWING(set_bearer_token, (OptText token), (token))
+    // The W3C trace context of every call (nullopt traceparent: none).
+    Result<void> try_set_trace_context(OptText traceparent, OptText tracestate = {}) const {
+        detail::Text p(traceparent), st(tracestate);
+        if (auto bad = detail::bad_text({&p, &st})) return *bad;
+        return detail::call([&](macp_error **e) { return macp_client_set_trace_context(get(), p.c(), st.c(), e); });
+    }
+    MACP_HPP_THROWING(set_trace_context, (OptText traceparent, OptText tracestate = {}), (traceparent, tracestate))
 
     // ---- sessions
     // Start a session of `mode` as its initiator; `ack` (may be null)
@@ -2271,6 +2309,27 @@ private:
     macp_participant *h_ = nullptr;
     std::unique_ptr<detail::ParticipantState> st_;
 };
+// ---------------------------------------------------------------- logs
+
+enum class LogLevel : std::int32_t {
+    off = MACP_LOG_LEVEL_OFF,
+    error = MACP_LOG_LEVEL_ERROR,
+    warn = MACP_LOG_LEVEL_WARN,
+    info = MACP_LOG_LEVEL_INFO,
+    debug = MACP_LOG_LEVEL_DEBUG,
+    trace = MACP_LOG_LEVEL_TRACE,
+};
+inline std::string_view log_level_name(LogLevel l) noexcept {
+    return macp_log_level_name(static_cast<std::int32_t>(l));
+}
+
+// The process-wide log callback (macp_set_log_callback, whose thread and
+// reentrancy rules apply); a null callback or LogLevel::off turns it off.
+inline Result<void> set_log_callback(LogLevel level, macp_log_callback callback, void *user_data = nullptr) {
+    return detail::call([&](macp_error **e) {
+        return macp_set_log_callback(static_cast<std::int32_t>(level), callback, user_data, e);
+    });
+}
 
 }  // namespace macp
 

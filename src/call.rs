@@ -27,6 +27,9 @@ pub struct CallOptions {
     /// The `message_id` of the envelope the call sends; generated when
     /// `None`. A call that sends no envelope ignores it.
     pub message_id: Option<String>,
+    /// The W3C trace context of this call's requests, over the session's
+    /// and the client's.
+    pub trace: Option<crate::trace::TraceContext>,
 }
 
 #[derive(Default)]
@@ -37,6 +40,8 @@ struct State {
     used: Option<(String, String)>,
     /// A request was handed to the transport.
     sent: bool,
+    /// The call's own trace context.
+    trace: Option<crate::trace::TraceContext>,
 }
 
 tokio::task_local! {
@@ -58,6 +63,14 @@ pub(crate) fn note_envelope(session_id: &str, message_id: &str) {
     });
 }
 
+/// The trace context of the call in progress, if it has its own.
+pub(crate) fn current_trace() -> Option<crate::trace::TraceContext> {
+    CURRENT
+        .try_with(|s| s.borrow().trace.clone())
+        .ok()
+        .flatten()
+}
+
 /// Note that a request is being handed to the transport.
 pub(crate) fn note_sent() {
     let _ = CURRENT.try_with(|s| s.borrow_mut().sent = true);
@@ -77,6 +90,7 @@ where
     }
     let state = RefCell::new(State {
         requested: requested.clone(),
+        trace: opts.trace.clone(),
         ..State::default()
     });
     CURRENT

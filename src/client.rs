@@ -7,17 +7,20 @@
 //! when the client is shut down.
 
 use std::future::Future;
+use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use macp_pb::pb;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::config::{redact_target, ClientConfig, ENVELOPE_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
 use crate::error::{Delivery, Error, Result, Status};
+use crate::log::Level;
 use crate::proto::macp_runtime_service_client::MacpRuntimeServiceClient;
+use crate::trace::{TraceContext, TraceSlot};
 
 /// Longest caller-chosen `message_id` libmacp accepts, in bytes.
 pub const MAX_MESSAGE_ID_BYTES: usize = 128;
@@ -39,7 +42,10 @@ pub struct Ack {
 /// A connected, initialized MACP client. Cheap to share behind an `Arc`.
 pub struct Client {
     stub: MacpRuntimeServiceClient<Channel>,
-    auth: Option<MetadataValue<Ascii>>,
+    /// Replaceable while calls run ([`Client::set_bearer_token`]).
+    auth: RwLock<Option<MetadataValue<Ascii>>>,
+    /// The default trace context of every call.
+    trace: TraceSlot,
     config: ClientConfig,
     init: pb::InitializeResponse,
     shutdown: CancellationToken,
@@ -150,20 +156,22 @@ impl Client {
             if let Some(d) = &config.tls_domain {
                 t = t.domain_name(d.clone());
             }
+            if let Some(id) = &config.client_identity {
+                t = t.identity(Identity::from_pem(&id.cert_pem, &id.key_pem));
+            }
             endpoint = endpoint
                 .tls_config(t)
                 .map_err(|e| Error::new(Status::Transport, format!("TLS configuration: {e}")))?;
         }
-        let auth = match &config.bearer_token {
-            Some(token) => Some(
-                format!("Bearer {token}")
-                    .parse::<MetadataValue<Ascii>>()
-                    .map_err(|_| {
-                        Error::invalid_argument("bearer token is not a valid header value")
-                    })?,
-            ),
-            None => None,
-        };
+        if config.client_identity.is_some() && !tls {
+            return Err(Error::invalid_argument(
+                "a client certificate needs a TLS target (https:// or host:port without allow_insecure)",
+            ));
+        }
+        crate::log::init_from_env();
+        let auth = config.bearer_token.as_deref().map(auth_value).transpose()?;
+        let shown = redact_target(&uri);
+        let mtls = config.client_identity.is_some();
         let timeout = config.connect_timeout;
         let connect = async {
             let channel = endpoint.connect().await.map_err(|e| {
@@ -177,7 +185,8 @@ impl Client {
                 .max_encoding_message_size(MAX_MESSAGE_BYTES);
             let mut client = Client {
                 stub,
-                auth,
+                auth: RwLock::new(auth),
+                trace: TraceSlot::default(),
                 config,
                 init: pb::InitializeResponse::default(),
                 shutdown: CancellationToken::new(),
@@ -185,16 +194,51 @@ impl Client {
             client.init = client.initialize().await?;
             Ok(client)
         };
-        match tokio::time::timeout(timeout, connect).await {
+        let result = match tokio::time::timeout(timeout, connect).await {
             Ok(r) => r,
             Err(_) => Err(Error::new(
                 Status::Timeout,
-                format!(
-                    "connecting to {} took longer than {timeout:?}",
-                    redact_target(&uri)
-                ),
+                format!("connecting to {shown} took longer than {timeout:?}"),
             )),
+        };
+        match &result {
+            Ok(c) => crate::log!(Level::Info, "macp::client", "connected",
+                "target" => shown, "protocol_version" => c.protocol_version(),
+                "tls" => tls, "client_certificate" => mtls),
+            Err(e) => crate::log!(Level::Error, "macp::client", "connect failed",
+                "target" => shown, "status" => e.status.name(), "error" => e.message),
         }
+        result
+    }
+
+    /// Replace the bearer credential of this live client (`None`: send
+    /// none). Calls that start afterwards, and watchers when they next
+    /// (re)open their stream, authenticate with it; calls in flight and
+    /// open streams keep the credential they started with. The connection
+    /// is kept. [`Client::config`] still shows the original settings.
+    pub fn set_bearer_token(&self, token: Option<&str>) -> Result<()> {
+        let value = match token {
+            Some(t) => {
+                crate::config::validate_token(t)?;
+                Some(auth_value(t)?)
+            }
+            None => None,
+        };
+        *self.auth.write().unwrap_or_else(PoisonError::into_inner) = value;
+        crate::log!(Level::Info, "macp::client", "bearer token replaced",
+            "target" => redact_target(&self.config.target), "token_set" => token.is_some());
+        Ok(())
+    }
+
+    /// The default W3C trace context of every call this client makes
+    /// (`None`: none); a session's own context takes precedence.
+    pub fn set_trace_context(&self, trace: Option<TraceContext>) {
+        self.trace.set(trace);
+    }
+
+    /// The default trace context, if any.
+    pub fn trace_context(&self) -> Option<TraceContext> {
+        self.trace.get()
     }
 
     async fn initialize(&self) -> Result<pb::InitializeResponse> {
@@ -207,9 +251,22 @@ impl Client {
             }),
             capabilities: Some(pb::Capabilities::default()),
         };
+        // The causes of a transport failure, for the TLS hint below.
+        let chain = std::sync::Mutex::new(String::new());
         let resp = self
-            .unary(req, |mut s, r| async move { s.initialize(r).await })
-            .await?;
+            .unary(req, |mut s, r| {
+                let chain = &chain;
+                async move {
+                    s.initialize(r).await.inspect_err(|st| {
+                        *chain.lock().unwrap_or_else(PoisonError::into_inner) = error_chain(st);
+                    })
+                }
+            })
+            .await
+            .map_err(|e| {
+                let chain = chain.lock().unwrap_or_else(PoisonError::into_inner);
+                tls_hint(e, &chain, &self.config)
+            })?;
         if !self
             .config
             .protocol_versions
@@ -261,12 +318,13 @@ impl Client {
         self.stub.clone()
     }
 
-    /// A request carrying the client's credential.
+    /// A request carrying the client's credential and trace context.
     pub(crate) fn request<T>(&self, msg: T) -> tonic::Request<T> {
         let mut req = tonic::Request::new(msg);
-        if let Some(auth) = &self.auth {
+        if let Some(auth) = &*self.auth.read().unwrap_or_else(PoisonError::into_inner) {
             req.metadata_mut().insert("authorization", auth.clone());
         }
+        crate::trace::apply(req.metadata_mut(), &self.trace);
         // The deadline is enforced locally in `unary` (so it reports
         // `Timeout`, not tonic's generic cancellation), not as `grpc-timeout`.
         req
@@ -297,7 +355,13 @@ impl Client {
                 None => fut.await,
             }
             .map(tonic::Response::into_inner)
-            .map_err(|s| Error::from_grpc(&s))
+            .map_err(|s| {
+                let e = Error::from_grpc(&s);
+                crate::log!(Level::Debug, "macp::client", "call failed",
+                    "status" => e.status.name(), "code" => e.code,
+                    "error" => e.message);
+                e
+            })
         };
         tokio::select! {
             r = timed => r,
@@ -366,6 +430,9 @@ impl Client {
                 .and_then(|resp| ack_result(resp.ack, retries > 0));
             match result {
                 Ok(ack) => {
+                    crate::log!(Level::Trace, "macp::client", "message accepted",
+                        "session_id" => envelope.session_id, "message_id" => envelope.message_id,
+                        "attempts" => retries + 1, "duplicate" => ack.duplicate);
                     return Ok(Ack {
                         message_id: if ack.message_id.is_empty() {
                             envelope.message_id.clone()
@@ -381,12 +448,16 @@ impl Client {
                         session_state: ack.session_state,
                         accepted_at_unix_ms: ack.accepted_at_unix_ms,
                         attempts: retries + 1,
-                    })
+                    });
                 }
                 Err(e) if e.status.is_transient() && retries < policy.max_retries => {
                     fate = fate.max(e.delivery);
                     let delay = policy.delay(retries);
                     retries += 1;
+                    crate::log!(Level::Warn, "macp::client", "retrying send",
+                        "session_id" => envelope.session_id, "message_id" => envelope.message_id,
+                        "attempt" => retries + 1, "backoff_ms" => delay.as_millis(),
+                        "status" => e.status.name(), "error" => e.message);
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
                         _ = self.shutdown.cancelled() => {
@@ -403,6 +474,10 @@ impl Client {
                     if retries > 0 {
                         e.message = format!("{} (after {} attempts)", e.message, retries + 1);
                     }
+                    crate::log!(Level::Warn, "macp::client", "send refused",
+                        "session_id" => envelope.session_id, "message_id" => envelope.message_id,
+                        "attempts" => retries + 1, "status" => e.status.name(), "code" => e.code,
+                        "error" => e.message);
                     return Err(e.with_ids(&envelope.session_id, &envelope.message_id));
                 }
             }
@@ -537,6 +612,63 @@ impl Client {
             token = page.next_page_token;
         }
     }
+}
+
+/// The `authorization` value of a bearer token.
+fn auth_value(token: &str) -> Result<MetadataValue<Ascii>> {
+    format!("Bearer {token}")
+        .parse::<MetadataValue<Ascii>>()
+        .map_err(|_| Error::invalid_argument("bearer token is not a valid header value"))
+}
+
+/// A hint for the usual causes of a TLS failure that shows only once the
+/// first call is made: with TLS 1.3 the server checks the client certificate
+/// after the handshake, so a missing or refused one surfaces as a transport
+/// error of `Initialize`.
+fn tls_hint(mut e: Error, chain: &str, config: &ClientConfig) -> Error {
+    let tls = config.endpoint_uri().is_ok_and(|(_, tls)| tls);
+    if !tls || e.status != Status::Transport {
+        return e;
+    }
+    let alert: String = match chain.find("alert: ") {
+        Some(at) => chain[at + 7..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect(),
+        None => String::new(),
+    };
+    let required =
+        "the server requires a client certificate: set one with the client identity option";
+    let refused = "the server refused the client certificate: check that a CA it trusts signed \
+                   it and that the key matches it";
+    let hint = match alert.as_str() {
+        "CertificateRequired" => required,
+        "BadCertificate"
+        | "UnknownCA"
+        | "CertificateUnknown"
+        | "DecryptError"
+        | "AccessDenied"
+        | "UnsupportedCertificate"
+        | "CertificateExpired"
+        | "CertificateRevoked" => refused,
+        // The alert can lose the race with the connection's close (or a
+        // write into it); the request then only sees that.
+        "" => {
+            let (because, hint) = if config.client_identity.is_some() {
+                ("it may refuse the client certificate", refused)
+            } else {
+                ("it may require a client certificate", required)
+            };
+            e.message = format!(
+                "{}: the server closed the TLS connection before answering ({because}; if so, {hint})",
+                e.message
+            );
+            return e;
+        }
+        _ => return e,
+    };
+    e.message = format!("{}: the server sent TLS alert {alert} ({hint})", e.message);
+    e
 }
 
 fn nonempty_id(session_id: &str) -> Result<String> {

@@ -84,6 +84,66 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// fit the client's own transport limit.
 pub const MAX_PAYLOAD_LIMIT_BYTES: usize = MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES;
 
+/// A client certificate chain and its private key, both PEM, presented
+/// when the server asks for one (mutual TLS).
+///
+/// Its `Debug` output never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("cert_pem", &format!("<{} bytes>", self.cert_pem.len()))
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ClientIdentity {
+    /// Check that `cert_pem` holds a PEM certificate and `key_pem` a PEM
+    /// private key (parsing them fully is left to the TLS handshake).
+    pub fn new(cert_pem: &[u8], key_pem: &[u8]) -> Result<ClientIdentity> {
+        let has = |pem: &[u8], label: &str| {
+            std::str::from_utf8(pem)
+                .map(|s| s.contains(&format!("-----BEGIN {label}")))
+                .unwrap_or(false)
+        };
+        if !has(cert_pem, "CERTIFICATE-----") {
+            return Err(Error::invalid_argument(
+                "client certificate is not PEM (no '-----BEGIN CERTIFICATE-----' block)",
+            ));
+        }
+        let key_labels = [
+            "PRIVATE KEY-----",
+            "RSA PRIVATE KEY-----",
+            "EC PRIVATE KEY-----",
+        ];
+        if !key_labels.iter().any(|l| has(key_pem, l)) {
+            return Err(Error::invalid_argument(
+                "client key is not a PEM private key (no '-----BEGIN ... PRIVATE KEY-----' block)",
+            ));
+        }
+        Ok(ClientIdentity {
+            cert_pem: cert_pem.to_vec(),
+            key_pem: key_pem.to_vec(),
+        })
+    }
+}
+
+/// Check a bearer token: non-empty visible ASCII (it goes in a header).
+pub(crate) fn validate_token(t: &str) -> Result<()> {
+    if t.is_empty() || t.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+        return Err(Error::invalid_argument(
+            "bearer token must be non-empty visible ASCII",
+        ));
+    }
+    Ok(())
+}
+
 /// Everything a [`crate::Client`] needs to connect.
 ///
 /// Its `Debug` output never shows the bearer token.
@@ -99,6 +159,8 @@ pub struct ClientConfig {
     pub ca_pem: Option<Vec<u8>>,
     /// TLS server name to verify, when it differs from the target's host.
     pub tls_domain: Option<String>,
+    /// Client certificate and key for servers that require one (TLS only).
+    pub client_identity: Option<ClientIdentity>,
     /// Time allowed to establish the connection (and the `Initialize` call).
     pub connect_timeout: Duration,
     /// Per-attempt deadline of every unary call; `None` for no deadline.
@@ -136,6 +198,7 @@ impl std::fmt::Debug for ClientConfig {
                 &self.ca_pem.as_ref().map(|p| format!("<{} bytes>", p.len())),
             )
             .field("tls_domain", &self.tls_domain)
+            .field("client_identity", &self.client_identity)
             .field("connect_timeout", &self.connect_timeout)
             .field("call_timeout", &self.call_timeout)
             .field("expected_sender", &self.expected_sender)
@@ -170,6 +233,7 @@ impl Default for ClientConfig {
             allow_insecure: false,
             ca_pem: None,
             tls_domain: None,
+            client_identity: None,
             connect_timeout: Duration::from_secs(10),
             call_timeout: Some(Duration::from_secs(30)),
             expected_sender: None,
@@ -230,11 +294,7 @@ impl ClientConfig {
             return Err(Error::invalid_argument("no protocol version to offer"));
         }
         if let Some(t) = &self.bearer_token {
-            if t.is_empty() || t.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
-                return Err(Error::invalid_argument(
-                    "bearer token must be non-empty visible ASCII",
-                ));
-            }
+            validate_token(t)?;
         }
         Ok(())
     }
@@ -304,6 +364,27 @@ mod tests {
         assert!(!shown.contains("tok-very-secret"), "{shown}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("<redacted>") && shown.contains("https://***@h:1/x"));
+        c.client_identity = Some(
+            ClientIdentity::new(
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                b"-----BEGIN PRIVATE KEY-----\nkey-very-secret\n-----END PRIVATE KEY-----\n",
+            )
+            .unwrap(),
+        );
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("key-very-secret"), "{shown}");
+    }
+
+    #[test]
+    fn client_identity_must_be_pem() {
+        let cert = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let key = b"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
+        assert!(ClientIdentity::new(cert, key).is_ok());
+        let e = ClientIdentity::new(key, key).unwrap_err();
+        assert!(e.message.contains("certificate"), "{}", e.message);
+        let e = ClientIdentity::new(cert, cert).unwrap_err();
+        assert!(e.message.contains("private key"), "{}", e.message);
+        assert!(ClientIdentity::new(cert, &[0xff, 0xfe]).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 #[allow(non_camel_case_types)]
 pub mod ffi;
+pub mod log;
 pub mod modes;
 pub mod participant;
 pub mod payload;
@@ -27,6 +28,7 @@ pub mod receipts;
 pub mod registry;
 pub mod rt;
 pub mod session;
+pub mod trace;
 pub mod watch;
 
 /// Generated tonic client of `macp.v1.MACPRuntimeService` (messages come from `macp-pb`).
@@ -37,7 +39,8 @@ pub mod proto {
 
 pub use call::CallOptions;
 pub use client::{Ack, Client};
-pub use config::{ClientConfig, RetryPolicy};
+pub use config::{ClientConfig, ClientIdentity, RetryPolicy};
 pub use error::{Delivery, Error, Result, Status};
 pub use macp_pb::pb;
 pub use session::{Session, StartOptions};
+pub use trace::TraceContext;

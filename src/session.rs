@@ -9,6 +9,7 @@ use prost::Message;
 
 use crate::client::{new_id, validate_message_id, validate_session_id, Ack, Client};
 use crate::error::{Error, Result};
+use crate::trace::{TraceContext, TraceSlot};
 
 /// `policy_version` an empty value resolves to (RFC-MACP-0012 §5.1).
 pub const DEFAULT_POLICY_VERSION: &str = "policy.default";
@@ -43,6 +44,8 @@ pub struct Session {
     mode_version: String,
     configuration_version: String,
     policy_version: String,
+    /// This session's trace context, shared by its clones.
+    trace: Arc<TraceSlot>,
 }
 
 impl Session {
@@ -107,6 +110,7 @@ impl Session {
             mode_version,
             configuration_version,
             policy_version: resolve_policy(policy_version),
+            trace: Arc::default(),
         };
         Ok((session, ack))
     }
@@ -126,7 +130,20 @@ impl Session {
             mode_version: meta.mode_version,
             configuration_version: meta.configuration_version,
             policy_version: resolve_policy(meta.policy_version),
+            trace: Arc::default(),
         })
+    }
+
+    /// The W3C trace context of this session's calls (`None`: the client's
+    /// default), shared by every clone of this session. It applies to calls
+    /// that start afterwards.
+    pub fn set_trace_context(&self, trace: Option<TraceContext>) {
+        self.trace.set(trace);
+    }
+
+    /// This session's own trace context, if any.
+    pub fn trace_context(&self) -> Option<TraceContext> {
+        self.trace.get()
     }
 
     pub fn id(&self) -> &str {
@@ -164,7 +181,7 @@ impl Session {
         let env = self
             .client
             .envelope(&self.mode, message_type, &self.id, payload, message_id);
-        self.client.send(env).await
+        crate::trace::scope(self.trace.get(), self.client.send(env)).await
     }
 
     /// Send a protobuf payload.
@@ -225,22 +242,34 @@ impl Session {
 
     /// Current metadata and state (`GetSession`).
     pub async fn metadata(&self) -> Result<pb::SessionMetadata> {
-        self.client.get_session(&self.id).await
+        crate::trace::scope(self.trace.get(), self.client.get_session(&self.id)).await
     }
 
     /// Suspend the session (initiator or policy-delegated roles).
     pub async fn suspend(&self, reason: &str) -> Result<Ack> {
-        self.client.suspend_session(&self.id, reason).await
+        crate::trace::scope(
+            self.trace.get(),
+            self.client.suspend_session(&self.id, reason),
+        )
+        .await
     }
 
     /// Resume a suspended session.
     pub async fn resume(&self, reason: &str) -> Result<Ack> {
-        self.client.resume_session(&self.id, reason).await
+        crate::trace::scope(
+            self.trace.get(),
+            self.client.resume_session(&self.id, reason),
+        )
+        .await
     }
 
     /// Cancel the session (initiator only).
     pub async fn cancel(&self, reason: &str) -> Result<Ack> {
-        self.client.cancel_session(&self.id, reason).await
+        crate::trace::scope(
+            self.trace.get(),
+            self.client.cancel_session(&self.id, reason),
+        )
+        .await
     }
 }
 

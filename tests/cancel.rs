@@ -361,3 +361,42 @@ fn a_connect_can_be_cancelled() {
     macp_cancel_free(token);
     macp_client_options_free(opts);
 }
+
+/// A call's own trace context goes with its request, over the session's
+/// and the client's; a malformed one is refused before anything is sent.
+#[test]
+fn a_call_carries_its_own_trace_context() {
+    let f = Fixture::new();
+    let tp = c("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    let ts = c("vendor=call");
+    let call = macp_call_options {
+        traceparent: tp.as_ptr(),
+        tracestate: ts.as_ptr(),
+        ..macp_call_options_default()
+    };
+    propose(f.session, "p1", &call).expect("propose");
+    let (method, md) = f.proxy.calls().last().cloned().unwrap();
+    assert_eq!(method, "Send");
+    assert_eq!(md.get("traceparent").unwrap(), tp.to_str().unwrap());
+    assert_eq!(md.get("tracestate").unwrap(), "vendor=call");
+    // Without one, the request carries none (no client or session default).
+    propose(f.session, "p2", &macp_call_options_default()).expect("propose");
+    assert!(f
+        .proxy
+        .calls()
+        .last()
+        .unwrap()
+        .1
+        .get("traceparent")
+        .is_none());
+
+    let bad = c("00-00000000000000000000000000000000-00f067aa0ba902b7-01");
+    let call = macp_call_options {
+        traceparent: bad.as_ptr(),
+        ..macp_call_options_default()
+    };
+    let before = f.proxy.sends().len();
+    let e = propose(f.session, "p3", &call).expect_err("an all-zero trace id");
+    assert_eq!(e.status, Status::InvalidArgument, "{}", e.message);
+    assert_eq!(f.proxy.sends().len(), before);
+}

@@ -41,10 +41,14 @@ func option(f optionSetter) Option {
 
 // WithBearerToken sends `Authorization: Bearer <token>` on every call (an
 // opaque token or a JWT). Under a runtime's development authentication the
-// token is the identity itself. An empty token sends none.
+// token is the identity itself. An empty token sends none. A live client's
+// token is replaced with Client.SetBearerToken.
 func WithBearerToken(token string) Option {
 	return option(func(o *C.macp_client_options, cs *cstrings, e **C.macp_error) C.macp_status {
-		return C.macp_client_options_set_bearer_token(o, cs.opt(token), e)
+		if token == "" {
+			return C.macp_client_options_clear_bearer_token(o, e)
+		}
+		return C.macp_client_options_set_bearer_token(o, cs.req("token", token), e)
 	})
 }
 
@@ -248,7 +252,9 @@ func infoCall(ctx context.Context, f func(cs *cstrings, out **C.macp_session_inf
 }
 
 // blocking runs call, a blocking libmacp call, under ctx and with the
-// message id of the envelope it sends ("": generated). When ctx can end,
+// message id of the envelope it sends ("": generated). The trace context
+// ctx carries (TraceContextFrom) goes with the call's requests. When ctx
+// can end,
 // call gets options (co) whose cancellation token ctx's end triggers: the C
 // call then returns at once with StatusCancelled, and the error returned
 // wraps both ctx.Err() and that *Error (its MessageID and Delivery say
@@ -259,7 +265,8 @@ func blocking[T any](ctx context.Context, messageID string, call func(co *C.macp
 		var zero T
 		return zero, err
 	}
-	if ctx.Done() == nil && messageID == "" {
+	traceparent, tracestate := TraceContextFrom(ctx)
+	if ctx.Done() == nil && messageID == "" && traceparent == "" {
 		return call(nil)
 	}
 	co := (*C.macp_call_options)(C.malloc(C.size_t(unsafe.Sizeof(C.macp_call_options{}))))
@@ -269,6 +276,12 @@ func blocking[T any](ctx context.Context, messageID string, call func(co *C.macp
 	defer ids.free()
 	if messageID != "" {
 		co.message_id = ids.s(messageID)
+	}
+	if traceparent != "" {
+		co.traceparent = ids.s(traceparent)
+		if tracestate != "" {
+			co.tracestate = ids.s(tracestate)
+		}
 	}
 	if ctx.Done() != nil {
 		var tok *C.macp_cancel

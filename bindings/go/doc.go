@@ -100,4 +100,28 @@
 // called, or the stream ends for good. Events cross from libmacp's watcher
 // thread through a runtime/cgo.Handle; no Go pointer is held by C. A slow
 // reader holds the stream back; the library then resumes it without gaps.
+//
+// # Operations: logs, trace context, credentials, mutual TLS
+//
+// SetLogger sends the library's diagnostics (connects, retries, refused
+// calls, watcher breaks and resumes) to a *slog.Logger; they never hold a
+// bearer token, a client key or payload bytes. Client.SetBearerToken
+// replaces an expiring token without reconnecting or restarting watchers.
+// WithClientCertificate presents a client certificate for mutual TLS.
+//
+// Client.SetTraceContext and Session.SetTraceContext attach a W3C
+// traceparent/tracestate to calls, as gRPC metadata.
+// Session.SetTraceContextFrom takes it from a context: one made by
+// WithTraceParent, or, through SetTraceExtractor, an OpenTelemetry span's,
+// without this package depending on OpenTelemetry:
+//
+//	import "go.opentelemetry.io/otel/propagation"
+//
+//	macp.SetTraceExtractor(func(ctx context.Context) (string, string) {
+//		carrier := propagation.MapCarrier{}
+//		propagation.TraceContext{}.Inject(ctx, carrier)
+//		return carrier.Get("traceparent"), carrier.Get("tracestate")
+//	})
+//	// Then, in a handler running under a span:
+//	if err := session.SetTraceContextFrom(ctx); err != nil { ... }
 package macp

@@ -52,6 +52,13 @@ pub struct macp_call_options {
     /// generates a UUID v4 (default). Other functions refuse a non-NULL id
     /// with `MACP_STATUS_INVALID_ARGUMENT`.
     pub message_id: *const c_char,
+    /// NULL, or the W3C `traceparent` of this call's requests (checked as
+    /// `macp_client_set_trace_context` checks it), over the session's and
+    /// the client's trace context (default NULL).
+    pub traceparent: *const c_char,
+    /// NULL, or the W3C `tracestate` sent with `traceparent` (default NULL;
+    /// ignored without `traceparent`).
+    pub tracestate: *const c_char,
 }
 
 /// The default call options: not cancellable, no deadline of its own, a
@@ -64,6 +71,8 @@ pub extern "C" fn macp_call_options_default() -> macp_call_options {
         cancel: std::ptr::null(),
         timeout_ms: 0,
         message_id: std::ptr::null(),
+        traceparent: std::ptr::null(),
+        tracestate: std::ptr::null(),
     }
 }
 
@@ -176,10 +185,18 @@ pub(crate) unsafe fn call_arg(call: *const macp_call_options, kind: Kind) -> Res
         }
         ms => Some(Duration::from_millis(ms)),
     };
+    let trace = match arg_opt_str(c.traceparent, "call->traceparent")? {
+        Some(tp) => Some(crate::trace::TraceContext::new(
+            tp,
+            arg_opt_str(c.tracestate, "call->tracestate")?,
+        )?),
+        None => None,
+    };
     Ok(CallOptions {
         cancel,
         timeout,
         message_id,
+        trace,
     })
 }
 

@@ -273,3 +273,39 @@ pub unsafe extern "C" fn macp_client_list_all_sessions(
         Ok(())
     })
 }
+
+/// Replace the bearer credential of this live client, without reconnecting:
+/// calls that start afterwards authenticate with `token`, and so do its
+/// watchers when they next (re)open their stream; calls in flight and open
+/// streams keep the credential they started with and go on. `token` must be
+/// non-empty visible ASCII; NULL is refused (`MACP_STATUS_INVALID_ARGUMENT`),
+/// so an unset `getenv()` never removes a credential by accident: use
+/// `macp_client_clear_bearer_token` for that.
+///
+/// Ownership: borrows its arguments; the value is copied into `client`.
+///
+/// # Safety
+/// `token` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn macp_client_set_bearer_token(
+    client: *const macp_client,
+    token: *const c_char,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        let t = super::args::arg_str(token, "token")?;
+        handle::get(client)?.client.set_bearer_token(Some(t))
+    })
+}
+
+/// Stop sending a bearer credential on this client's calls (as
+/// `macp_client_set_bearer_token` describes, for calls that start afterwards).
+///
+/// Ownership: borrows `client`.
+#[no_mangle]
+pub extern "C" fn macp_client_clear_bearer_token(
+    client: *const macp_client,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || handle::get(client)?.client.set_bearer_token(None))
+}

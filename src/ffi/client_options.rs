@@ -4,12 +4,12 @@ use std::ffi::c_char;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use super::args::{arg_bytes, arg_nonempty, arg_opt_str, arg_out};
+use super::args::{arg_bytes, arg_nonempty, arg_opt_str, arg_out, arg_str};
 use super::error::guard;
 use super::error::macp_error;
 use super::guard::guard_value;
 use super::handle::{self, handle_type};
-use crate::config::{ClientConfig, RetryPolicy};
+use crate::config::{validate_token, ClientConfig, ClientIdentity, RetryPolicy};
 use crate::error::{Error, Result, Status};
 
 /// Longest accepted timeout or retry delay, in milliseconds (one day).
@@ -97,9 +97,11 @@ pub unsafe extern "C" fn macp_client_options_set_target(
 }
 
 /// The bearer credential (opaque token or JWT) sent on every call as
-/// `authorization: Bearer <token>`. NULL removes the token, so
-/// `getenv()` of an unset variable silently connects without one: check
-/// the value first when a credential is required.
+/// `authorization: Bearer <token>`: non-empty visible ASCII. NULL is refused
+/// (`MACP_STATUS_INVALID_ARGUMENT`), so `getenv()` of an unset variable
+/// cannot silently connect without a credential; remove one with
+/// `macp_client_options_clear_bearer_token`. A live client's token is
+/// replaced with `macp_client_set_bearer_token`.
 ///
 /// Ownership: borrows its arguments; the value is copied into `opts`.
 ///
@@ -111,17 +113,60 @@ pub unsafe extern "C" fn macp_client_options_set_bearer_token(
     token: *const c_char,
     error: *mut *mut macp_error,
 ) -> Status {
-    let t = arg_opt_str(token, "token").map(|o| o.map(str::to_string));
+    let t = arg_str(token, "token").map(str::to_string);
     with_options(opts, error, |c| {
         let t = t?;
-        if let Some(v) = &t {
-            if v.is_empty() || v.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
-                return Err(Error::invalid_argument(
-                    "token must be non-empty visible ASCII",
-                ));
-            }
-        }
-        c.bearer_token = t;
+        validate_token(&t)?;
+        c.bearer_token = Some(t);
+        Ok(())
+    })
+}
+
+/// Send no bearer credential (the default).
+///
+/// Ownership: borrows `opts`.
+#[no_mangle]
+pub extern "C" fn macp_client_options_clear_bearer_token(
+    opts: *mut macp_client_options,
+    error: *mut *mut macp_error,
+) -> Status {
+    with_options(opts, error, |c| {
+        c.bearer_token = None;
+        Ok(())
+    })
+}
+
+/// The client certificate chain and its private key (both PEM, copied) to
+/// present to a server that requires one (mutual TLS). Checked here to hold
+/// a `CERTIFICATE` and a `PRIVATE KEY` PEM block; the handshake checks the
+/// rest. A TLS target is then required. A server that refuses the
+/// certificate (or needs one when none is set) fails `macp_client_new` with
+/// `MACP_STATUS_TRANSPORT` and a message saying so. `cert_pem` and `key_pem`
+/// both NULL with length 0 remove the identity.
+///
+/// Ownership: borrows its arguments; the bytes are copied into `opts`.
+///
+/// # Safety
+/// `cert_pem` and `key_pem` are NULL or point to `cert_len` and `key_len`
+/// readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn macp_client_options_set_client_identity(
+    opts: *mut macp_client_options,
+    cert_pem: *const u8,
+    cert_len: usize,
+    key_pem: *const u8,
+    key_len: usize,
+    error: *mut *mut macp_error,
+) -> Status {
+    let cert = arg_bytes(cert_pem, cert_len, "cert_pem");
+    let key = arg_bytes(key_pem, key_len, "key_pem");
+    with_options(opts, error, |c| {
+        let (cert, key) = (cert?, key?);
+        c.client_identity = if cert.is_empty() && key.is_empty() {
+            None
+        } else {
+            Some(ClientIdentity::new(cert, key)?)
+        };
         Ok(())
     })
 }

@@ -29,6 +29,7 @@ pub mod event;
 pub(crate) mod guard;
 pub(crate) mod handle;
 pub mod handoff;
+pub mod log;
 pub mod metadata;
 pub mod multi_round;
 pub mod participant;
@@ -47,6 +48,7 @@ pub mod start_options;
 pub mod status;
 pub mod strings;
 pub mod task;
+pub mod trace;
 pub mod watcher;
 
 pub use error::macp_error;
@@ -55,8 +57,8 @@ pub use error::macp_error;
 // that drives the C ABI, such as the integration tests).
 pub use self::{
     ack::*, call::*, client::*, client_options::*, commitment::*, decision::*, envelope::*,
-    error::*, event::*, handoff::*, metadata::*, multi_round::*, participant::*, payload::*,
-    policy::*, projection::*, proposal::*, quorum::*, receipts::*, registry::*, send::*,
-    session::*, session_list::*, session_state::*, start_options::*, status::*, strings::*,
-    task::*, watcher::*,
+    error::*, event::*, handoff::*, log::*, metadata::*, multi_round::*, participant::*,
+    payload::*, policy::*, projection::*, proposal::*, quorum::*, receipts::*, registry::*,
+    send::*, session::*, session_list::*, session_state::*, start_options::*, status::*,
+    strings::*, task::*, trace::*, watcher::*,
 };

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::error::{Error, Status};
+use crate::log::Level;
 
 mod server_streams;
 mod session_stream;
@@ -206,6 +207,8 @@ pub(crate) struct Emitter {
     shutdown: CancellationToken,
     /// `Closed` was delivered (or the watcher cancelled): nothing follows.
     closed: std::sync::atomic::AtomicBool,
+    /// What the watcher follows, for log records (`session <id>`, `Sessions`).
+    what: String,
 }
 
 impl Emitter {
@@ -213,6 +216,7 @@ impl Emitter {
     /// down meanwhile (even while the queue is full), the final `Closed`
     /// is queued instead, so a consumer waiting for it always gets it.
     pub(crate) async fn emit(&self, ev: Event) -> bool {
+        self.log(&ev);
         let shut_down = tokio::select! {
             biased;
             _ = self.cancel.cancelled() => return false,
@@ -224,6 +228,28 @@ impl Emitter {
                 .await;
         }
         false
+    }
+
+    /// A log record for the events that tell how the stream is doing.
+    fn log(&self, ev: &Event) {
+        match ev {
+            Event::Reconnecting {
+                cause,
+                attempt,
+                delay,
+            } => crate::log!(Level::Warn, "macp::watch", "stream broke; reconnecting",
+                "stream" => self.what, "attempt" => attempt, "backoff_ms" => delay.as_millis(),
+                "status" => cause.status.name(), "error" => cause.message),
+            Event::Resumed { after_sequence } => crate::log!(Level::Info, "macp::watch",
+                "stream resumed", "stream" => self.what, "after_sequence" => after_sequence),
+            Event::Gap { from, to, cause } => crate::log!(Level::Warn, "macp::watch",
+                "history gap: sequences can no longer be delivered", "stream" => self.what,
+                "from" => from, "to" => to, "error" => cause.message),
+            Event::StreamError(e) => crate::log!(Level::Warn, "macp::watch",
+                "envelope refused on the stream", "stream" => self.what,
+                "message_id" => e.message_id, "status" => e.status.name(), "error" => e.message),
+            _ => {}
+        }
     }
 
     /// Resolve when the watcher is cancelled or its client shut down.
@@ -249,6 +275,8 @@ impl Emitter {
         } else {
             cause
         };
+        crate::log!(Level::Info, "macp::watch", "watcher ended", "stream" => self.what,
+            "status" => cause.status.name(), "error" => cause.message);
         // Deliver even though the shutdown token fired: the consumer learns why.
         let _ = tokio::select! {
             _ = self.cancel.cancelled() => Ok(()),
@@ -296,6 +324,7 @@ pub(crate) async fn backoff_or_close(
 pub(crate) fn new_emitter(
     opts: &WatchOptions,
     shutdown: CancellationToken,
+    what: String,
 ) -> (Emitter, mpsc::Receiver<Event>, CancellationToken) {
     let (tx, rx) = mpsc::channel(opts.queue_capacity);
     let cancel = CancellationToken::new();
@@ -305,6 +334,7 @@ pub(crate) fn new_emitter(
             cancel: cancel.clone(),
             shutdown,
             closed: std::sync::atomic::AtomicBool::new(false),
+            what,
         },
         rx,
         cancel,
@@ -439,7 +469,7 @@ mod tests {
             reconnect: false,
             ..Default::default()
         };
-        let (em, mut rx, _c) = new_emitter(&opts, CancellationToken::new());
+        let (em, mut rx, _c) = new_emitter(&opts, CancellationToken::new(), String::new());
         let mut attempt = 0;
         let go =
             backoff_or_close(&em, &opts, &mut attempt, Error::new(Status::Transport, "x")).await;
@@ -456,7 +486,7 @@ mod tests {
             ..Default::default()
         };
         let shutdown = CancellationToken::new();
-        let (em, mut rx, _c) = new_emitter(&opts, shutdown.clone());
+        let (em, mut rx, _c) = new_emitter(&opts, shutdown.clone(), String::new());
         assert!(em.emit(Event::Resumed { after_sequence: 0 }).await);
         let blocked =
             tokio::spawn(async move { em.emit(Event::Resumed { after_sequence: 1 }).await });
@@ -480,7 +510,7 @@ mod tests {
             backoff_max: Duration::from_millis(2),
             ..Default::default()
         };
-        let (em, mut rx, _c) = new_emitter(&opts, CancellationToken::new());
+        let (em, mut rx, _c) = new_emitter(&opts, CancellationToken::new(), String::new());
         let mut attempt = 0;
         let lagged = || Error::new(Status::StreamLagged, "lag");
         assert!(backoff_or_close(&em, &opts, &mut attempt, lagged()).await);

@@ -53,7 +53,8 @@ pub(crate) async fn spawn_server_stream(
             format!("the runtime does not advertise the capability {kind:?} watches need"),
         ));
     }
-    let (em, events, cancel) = new_emitter(&opts, client.shutdown_token().clone());
+    let (em, events, cancel) =
+        new_emitter(&opts, client.shutdown_token().clone(), format!("{kind:?}"));
     let (ready, live) = ready_channel();
     crate::rt::runtime()?.spawn(run(client, kind, opts, em, ready));
     wait_until_live(live, cancel, events, None).await

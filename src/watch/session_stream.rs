@@ -34,7 +34,11 @@ pub(crate) async fn spawn_session_stream(
 ) -> Result<Watch> {
     opts.validate()?;
     crate::client::check_session_id(session_id)?;
-    let (em, events, cancel) = new_emitter(&opts, client.shutdown_token().clone());
+    let (em, events, cancel) = new_emitter(
+        &opts,
+        client.shutdown_token().clone(),
+        format!("session {session_id}"),
+    );
     let (outbound, out_rx) = mpsc::channel(SEND_QUEUE);
     let state = State {
         session_id: session_id.to_string(),

@@ -400,7 +400,9 @@ static void test_bad_input(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_target(opts, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_bearer_token(opts, bad_utf8, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_bearer_token(opts, "two words", &err));
-    EXPECT(MACP_STATUS_OK, macp_client_options_set_bearer_token(opts, NULL, &err));
+    /* NULL (an unset getenv()) is refused; removing a token is explicit. */
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_bearer_token(opts, NULL, &err));
+    EXPECT(MACP_STATUS_OK, macp_client_options_clear_bearer_token(opts, &err));
     EXPECT(MACP_STATUS_INVALID_HANDLE, macp_client_options_set_allow_insecure(NOT_A_HANDLE, true, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_options_set_ca_pem(opts, NULL, 10, &err));
     EXPECT(MACP_STATUS_OK, macp_client_options_set_ca_pem(opts, NULL, 0, &err));

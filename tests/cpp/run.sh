@@ -23,7 +23,7 @@ warn=(-Wall -Wextra -Wpedantic -Werror -g -Iinclude)
 out=build/cpp
 mkdir -p "$out"
 
-tests=(test_modes test_watch test_errors test_handles test_nothrow)
+tests=(test_modes test_watch test_errors test_handles test_nothrow test_ops)
 flags_of() { if [ "$1" = test_nothrow ]; then echo -fno-exceptions; fi; }
 
 # Compile every source once per compiler and standard; link two of them.

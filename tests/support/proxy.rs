@@ -46,6 +46,8 @@ pub struct Proxy {
     /// Each upstream answer to a `Send` held by `ApplyThenHang`.
     pub applied: Arc<Mutex<std::sync::mpsc::Sender<bool>>>,
     applied_rx: Arc<Mutex<std::sync::mpsc::Receiver<bool>>>,
+    /// The method name and metadata of every call the proxy received, in order.
+    pub calls: Arc<Mutex<Vec<(&'static str, tonic::metadata::MetadataMap)>>>,
 }
 
 fn forward<T>(req: Request<T>) -> Request<T> {
@@ -60,6 +62,15 @@ fn forward<T>(req: Request<T>) -> Request<T> {
 impl Proxy {
     /// Start a proxy in front of `upstream` (`host:port`) on a free port.
     pub async fn start(upstream: &str) -> (Proxy, SocketAddr) {
+        Proxy::start_with(upstream, None).await
+    }
+
+    /// Start a proxy that serves TLS with `tls` (for example one requiring a
+    /// client certificate) and forwards in plaintext to `upstream`.
+    pub async fn start_with(
+        upstream: &str,
+        tls: Option<tonic::transport::ServerTlsConfig>,
+    ) -> (Proxy, SocketAddr) {
         let channel = Channel::from_shared(format!("http://{upstream}"))
             .unwrap()
             .connect()
@@ -73,14 +84,19 @@ impl Proxy {
             capabilities: Arc::default(),
             applied: Arc::new(Mutex::new(tx)),
             applied_rx: Arc::new(Mutex::new(rx)),
+            calls: Arc::default(),
         };
         let listener = super::unique_listener();
         listener.set_nonblocking(true).unwrap();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let addr = listener.local_addr().unwrap();
         let svc = MacpRuntimeServiceServer::new(proxy.clone());
+        let mut server = Server::builder();
+        if let Some(tls) = tls {
+            server = server.tls_config(tls).expect("proxy TLS configuration");
+        }
         tokio::spawn(async move {
-            let _ = Server::builder()
+            let _ = server
                 .add_service(svc)
                 .serve_with_incoming(TcpListenerStream::new(listener))
                 .await;
@@ -105,6 +121,18 @@ impl Proxy {
             .recv_timeout(Duration::from_secs(30))
             .expect("no send was held")
     }
+
+    /// The method name and metadata of every call received so far.
+    pub fn calls(&self) -> Vec<(&'static str, tonic::metadata::MetadataMap)> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn saw<T>(&self, method: &'static str, req: &Request<T>) {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((method, req.metadata().clone()));
+    }
 }
 
 #[tonic::async_trait]
@@ -113,6 +141,7 @@ impl MacpRuntimeService for Proxy {
         &self,
         req: Request<pb::InitializeRequest>,
     ) -> Result<Response<pb::InitializeResponse>, Status> {
+        self.saw("Initialize", &req);
         let mut resp = self.upstream.clone().initialize(forward(req)).await?;
         if let Some(c) = self.capabilities.lock().unwrap().clone() {
             resp.get_mut().capabilities = Some(c);
@@ -124,6 +153,7 @@ impl MacpRuntimeService for Proxy {
         &self,
         req: Request<pb::GetSessionRequest>,
     ) -> Result<Response<pb::GetSessionResponse>, Status> {
+        self.saw("GetSession", &req);
         self.upstream.clone().get_session(forward(req)).await
     }
 
@@ -131,6 +161,7 @@ impl MacpRuntimeService for Proxy {
         &self,
         req: Request<pb::SendRequest>,
     ) -> Result<Response<pb::SendResponse>, Status> {
+        self.saw("Send", &req);
         let id = req
             .get_ref()
             .envelope

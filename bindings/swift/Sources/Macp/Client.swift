@@ -55,6 +55,9 @@ public struct ClientOptions: Sendable {
     public var allowInsecure: Bool = false
     /// Trust these CA certificates (PEM) instead of the system roots.
     public var caPEM: Data?
+    /// A client certificate chain and its key (both PEM) for mutual TLS.
+    public var clientCertificatePEM: Data?
+    public var clientKeyPEM: Data?
     /// The TLS server name, when it differs from the target host.
     public var tlsDomain: String?
     /// Time allowed to connect and negotiate (`Initialize`).
@@ -89,6 +92,14 @@ public struct ClientOptions: Sendable {
             try statusCall { macp_client_options_set_allow_insecure(h, allowInsecure, $0) }
             if let caPEM {
                 try statusCall { e in withBytes(caPEM) { macp_client_options_set_ca_pem(h, $0, $1, e) } }
+            }
+            if clientCertificatePEM != nil || clientKeyPEM != nil {
+                let cert = clientCertificatePEM ?? Data(), key = clientKeyPEM ?? Data()
+                try statusCall { e in
+                    withBytes(cert) { cp, cn in
+                        withBytes(key) { kp, kn in macp_client_options_set_client_identity(h, cp, cn, kp, kn, e) }
+                    }
+                }
             }
             if let tlsDomain {
                 try statusCall { macp_client_options_set_tls_domain(h, try cs.s(tlsDomain, "TLS domain"), $0) }
