@@ -22,6 +22,7 @@ pub mod client;
 pub mod client_options;
 pub mod commitment;
 pub mod decision;
+pub(crate) mod dispatch;
 pub mod envelope;
 pub mod error;
 pub mod event;
@@ -33,6 +34,7 @@ pub mod multi_round;
 pub mod payload;
 pub mod projection;
 pub mod proposal;
+pub mod queue;
 pub mod quorum;
 pub mod receipts;
 pub mod registry;
@@ -53,6 +55,6 @@ pub use error::macp_error;
 pub use self::{
     ack::*, client::*, client_options::*, commitment::*, decision::*, envelope::*, error::*,
     event::*, handoff::*, metadata::*, multi_round::*, payload::*, projection::*, proposal::*,
-    quorum::*, receipts::*, registry::*, send::*, session::*, session_list::*, session_state::*,
-    start_options::*, status::*, strings::*, task::*, watcher::*,
+    queue::*, quorum::*, receipts::*, registry::*, send::*, session::*, session_list::*,
+    session_state::*, start_options::*, status::*, strings::*, task::*, watcher::*,
 };
