@@ -537,7 +537,8 @@ typedef struct {
   uint32_t queue_capacity;
 } macp_watch_options;
 
-// A watcher's callback. Runs on the watcher's own library thread; `event` and
+// A watcher's callback. Runs on one of the library's callback threads
+// (callbacks of one watcher never overlap and come in order); `event` and
 // everything it points to are valid only during the call.
 typedef void (*macp_event_callback)(const macp_event *event, void *user_data);
 
