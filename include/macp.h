@@ -316,6 +316,10 @@ typedef struct macp_queued_event macp_queued_event;
 // `macp_receipt_verification_free`.
 typedef struct macp_receipt_verification macp_receipt_verification;
 
+// The outcome of one `macp_session_send_queued`, owned by the caller. Read
+// it with `macp_send_result_get`; free it with `macp_send_result_free`.
+typedef struct macp_send_result macp_send_result;
+
 // One participant's handle on one session. Created by `macp_session_start`
 // or `macp_session_open`, freed with `macp_session_free` (which ends nothing
 // on the runtime: use `macp_session_cancel` for that). Thread-safe.
@@ -1278,9 +1282,11 @@ macp_status macp_proposal_withdraw(const macp_session *session,
 // `macp_event_queue_free`); on failure `*out` is NULL.
 macp_status macp_event_queue_new(macp_event_queue **out, macp_error **error);
 
-// The queue's file descriptor (Unix): readable while events may be pending.
-// When it polls readable, call `macp_event_queue_next` until it gives NULL;
-// the descriptor is then no longer readable until more arrive. Never read
+// The queue's file descriptor (Unix): readable while events or send
+// outcomes may be pending. When it polls readable, call
+// `macp_event_queue_next` (and `macp_event_queue_next_send`, if you send
+// with `macp_session_send_queued`) until they give NULL; the descriptor is
+// then no longer readable until more arrive. Never read
 // or write it yourself. Fails with `MACP_STATUS_UNSUPPORTED` where there
 // are no such descriptors (Windows: use `macp_event_queue_wait`).
 //
@@ -1288,9 +1294,10 @@ macp_status macp_event_queue_new(macp_event_queue **out, macp_error **error);
 // closed by `macp_event_queue_free`; on failure `*fd_out` is -1.
 macp_status macp_event_queue_fd(const macp_event_queue *queue, int32_t *fd_out, macp_error **error);
 
-// Wait up to `timeout_ms` milliseconds (0: do not wait) until events may be
-// pending; `*ready_out` says whether they may. Then take them with
-// `macp_event_queue_next`, which may still give NULL.
+// Wait up to `timeout_ms` milliseconds (0: do not wait) until events or
+// send outcomes may be pending; `*ready_out` says whether they may. Then
+// take them with `macp_event_queue_next` and `macp_event_queue_next_send`,
+// which may still give NULL.
 //
 // Ownership: borrows `queue`; on failure `*ready_out` is false.
 macp_status macp_event_queue_wait(const macp_event_queue *queue,
@@ -1335,6 +1342,57 @@ macp_status macp_queued_event_get(const macp_queued_event *event,
 // Ownership: takes `event` and frees it, with everything read from it.
 // NULL and already-freed handles are ignored.
 void macp_queued_event_free(macp_queued_event *event);
+
+// Send like `macp_session_send_async`, reporting the outcome into `queue`
+// instead of a callback: take it with `macp_event_queue_next_send`, which
+// gives it with `tag`. The queue's descriptor becomes readable when an
+// outcome is there, as for events. Returns at once: `MACP_STATUS_OK` when
+// queued (exactly one outcome will follow), or a failure for invalid
+// arguments (then none will). Outcomes of concurrent sends may come in any
+// order.
+//
+// Ownership: borrows its arguments (the payload is copied before it
+// returns); on failure nothing was sent and no outcome will be queued.
+macp_status macp_session_send_queued(const macp_session *session,
+                                     const char *message_type,
+                                     const uint8_t *payload,
+                                     size_t payload_len,
+                                     const char *message_id,
+                                     const macp_event_queue *queue,
+                                     uint64_t tag,
+                                     macp_error **error);
+
+// Take the outcome of a send made with `macp_session_send_queued`, without
+// waiting: `*out` is NULL when none has completed since the last call.
+//
+// Ownership: borrows `queue`; on success `*out` is NULL or owned by the
+// caller (free it with `macp_send_result_free`); on failure `*out` is NULL.
+macp_status macp_event_queue_next_send(const macp_event_queue *queue,
+                                       macp_send_result **out,
+                                       macp_error **error);
+
+// What a queued send came to: `*status_out` is its status; when it is
+// `MACP_STATUS_OK`, `*ack_out` (when not NULL) holds the acknowledgement,
+// otherwise `*failure_out` (when not NULL) is a new error with the send's
+// code and message. `*tag_out` (when not NULL) is the send's tag.
+//
+// Ownership: borrows `result`; on success `*failure_out` (when not NULL) is
+// NULL or owned by the caller (free it with `macp_error_free`), and
+// `*ack_out` is written only for a successful send; on failure
+// `*status_out` is `MACP_STATUS_INVALID_HANDLE` or
+// `MACP_STATUS_INVALID_ARGUMENT`, `*failure_out` NULL, `*tag_out` 0.
+macp_status macp_send_result_get(const macp_send_result *result,
+                                 macp_status *status_out,
+                                 macp_ack *ack_out,
+                                 uint64_t *tag_out,
+                                 macp_error **failure_out,
+                                 macp_error **error);
+
+// Free a send's outcome. NULL and already-freed handles are ignored.
+//
+// Ownership: takes `result` and frees it. NULL and already-freed handles
+// are ignored.
+void macp_send_result_free(macp_send_result *result);
 
 // Open the session's one approval request: `request_id` (required), the
 // `action` and `summary` (may be NULL), `details` (NULL or `details_len`

@@ -8,6 +8,10 @@
 //! events may be pending, for `poll`/`epoll`/`kqueue`/libuv/GLib; everywhere
 //! `macp_event_queue_wait` waits for one with a timeout.
 //!
+//! Sends made with `macp_session_send_queued` report their outcome into the
+//! same queue (`macp_event_queue_next_send`), so one loop can keep sends in
+//! flight and watch sessions without any callback.
+//!
 //! The queue holds watchers that have events, not the events: each watcher's
 //! events stay in its own bounded queue until taken (see `super::dispatch`),
 //! so a slow loop makes streams lag and resume instead of buffering without
@@ -17,12 +21,18 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::args::arg_out;
+use std::ffi::c_char;
+
+use super::ack::{fill_ack, macp_ack};
+use super::args::{arg_bytes, arg_nonempty, arg_opt_str, arg_out};
 use super::dispatch::{Sink, Slot, Step};
+use super::error::report;
 use super::error::{guard, macp_error};
 use super::event::{macp_event, to_c, Storage};
 use super::guard::guard_value;
 use super::handle::{self, handle_type};
+use super::session::macp_session;
+use crate::client::Ack;
 use crate::error::{Error, Result, Status};
 use crate::watch::Event;
 
@@ -43,6 +53,9 @@ pub(crate) struct Queue {
 
 struct State {
     ready: VecDeque<Arc<Slot>>,
+    /// Outcomes of sends made with `macp_session_send_queued`, with their
+    /// tags, in completion order.
+    sends: VecDeque<(u64, Result<Ack>)>,
     /// `macp_event_queue_free` was called: nothing is queued any more.
     freed: bool,
     notifier: Option<Notifier>,
@@ -55,6 +68,7 @@ impl Queue {
         Ok(Queue {
             state: Mutex::new(State {
                 ready: VecDeque::new(),
+                sends: VecDeque::new(),
                 freed: false,
                 notifier: Some(Notifier::new()?),
             }),
@@ -69,11 +83,18 @@ impl Queue {
             return;
         }
         st.ready.push_back(slot);
-        if st.ready.len() == 1 {
-            if let Some(n) = &st.notifier {
-                n.signal();
-            }
+        st.signal_if_first();
+        drop(st);
+        self.cv.notify_all();
+    }
+
+    fn push_send(&self, tag: u64, result: Result<Ack>) {
+        let mut st = lock(&self.state);
+        if st.freed {
+            return;
         }
+        st.sends.push_back((tag, result));
+        st.signal_if_first();
         drop(st);
         self.cv.notify_all();
     }
@@ -81,12 +102,15 @@ impl Queue {
     fn pop(&self) -> Option<Arc<Slot>> {
         let mut st = lock(&self.state);
         let slot = st.ready.pop_front();
-        if st.ready.is_empty() {
-            if let Some(n) = &st.notifier {
-                n.drain();
-            }
-        }
+        st.drain_if_empty();
         slot
+    }
+
+    fn pop_send(&self) -> Option<(u64, Result<Ack>)> {
+        let mut st = lock(&self.state);
+        let done = st.sends.pop_front();
+        st.drain_if_empty();
+        done
     }
 
     /// The next pending event and its watcher's tag, if any.
@@ -116,7 +140,7 @@ impl Queue {
         let deadline = Instant::now() + timeout;
         let mut st = lock(&self.state);
         loop {
-            if !st.ready.is_empty() {
+            if st.pending() > 0 {
                 return true;
             }
             let now = Instant::now();
@@ -135,9 +159,34 @@ impl Queue {
         let mut st = lock(&self.state);
         st.freed = true;
         st.ready.clear(); // the slots hold the queue: break the cycle
+        st.sends.clear();
         st.notifier = None;
         drop(st);
         self.cv.notify_all();
+    }
+}
+
+impl State {
+    fn pending(&self) -> usize {
+        self.ready.len() + self.sends.len()
+    }
+
+    /// Readable from the first pending item on.
+    fn signal_if_first(&self) {
+        if self.pending() == 1 {
+            if let Some(n) = &self.notifier {
+                n.signal();
+            }
+        }
+    }
+
+    /// Not readable once nothing is pending.
+    fn drain_if_empty(&self) {
+        if self.pending() == 0 {
+            if let Some(n) = &self.notifier {
+                n.drain();
+            }
+        }
     }
 }
 
@@ -278,9 +327,11 @@ pub unsafe extern "C" fn macp_event_queue_new(
     })
 }
 
-/// The queue's file descriptor (Unix): readable while events may be pending.
-/// When it polls readable, call `macp_event_queue_next` until it gives NULL;
-/// the descriptor is then no longer readable until more arrive. Never read
+/// The queue's file descriptor (Unix): readable while events or send
+/// outcomes may be pending. When it polls readable, call
+/// `macp_event_queue_next` (and `macp_event_queue_next_send`, if you send
+/// with `macp_session_send_queued`) until they give NULL; the descriptor is
+/// then no longer readable until more arrive. Never read
 /// or write it yourself. Fails with `MACP_STATUS_UNSUPPORTED` where there
 /// are no such descriptors (Windows: use `macp_event_queue_wait`).
 ///
@@ -313,9 +364,10 @@ pub unsafe extern "C" fn macp_event_queue_fd(
     })
 }
 
-/// Wait up to `timeout_ms` milliseconds (0: do not wait) until events may be
-/// pending; `*ready_out` says whether they may. Then take them with
-/// `macp_event_queue_next`, which may still give NULL.
+/// Wait up to `timeout_ms` milliseconds (0: do not wait) until events or
+/// send outcomes may be pending; `*ready_out` says whether they may. Then
+/// take them with `macp_event_queue_next` and `macp_event_queue_next_send`,
+/// which may still give NULL.
 ///
 /// Ownership: borrows `queue`; on failure `*ready_out` is false.
 ///
@@ -450,5 +502,149 @@ pub unsafe extern "C" fn macp_queued_event_get(
 pub extern "C" fn macp_queued_event_free(event: *mut macp_queued_event) {
     guard_value((), || {
         handle::free(event);
+    })
+}
+
+/// Send like `macp_session_send_async`, reporting the outcome into `queue`
+/// instead of a callback: take it with `macp_event_queue_next_send`, which
+/// gives it with `tag`. The queue's descriptor becomes readable when an
+/// outcome is there, as for events. Returns at once: `MACP_STATUS_OK` when
+/// queued (exactly one outcome will follow), or a failure for invalid
+/// arguments (then none will). Outcomes of concurrent sends may come in any
+/// order.
+///
+/// Ownership: borrows its arguments (the payload is copied before it
+/// returns); on failure nothing was sent and no outcome will be queued.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `payload` is NULL or `payload_len`
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn macp_session_send_queued(
+    session: *const macp_session,
+    message_type: *const c_char,
+    payload: *const u8,
+    payload_len: usize,
+    message_id: *const c_char,
+    queue: *const macp_event_queue,
+    tag: u64,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        let mt = arg_nonempty(message_type, "message_type")?.to_string();
+        let bytes = arg_bytes(payload, payload_len, "payload")?.to_vec();
+        let id = arg_opt_str(message_id, "message_id")?.map(str::to_string);
+        if let Some(id) = &id {
+            crate::client::validate_message_id(id)?;
+        }
+        let session = handle::get(session)?.session.clone();
+        let q = get(queue)?;
+        crate::rt::runtime()?.spawn(async move {
+            let result = session.send_raw(&mt, bytes, id).await;
+            q.push_send(tag, result);
+        });
+        Ok(())
+    })
+}
+
+/// The outcome of one `macp_session_send_queued`, owned by the caller. Read
+/// it with `macp_send_result_get`; free it with `macp_send_result_free`.
+pub struct macp_send_result {
+    _private: [u8; 0],
+}
+
+pub(crate) struct SendResult {
+    tag: u64,
+    result: Result<Ack>,
+}
+
+handle_type!(macp_send_result => SendResult);
+
+/// Take the outcome of a send made with `macp_session_send_queued`, without
+/// waiting: `*out` is NULL when none has completed since the last call.
+///
+/// Ownership: borrows `queue`; on success `*out` is NULL or owned by the
+/// caller (free it with `macp_send_result_free`); on failure `*out` is NULL.
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_event_queue_next_send(
+    queue: *const macp_event_queue,
+    out: *mut *mut macp_send_result,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        arg_out(out, "out")?;
+        *out = std::ptr::null_mut();
+        let q = get(queue)?;
+        if let Some((tag, result)) = q.pop_send() {
+            handle::write_new(out, SendResult { tag, result });
+        }
+        Ok(())
+    })
+}
+
+/// What a queued send came to: `*status_out` is its status; when it is
+/// `MACP_STATUS_OK`, `*ack_out` (when not NULL) holds the acknowledgement,
+/// otherwise `*failure_out` (when not NULL) is a new error with the send's
+/// code and message. `*tag_out` (when not NULL) is the send's tag.
+///
+/// Ownership: borrows `result`; on success `*failure_out` (when not NULL) is
+/// NULL or owned by the caller (free it with `macp_error_free`), and
+/// `*ack_out` is written only for a successful send; on failure
+/// `*status_out` is `MACP_STATUS_INVALID_HANDLE` or
+/// `MACP_STATUS_INVALID_ARGUMENT`, `*failure_out` NULL, `*tag_out` 0.
+///
+/// # Safety
+/// Each output is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_send_result_get(
+    result: *const macp_send_result,
+    status_out: *mut Status,
+    ack_out: *mut macp_ack,
+    tag_out: *mut u64,
+    failure_out: *mut *mut macp_error,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        if !failure_out.is_null() {
+            *failure_out = std::ptr::null_mut();
+        }
+        if !tag_out.is_null() {
+            *tag_out = 0;
+        }
+        arg_out(status_out, "status_out")?;
+        *status_out = Status::InvalidArgument;
+        let r = handle::get(result).inspect_err(|e| *status_out = e.status)?;
+        if !tag_out.is_null() {
+            *tag_out = r.tag;
+        }
+        match &r.result {
+            Ok(a) => {
+                *status_out = Status::Ok;
+                if !ack_out.is_null() {
+                    fill_ack(ack_out, a);
+                }
+            }
+            Err(e) => {
+                *status_out = e.status;
+                if !failure_out.is_null() {
+                    report(failure_out, e.clone());
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Free a send's outcome. NULL and already-freed handles are ignored.
+///
+/// Ownership: takes `result` and frees it. NULL and already-freed handles
+/// are ignored.
+#[no_mangle]
+pub extern "C" fn macp_send_result_free(result: *mut macp_send_result) {
+    guard_value((), || {
+        handle::free(result);
     })
 }

@@ -5,7 +5,8 @@
  * there are no descriptors), each watcher's events in order and once, the
  * descriptor readable exactly while events are pending, nothing of a closed
  * watcher after its close, CLOSED when the client goes, freeing the queue
- * before its watchers, and bad input.
+ * before its watchers, sends whose outcomes come through the same queue,
+ * and bad input.
  *
  * The last line is "N passed, N failed".
  */
@@ -225,6 +226,91 @@ static void test_free_queue_before_its_watchers(void) {
     macp_client_free(coord);
 }
 
+/* Ten sends in flight from one thread, their outcomes and the watcher's
+ * envelopes taken from the same loop; then one refused send. */
+static void test_sends_complete_into_the_queue(void) {
+    enum { N = 10 };
+    macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
+    macp_session *s = start_decision(coord), *sa = NULL;
+    OK(macp_session_open(alice, macp_session_id(s), &sa, &err));
+    macp_event_queue *q = NULL;
+    OK(macp_event_queue_new(&q, &err));
+    macp_watcher *w = NULL;
+    OK(macp_session_watch_queued(s, 0, NULL, q, 1, &w, &err));
+    for (int i = 0; i < N; i++) {
+        char pid[16], mid[16];
+        snprintf(pid, sizeof pid, "q%d", i);
+        snprintf(mid, sizeof mid, "send-%d", i);
+        uint8_t payload[32];
+        size_t n = strlen(pid), k = 0;
+        payload[k++] = 0x0a; /* ProposalPayload.proposal_id */
+        payload[k++] = (uint8_t)n;
+        memcpy(payload + k, pid, n);
+        k += n;
+        payload[k++] = 0x12; /* .option */
+        payload[k++] = 1;
+        payload[k++] = 'x';
+        OK(macp_session_send_queued(sa, "Proposal", payload, k, mid, q, 100 + i, &err));
+    }
+    int done[N] = {0}, envelopes = 0, failed = 0, bad_ack = 0;
+    int outcomes = 0;
+    while ((outcomes < N || envelopes < N + 1) && wait_ready(q, 60000)) {
+        struct taken t;
+        while (take(q, &t)) envelopes += t.kind == MACP_EVENT_ENVELOPE;
+        macp_send_result *r = NULL;
+        for (;;) {
+            OK(macp_event_queue_next_send(q, &r, &err));
+            if (!r) break;
+            macp_status st = MACP_STATUS_INTERNAL_ERROR;
+            macp_ack ack;
+            memset(&ack, 0, sizeof ack);
+            uint64_t tag = 0;
+            macp_error *failure = NULL;
+            OK(macp_send_result_get(r, &st, &ack, &tag, &failure, &err));
+            if (st != MACP_STATUS_OK || failure) failed++;
+            macp_error_free(failure);
+            if (tag >= 100 && tag < 100 + N) {
+                done[tag - 100]++;
+                char want[16];
+                snprintf(want, sizeof want, "send-%d", (int)(tag - 100));
+                if (strcmp(ack.message_id, want) != 0) bad_ack++;
+            }
+            outcomes++;
+            macp_send_result_free(r);
+        }
+    }
+    CHECK(outcomes == N && envelopes == N + 1 && failed == 0 && bad_ack == 0);
+    for (int i = 0; i < N; i++) CHECK(done[i] == 1);
+    /* A payload that is not a ProposalPayload: the outcome is a failure
+     * with its error. */
+    const uint8_t junk[] = {0xff, 0xff, 0xff};
+    OK(macp_session_send_queued(sa, "Proposal", junk, sizeof junk, NULL, q, 7, &err));
+    macp_send_result *r = NULL;
+    while (!r && wait_ready(q, 60000)) {
+        struct taken t;
+        while (take(q, &t)) {
+        }
+        OK(macp_event_queue_next_send(q, &r, &err));
+    }
+    CHECK(r != NULL);
+    if (r) {
+        macp_status st = MACP_STATUS_OK;
+        uint64_t tag = 0;
+        macp_error *failure = NULL;
+        OK(macp_send_result_get(r, &st, NULL, &tag, &failure, &err));
+        CHECK(st != MACP_STATUS_OK && tag == 7);
+        CHECK(failure != NULL && macp_error_status(failure) == st && strlen(macp_error_message(failure)) > 0);
+        macp_error_free(failure);
+        macp_send_result_free(r);
+    }
+    macp_watcher_close(w);
+    macp_event_queue_free(q);
+    macp_session_free(sa);
+    macp_session_free(s);
+    macp_client_free(alice);
+    macp_client_free(coord);
+}
+
 static void test_bad_input(void) {
     macp_client *c = connect_as("coordinator");
     macp_session *s = start_decision(c);
@@ -288,6 +374,33 @@ static void test_bad_input(void) {
         CHECK(e == NULL && tag == 0);
     }
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_queued_event_get(NOT_A_HANDLE, NULL, &tag, &err));
+    /* Queued sends and their outcomes. */
+    for (size_t i = 0; i < sizeof bad_q / sizeof bad_q[0]; i++) {
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_queued(s, "Proposal", NULL, 0, NULL, bad_q[i], 1, &err));
+        macp_send_result *r = NOT_A_HANDLE;
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_event_queue_next_send(bad_q[i], &r, &err));
+        CHECK(r == NULL);
+    }
+    const macp_session *bad_sess[BAD_HANDLE_KINDS];
+    bad_sessions(bad_sess, c, q);
+    for (size_t i = 0; i < BAD_HANDLE_KINDS; i++)
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_session_send_queued(bad_sess[i], "Proposal", NULL, 0, NULL, q, 1, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_queued(s, NULL, NULL, 0, NULL, q, 1, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_queued(s, bad_utf8, NULL, 0, NULL, q, 1, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_queued(s, "Proposal", NULL, 3, NULL, q, 1, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_send_queued(s, "Proposal", NULL, 0, bad_utf8, q, 1, &err));
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_event_queue_next_send(q, NULL, &err));
+    const macp_send_result *bad_r[] = {NULL, NOT_A_HANDLE, (const macp_send_result *)q};
+    for (size_t i = 0; i < sizeof bad_r / sizeof bad_r[0]; i++) {
+        macp_status st = MACP_STATUS_OK;
+        macp_error *failure = NOT_A_HANDLE;
+        tag = 9;
+        EXPECT(MACP_STATUS_INVALID_HANDLE, macp_send_result_get(bad_r[i], &st, NULL, &tag, &failure, &err));
+        CHECK(st == MACP_STATUS_INVALID_HANDLE && failure == NULL && tag == 0);
+    }
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_send_result_get(NOT_A_HANDLE, NULL, NULL, NULL, NULL, &err));
+    macp_send_result_free(NULL);
+    macp_send_result_free(NOT_A_HANDLE);
     /* A queued watcher is a watcher: sending on a runtime-wide one is
      * refused as for a callback watcher. */
     OK(macp_client_watch_queued(c, MACP_WATCH_SESSIONS, NULL, q, 1, &w, &err));
@@ -310,6 +423,7 @@ int main(void) {
         {"nothing_after_close", test_nothing_after_close},
         {"closed_when_the_client_goes", test_closed_when_the_client_goes},
         {"free_queue_before_its_watchers", test_free_queue_before_its_watchers},
+        {"sends_complete_into_the_queue", test_sends_complete_into_the_queue},
         {"bad_input", test_bad_input},
     };
     return run_tests("c-poll", tests, sizeof tests / sizeof tests[0]);
