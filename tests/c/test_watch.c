@@ -399,6 +399,7 @@ static void test_threads_do_not_grow_with_watchers(void) {
     }
     for (int i = 1; i < N; i++) WAIT_FOR(&r[i], r[i].envelopes >= 1);
     long after = threads_now();
+    if (!(before > 0 && after - before <= 16)) fprintf(stderr, "  threads: %ld before, %ld after\n", before, after);
     CHECK(before > 0 && after - before <= 16);
     for (int i = 0; i < N; i++) {
         macp_watcher_close(w[i]);
