@@ -21,6 +21,9 @@ THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 N_PER_THREAD = int(os.environ.get("BENCH_THROUGHPUT_N", "500"))
 N_PY = int(os.environ.get("BENCH_PYTHON_N", "1000"))
 N_WATCH = int(os.environ.get("BENCH_WATCH_N", "2000"))
+N_SCALE = int(os.environ.get("BENCH_SCALE_WATCHERS", "10000"))
+SCALE_DRIVEN = int(os.environ.get("BENCH_SCALE_DRIVEN", "100"))
+SCALE_PER_SESSION = int(os.environ.get("BENCH_SCALE_PER_SESSION", "100"))
 
 
 def run(cmd):
@@ -107,6 +110,25 @@ def main():
     res["idle_client"] = capi("idle")
     res["watchers_100"] = capi("watchers", 100)
     res["first_call"] = capi("first_call")
+    # N watchers in one process, one round after another: each round starts
+    # N sessions of its own.
+    scale = [capi("scale", N_SCALE, SCALE_DRIVEN, SCALE_PER_SESSION) for _ in range(ROUNDS)]
+    res["watchers_scale"] = {
+        "watchers": N_SCALE,
+        "driven_sessions": SCALE_DRIVEN,
+        "messages_per_driven_session": SCALE_PER_SESSION,
+        "threads_idle": median_of(scale, "threads_idle"),
+        "threads_busy": median_of(scale, "threads_busy"),
+        "threads_before": median_of(scale, "threads_before"),
+        "rss_per_watcher_kib": median_of(scale, "rss_per_watcher_kib"),
+        "events_per_sec": median_of(scale, "events_per_sec"),
+        "events_per_sec_range": [min(s["events_per_sec"] for s in scale), max(s["events_per_sec"] for s in scale)],
+        "rss_per_watcher_kib_range": [min(s["rss_per_watcher_kib"] for s in scale),
+                                      max(s["rss_per_watcher_kib"] for s in scale)],
+        "lost": sum(s["lost"] for s in scale),
+        "repeated": sum(s["repeated"] for s in scale),
+        "out_of_order": sum(s["out_of_order"] for s in scale),
+    }
     so = os.path.join(ROOT, "target/release/libmacp.so")
     a = os.path.join(ROOT, "target/release/libmacp.a")
     res["sizes_bytes"] = {"so_stripped": stripped_size(so), "a": os.path.getsize(a)}
@@ -135,6 +157,11 @@ def main():
         "capi_throughput_within_10pct_of_bare": best / t["bare"] >= 0.90,
         "idle_client_under_5_mib": res["idle_client"]["client_kib"] < 5 * 1024,
         "so_stripped_under_8_mib": res["sizes_bytes"]["so_stripped"] < 8 * 1024 * 1024,
+        # At most the runtime's workers, the pool's threads and a few more.
+        "watcher_threads_independent_of_count": res["watchers_scale"]["threads_busy"] <= 32,
+        "idle_watcher_at_most_16_kib": res["watchers_scale"]["rss_per_watcher_kib"] <= 16,
+        "watchers_no_event_lost_or_repeated": res["watchers_scale"]["lost"] == 0
+        and res["watchers_scale"]["repeated"] == 0 and res["watchers_scale"]["out_of_order"] == 0,
     }
     with open(os.path.join(ROOT, "benches/results.json"), "w") as f:
         json.dump(res, f, indent=2)
@@ -155,6 +182,11 @@ def main():
           f"(bare stream subscriber {res['watch_bare']['send_to_stream_us']:.0f} us)")
     print(f"Idle client: {res['idle_client']['client_kib']} KiB RSS; "
           f"100 watchers: {res['watchers_100']['rss_after_kib'] - res['watchers_100']['rss_before_kib']} KiB RSS")
+    ws = res["watchers_scale"]
+    print(f"{ws['watchers']} watchers: {ws['threads_busy']:.0f} threads, "
+          f"{ws['rss_per_watcher_kib']:.1f} KiB RSS per idle watcher, "
+          f"{ws['events_per_sec']:.0f} events/s ({ws['driven_sessions']} sessions driven), "
+          f"lost {ws['lost']}, repeated {ws['repeated']}")
     print(f"First call: connect {res['first_call']['connect_us'] / 1000:.1f} ms, "
           f"first ack {res['first_call']['first_ack_us'] / 1000:.1f} ms")
     print(f"Sizes: stripped .so {res['sizes_bytes']['so_stripped'] / 2**20:.2f} MiB, "

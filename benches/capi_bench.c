@@ -17,6 +17,12 @@
  *   capi_bench watchers N           RSS with N open watchers
  *   capi_bench first_call           time from process start of the library to
  *                                   the first acknowledged message
+ *   capi_bench scale N D M          N session watchers in one process (one per
+ *                                   session, sessions started before): threads,
+ *                                   RSS per idle watcher, then events/second
+ *                                   delivered while D of the sessions get M
+ *                                   messages each; every session's envelopes
+ *                                   are counted for loss and repetition
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -338,6 +344,138 @@ static void watchers(int n) {
     macp_client_free(c);
 }
 
+static long threads_now(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Threads:", 8) == 0) n = strtol(line + 8, NULL, 10);
+    fclose(f);
+    return n;
+}
+
+/* One watched session of the scale benchmark. Written only by its watcher's
+ * callback (callbacks of one watcher never overlap); read by main under
+ * scale_mu once scale_done says so. */
+struct scaled {
+    uint64_t last;   /* ordinal of the last envelope delivered */
+    int received;    /* envelopes delivered */
+    int out_of_order;/* envelopes whose ordinal was not last + 1 */
+    int closed;      /* CLOSED events */
+};
+
+static pthread_mutex_t scale_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t scale_cv = PTHREAD_COND_INITIALIZER;
+static long scale_delivered; /* envelopes delivered, all watchers */
+static double scale_last_us;
+
+static void on_scaled(const macp_event *ev, void *user_data) {
+    struct scaled *w = user_data;
+    if (ev->kind == MACP_EVENT_CLOSED) {
+        w->closed++;
+        return;
+    }
+    if (ev->kind != MACP_EVENT_ENVELOPE) return;
+    if (ev->sequence != w->last + 1) w->out_of_order++;
+    w->last = ev->sequence;
+    w->received++;
+    double t = now_us();
+    pthread_mutex_lock(&scale_mu);
+    scale_delivered++;
+    scale_last_us = t;
+    pthread_cond_broadcast(&scale_cv);
+    pthread_mutex_unlock(&scale_mu);
+}
+
+static void scale_wait(long total) {
+    pthread_mutex_lock(&scale_mu);
+    while (scale_delivered < total) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 60;
+        if (pthread_cond_timedwait(&scale_cv, &scale_mu, &until) != 0) {
+            fprintf(stderr, "scale: stalled at %ld of %ld envelopes\n", scale_delivered, total);
+            exit(1);
+        }
+    }
+    pthread_mutex_unlock(&scale_mu);
+}
+
+/* N sessions are started and each gets one Proposal before any watcher
+ * exists; then one watcher per session subscribes after SessionStart, so its
+ * first event is that Proposal, replayed: once all N have arrived every
+ * stream is open, and the RSS and thread count are those of N idle
+ * watchers. Then D sessions get M more messages each (asynchronous sends,
+ * 64 in flight) and the rate is envelopes delivered over the time from the
+ * first send to the last callback. Every session must end with exactly its
+ * sent envelopes, ordinals in order. */
+static void scale(int n, int driven, int m) {
+    if (driven > n) driven = n;
+    macp_client *c = connect_as("bench");
+    macp_session **s = start_many(c, n);
+    char id[64];
+    for (int i = 0; i < n; i++) send_proposal(s[i], "warm");
+    struct scaled *st = calloc(n, sizeof *st);
+    macp_watcher **w = calloc(n, sizeof *w);
+    for (int i = 0; i < n; i++) st[i].last = 1; /* SessionStart */
+    long threads_before = threads_now(), rss_before = rss_kib();
+    macp_error *err = NULL;
+    double t_open = now_us();
+    for (int i = 0; i < n; i++) die(macp_session_watch(s[i], 1, NULL, on_scaled, &st[i], &w[i], NULL, &err), err, "watch");
+    scale_wait(n);
+    double open_secs = (now_us() - t_open) / 1e6;
+    long threads_idle = threads_now(), rss_idle = rss_kib();
+
+    struct window win = {.in_flight = 0};
+    pthread_mutex_init(&win.mu, NULL);
+    pthread_cond_init(&win.cv, NULL);
+    uint8_t buf[160];
+    double t0 = now_us();
+    for (int k = 0; k < m; k++) {
+        for (int d = 0; d < driven; d++) {
+            pthread_mutex_lock(&win.mu);
+            while (win.in_flight >= 64) pthread_cond_wait(&win.cv, &win.mu);
+            win.in_flight++;
+            pthread_mutex_unlock(&win.mu);
+            snprintf(id, sizeof id, "m%d", k);
+            size_t len = proposal(buf, id);
+            die(macp_session_send_async(s[d], "Proposal", buf, len, NULL, on_sent, &win, &err), err, "send_async");
+        }
+    }
+    scale_wait(n + (long)driven * m);
+    double secs = (scale_last_us - t0) / 1e6;
+    long threads_busy = threads_now();
+    pthread_mutex_lock(&win.mu);
+    while (win.done < driven * m) pthread_cond_wait(&win.cv, &win.mu);
+    pthread_mutex_unlock(&win.mu);
+    if (win.failed) {
+        fprintf(stderr, "scale: %d sends failed\n", win.failed);
+        exit(1);
+    }
+    for (int i = 0; i < n; i++) macp_watcher_close(w[i]);
+    long lost = 0, repeated = 0, out_of_order = 0, closed_early = 0;
+    for (int i = 0; i < n; i++) {
+        long want = 1 + (i < driven ? m : 0);
+        if (st[i].received < want) lost += want - st[i].received;
+        if (st[i].received > want) repeated += st[i].received - want;
+        out_of_order += st[i].out_of_order;
+        closed_early += st[i].closed;
+    }
+    printf("{\"watchers\": %d, \"driven\": %d, \"per_session\": %d, \"threads_before\": %ld, "
+           "\"threads_idle\": %ld, \"threads_busy\": %ld, \"rss_before_kib\": %ld, \"rss_idle_kib\": %ld, "
+           "\"rss_per_watcher_kib\": %.2f, \"open_secs\": %.2f, \"events_per_sec\": %.1f, \"lost\": %ld, "
+           "\"repeated\": %ld, \"out_of_order\": %ld, \"closed_early\": %ld}\n",
+           n, driven, m, threads_before, threads_idle, threads_busy, rss_before, rss_idle,
+           (rss_idle - rss_before) / (double)n, open_secs, driven * m / secs, lost, repeated, out_of_order,
+           closed_early);
+    free(st);
+    free(w);
+    free_many(s, n);
+    macp_client_free(c);
+    if (lost || repeated || out_of_order || closed_early) exit(1);
+}
+
 static void first_call(void) {
     double t0 = now_us();
     macp_client *c = connect_as("bench");
@@ -364,6 +502,8 @@ int main(int argc, char **argv) {
     else if (strcmp(mode, "idle") == 0) idle();
     else if (strcmp(mode, "watchers") == 0) watchers(a > 0 ? a : 100);
     else if (strcmp(mode, "first_call") == 0) first_call();
+    else if (strcmp(mode, "scale") == 0)
+        scale(a > 0 ? a : 10000, b > 0 ? b : 100, argc > 4 && atoi(argv[4]) > 0 ? atoi(argv[4]) : 100);
     else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;

@@ -213,43 +213,6 @@ typedef enum {
   MACP_LOG_LEVEL_TRACE = 5,
 } macp_log_level;
 
-// Integrity of a receipt (RFC-MACP-0013 Appendix A.4 step 2): does its
-// Commitment have the recorded commitment hash?
-typedef enum {
-  // Not checked: the receipt was refused (`MACP_RECEIPT_VERDICT_REFUSED`).
-  MACP_RECEIPT_INTEGRITY_NOT_CHECKED = 0,
-  MACP_RECEIPT_INTEGRITY_MATCH = 1,
-  MACP_RECEIPT_INTEGRITY_MISMATCH = 2,
-  // The Commitment (or its wire bytes) is outside what the hash covers.
-  MACP_RECEIPT_INTEGRITY_CANNOT_VERIFY = 3,
-} macp_receipt_integrity;
-
-// Overall verdict (Appendix A.4 step 4). 0 is never written, so zero-filled
-// memory never reads as attested.
-typedef enum {
-  // Integrity holds and at least one attestation is valid.
-  MACP_RECEIPT_VERDICT_ATTESTED = 1,
-  // Integrity holds, but no trusted key vouched for the receipt.
-  MACP_RECEIPT_VERDICT_INTEGRITY_ONLY = 2,
-  // Integrity is mismatch or cannot-verify; attestations were not evaluated.
-  MACP_RECEIPT_VERDICT_UNVERIFIED = 3,
-  // The receipt's `receipt_format` is not `macp-receipt/1`.
-  MACP_RECEIPT_VERDICT_REFUSED = 4,
-} macp_receipt_verdict;
-
-// Outcome of one attestation (Appendix A.4 step 3). 0 is never written.
-typedef enum {
-  // A trusted key's signature over the receipt checks out.
-  MACP_ATTESTATION_VALID = 1,
-  // Malformed, or the signature does not match the receipt.
-  MACP_ATTESTATION_INVALID = 2,
-  // Understood, but signed by no key the verifier was given.
-  MACP_ATTESTATION_UNKNOWN_KEY = 3,
-  // A format or algorithm this verifier does not implement (or a vendor
-  // attestation, which never establishes authenticity).
-  MACP_ATTESTATION_UNSUPPORTED = 4,
-} macp_attestation_outcome;
-
 // What a `macp_event` reports.
 typedef enum {
   // Session stream: an accepted envelope (`envelope`, `sequence`, `raw`).
@@ -292,6 +255,43 @@ typedef enum {
   MACP_SESSION_EVENT_RESUMED = 5,
   MACP_SESSION_EVENT_CANCELLED = 6,
 } macp_session_event_type;
+
+// Integrity of a receipt (RFC-MACP-0013 Appendix A.4 step 2): does its
+// Commitment have the recorded commitment hash?
+typedef enum {
+  // Not checked: the receipt was refused (`MACP_RECEIPT_VERDICT_REFUSED`).
+  MACP_RECEIPT_INTEGRITY_NOT_CHECKED = 0,
+  MACP_RECEIPT_INTEGRITY_MATCH = 1,
+  MACP_RECEIPT_INTEGRITY_MISMATCH = 2,
+  // The Commitment (or its wire bytes) is outside what the hash covers.
+  MACP_RECEIPT_INTEGRITY_CANNOT_VERIFY = 3,
+} macp_receipt_integrity;
+
+// Overall verdict (Appendix A.4 step 4). 0 is never written, so zero-filled
+// memory never reads as attested.
+typedef enum {
+  // Integrity holds and at least one attestation is valid.
+  MACP_RECEIPT_VERDICT_ATTESTED = 1,
+  // Integrity holds, but no trusted key vouched for the receipt.
+  MACP_RECEIPT_VERDICT_INTEGRITY_ONLY = 2,
+  // Integrity is mismatch or cannot-verify; attestations were not evaluated.
+  MACP_RECEIPT_VERDICT_UNVERIFIED = 3,
+  // The receipt's `receipt_format` is not `macp-receipt/1`.
+  MACP_RECEIPT_VERDICT_REFUSED = 4,
+} macp_receipt_verdict;
+
+// Outcome of one attestation (Appendix A.4 step 3). 0 is never written.
+typedef enum {
+  // A trusted key's signature over the receipt checks out.
+  MACP_ATTESTATION_VALID = 1,
+  // Malformed, or the signature does not match the receipt.
+  MACP_ATTESTATION_INVALID = 2,
+  // Understood, but signed by no key the verifier was given.
+  MACP_ATTESTATION_UNKNOWN_KEY = 3,
+  // A format or algorithm this verifier does not implement (or a vendor
+  // attestation, which never establishes authenticity).
+  MACP_ATTESTATION_UNSUPPORTED = 4,
+} macp_attestation_outcome;
 
 // Which runtime-wide stream `macp_client_watch` follows.
 typedef enum {
@@ -348,6 +348,10 @@ typedef struct macp_client_options macp_client_options;
 // buffer read from it is borrowed and stays valid until that free.
 typedef struct macp_error macp_error;
 
+// A queue several watchers deliver their events into, read by the
+// application (see `macp_event_queue_new`).
+typedef struct macp_event_queue macp_event_queue;
+
 // A participant loop. Created with `macp_participant_new`, handlers added
 // with `macp_participant_on` (and `_on_other`, `_on_joined`, `_on_ended`),
 // run with `macp_participant_start`, ended with `macp_participant_stop`
@@ -364,10 +368,18 @@ typedef struct macp_policy_builder macp_policy_builder;
 // `macp_projection_new`, freed with `macp_projection_free`.
 typedef struct macp_projection macp_projection;
 
+// One event taken from a `macp_event_queue`, owned by the caller. Read it
+// with `macp_queued_event_get`; free it with `macp_queued_event_free`.
+typedef struct macp_queued_event macp_queued_event;
+
 // The outcome of `macp_receipt_verify`, owned by the caller: read it with
 // `macp_receipt_verification_result`, free it with
 // `macp_receipt_verification_free`.
 typedef struct macp_receipt_verification macp_receipt_verification;
+
+// The outcome of one `macp_session_send_queued`, owned by the caller. Read
+// it with `macp_send_result_get`; free it with `macp_send_result_free`.
+typedef struct macp_send_result macp_send_result;
 
 // One participant's handle on one session. Created by `macp_session_start`
 // or `macp_session_open`, freed with `macp_session_free` (which ends nothing
@@ -555,37 +567,6 @@ typedef void (*macp_participant_session_callback)(const macp_session *session,
                                                   const macp_error *cause,
                                                   void *user_data);
 
-// One attestation of a verified receipt. Borrowed from the
-// `macp_receipt_verification` it was read from, valid until that is freed.
-typedef struct {
-  // The attestation's `type` (`"jws"`, `"vendor"`, ...); `""` when absent.
-  const char *kind;
-  // The key id a `jws` attestation names; `""` when none.
-  const char *kid;
-  macp_attestation_outcome outcome;
-} macp_receipt_attestation;
-
-// What `macp_receipt_verify` found, read from a `macp_receipt_verification`
-// with `macp_receipt_verification_result`. Borrowed: every pointer in it is
-// valid until that verification is freed.
-typedef struct {
-  macp_receipt_integrity integrity;
-  macp_receipt_verdict verdict;
-  // One per entry of the receipt's `attestations`, in order; none unless
-  // integrity is `MACP_RECEIPT_INTEGRITY_MATCH`.
-  const macp_receipt_attestation *attestations;
-  size_t attestations_len;
-} macp_receipt_verify_result;
-
-// Completion callback of `macp_session_send_async`: `status` is the outcome;
-// on success `ack` is the acknowledgement and `error` NULL, on failure `ack`
-// is NULL and `error` describes it. Both are borrowed: valid only during the
-// call (do not free `error`).
-typedef void (*macp_send_callback)(macp_status status,
-                                   const macp_ack *ack,
-                                   const macp_error *error,
-                                   void *user_data);
-
 // One participant's activity in a session.
 typedef struct {
   const char *participant_id;
@@ -665,7 +646,39 @@ typedef struct {
   size_t raw_len;
 } macp_event;
 
-// A watcher's callback. Runs on the watcher's own library thread; `event` and
+// One attestation of a verified receipt. Borrowed from the
+// `macp_receipt_verification` it was read from, valid until that is freed.
+typedef struct {
+  // The attestation's `type` (`"jws"`, `"vendor"`, ...); `""` when absent.
+  const char *kind;
+  // The key id a `jws` attestation names; `""` when none.
+  const char *kid;
+  macp_attestation_outcome outcome;
+} macp_receipt_attestation;
+
+// What `macp_receipt_verify` found, read from a `macp_receipt_verification`
+// with `macp_receipt_verification_result`. Borrowed: every pointer in it is
+// valid until that verification is freed.
+typedef struct {
+  macp_receipt_integrity integrity;
+  macp_receipt_verdict verdict;
+  // One per entry of the receipt's `attestations`, in order; none unless
+  // integrity is `MACP_RECEIPT_INTEGRITY_MATCH`.
+  const macp_receipt_attestation *attestations;
+  size_t attestations_len;
+} macp_receipt_verify_result;
+
+// Completion callback of `macp_session_send_async`: `status` is the outcome;
+// on success `ack` is the acknowledgement and `error` NULL, on failure `ack`
+// is NULL and `error` describes it. Both are borrowed: valid only during the
+// call (do not free `error`).
+typedef void (*macp_send_callback)(macp_status status,
+                                   const macp_ack *ack,
+                                   const macp_error *error,
+                                   void *user_data);
+
+// A watcher's callback. Runs on one of the library's callback threads
+// (callbacks of one watcher never overlap and come in order); `event` and
 // everything it points to are valid only during the call.
 typedef void (*macp_event_callback)(const macp_event *event, void *user_data);
 
@@ -1796,6 +1809,129 @@ macp_status macp_proposal_withdraw(const macp_session *session,
                                    const macp_call_options *call,
                                    macp_error **error);
 
+// Make an event queue. Watchers started with `macp_session_watch_queued`
+// or `macp_client_watch_queued` deliver into it; take their events with
+// `macp_event_queue_next` from any thread (events of one watcher come out
+// in order). Wait for them with `poll` and friends on
+// `macp_event_queue_fd` (Unix) or with `macp_event_queue_wait`.
+//
+// Ownership: on success `*out` is owned by the caller (free it with
+// `macp_event_queue_free`); on failure `*out` is NULL.
+macp_status macp_event_queue_new(macp_event_queue **out, macp_error **error);
+
+// The queue's file descriptor (Unix): readable while events or send
+// outcomes may be pending. When it polls readable, call
+// `macp_event_queue_next` (and `macp_event_queue_next_send`, if you send
+// with `macp_session_send_queued`) until they give NULL; the descriptor is
+// then no longer readable until more arrive. Never read
+// or write it yourself. Fails with `MACP_STATUS_UNSUPPORTED` where there
+// are no such descriptors (Windows: use `macp_event_queue_wait`).
+//
+// Ownership: borrows `queue`; the descriptor belongs to the queue and is
+// closed by `macp_event_queue_free`; on failure `*fd_out` is -1.
+macp_status macp_event_queue_fd(const macp_event_queue *queue, int32_t *fd_out, macp_error **error);
+
+// Wait up to `timeout_ms` milliseconds (0: do not wait) until events or
+// send outcomes may be pending; `*ready_out` says whether they may. Then
+// take them with `macp_event_queue_next` and `macp_event_queue_next_send`,
+// which may still give NULL.
+//
+// Ownership: borrows `queue`; on failure `*ready_out` is false.
+macp_status macp_event_queue_wait(const macp_event_queue *queue,
+                                  uint32_t timeout_ms,
+                                  bool *ready_out,
+                                  macp_error **error);
+
+// Take the next pending event of any of the queue's watchers, without
+// waiting: `*out` is NULL when none is pending. Events of one watcher come
+// out in order, each once, ending with `MACP_EVENT_CLOSED` when the watcher
+// ends by itself; a watcher closed with `macp_watcher_close` gives nothing
+// more once the close returned. Watchers with events take turns.
+//
+// Ownership: borrows `queue`; on success `*out` is NULL or owned by the
+// caller (free it with `macp_queued_event_free`); on failure `*out` is NULL.
+macp_status macp_event_queue_next(const macp_event_queue *queue,
+                                  macp_queued_event **out,
+                                  macp_error **error);
+
+// Free an event queue; its descriptor is closed. Watchers still delivering
+// into it deliver nowhere from then on (close them too; closing them first
+// is the usual order). NULL and already-freed handles are ignored.
+//
+// Ownership: takes `queue` and frees it. NULL and already-freed handles are
+// ignored.
+void macp_event_queue_free(macp_event_queue *queue);
+
+// The event (the same `macp_event` a callback receives) and the `tag` its
+// watcher was started with.
+//
+// Ownership: borrows `event`; on success `*event_out` is borrowed from it,
+// valid until `macp_queued_event_free(event)`, and `*tag_out` (when not
+// NULL) holds the tag; on failure `*event_out` is NULL and `*tag_out` 0.
+macp_status macp_queued_event_get(const macp_queued_event *event,
+                                  const macp_event **event_out,
+                                  uint64_t *tag_out,
+                                  macp_error **error);
+
+// Free an event taken with `macp_event_queue_next`. NULL and already-freed
+// handles are ignored.
+//
+// Ownership: takes `event` and frees it, with everything read from it.
+// NULL and already-freed handles are ignored.
+void macp_queued_event_free(macp_queued_event *event);
+
+// Send like `macp_session_send_async`, reporting the outcome into `queue`
+// instead of a callback: take it with `macp_event_queue_next_send`, which
+// gives it with `tag`. The queue's descriptor becomes readable when an
+// outcome is there, as for events. Returns at once: `MACP_STATUS_OK` when
+// queued (exactly one outcome will follow), or a failure for invalid
+// arguments (then none will). Outcomes of concurrent sends may come in any
+// order. The message id and `call` work as for `macp_session_send_async`.
+//
+// Ownership: borrows its arguments (the payload and `call`'s contents are
+// copied before it returns); on failure nothing was sent and no outcome
+// will be queued.
+macp_status macp_session_send_queued(const macp_session *session,
+                                     const char *message_type,
+                                     const uint8_t *payload,
+                                     size_t payload_len,
+                                     const macp_event_queue *queue,
+                                     uint64_t tag,
+                                     const macp_call_options *call,
+                                     macp_error **error);
+
+// Take the outcome of a send made with `macp_session_send_queued`, without
+// waiting: `*out` is NULL when none has completed since the last call.
+//
+// Ownership: borrows `queue`; on success `*out` is NULL or owned by the
+// caller (free it with `macp_send_result_free`); on failure `*out` is NULL.
+macp_status macp_event_queue_next_send(const macp_event_queue *queue,
+                                       macp_send_result **out,
+                                       macp_error **error);
+
+// What a queued send came to: `*status_out` is its status; when it is
+// `MACP_STATUS_OK`, `*ack_out` (when not NULL) holds the acknowledgement,
+// otherwise `*failure_out` (when not NULL) is a new error with the send's
+// code and message. `*tag_out` (when not NULL) is the send's tag.
+//
+// Ownership: borrows `result`; on success `*failure_out` (when not NULL) is
+// NULL or owned by the caller (free it with `macp_error_free`), and
+// `*ack_out` is written only for a successful send; on failure
+// `*status_out` is `MACP_STATUS_INVALID_HANDLE` or
+// `MACP_STATUS_INVALID_ARGUMENT`, `*failure_out` NULL, `*tag_out` 0.
+macp_status macp_send_result_get(const macp_send_result *result,
+                                 macp_status *status_out,
+                                 macp_ack *ack_out,
+                                 uint64_t *tag_out,
+                                 macp_error **failure_out,
+                                 macp_error **error);
+
+// Free a send's outcome. NULL and already-freed handles are ignored.
+//
+// Ownership: takes `result` and frees it. NULL and already-freed handles
+// are ignored.
+void macp_send_result_free(macp_send_result *result);
+
 // Open the session's one approval request: `request_id` (required), the
 // `action` and `summary` (may be NULL), `details` (NULL or `details_len`
 // bytes) and `required_approvals` (1 to the number of participants).
@@ -2572,8 +2708,11 @@ macp_watch_options macp_watch_options_default(void);
 // `MACP_EVENT_CLOSED` carrying the cause; a stream that cannot be opened
 // at all fails the call. `call` bounds or cancels that wait.
 //
-// `callback` runs on the watcher's own thread with `user_data`; see
-// `macp_watcher_close` for when it stops. Close with `macp_watcher_close`.
+// `callback` runs with `user_data` on one of the library's callback threads
+// (callbacks of one watcher never overlap and come in order; the pool is
+// shared by all watchers, see the README's "Watchers"); it may use the
+// watcher's handle from the first event on. See `macp_watcher_close` for
+// when it stops. Close with `macp_watcher_close`.
 //
 // Ownership: borrows its arguments, and `user_data` until `macp_watcher_close`
 // returns; on success `*out` is owned by the caller (stop and free it with
@@ -2613,6 +2752,39 @@ macp_status macp_client_watch(const macp_client *client,
                               macp_watcher **out,
                               const macp_call_options *call,
                               macp_error **error);
+
+// `macp_session_watch` delivering into `queue` instead of a callback: each
+// event is taken with `macp_event_queue_next` and carries `tag` (any value
+// that tells the application which watcher it came from). Events wait in
+// the watcher's own bounded queue (`options.queue_capacity`) until taken.
+//
+// Ownership: borrows its arguments; on success `*out` is owned by the
+// caller (stop and free it with `macp_watcher_close`; the queue must stay
+// alive until then to receive its events); on failure `*out` is NULL and
+// nothing is ever delivered.
+macp_status macp_session_watch_queued(const macp_session *session,
+                                      uint64_t after_sequence,
+                                      const macp_watch_options *options,
+                                      const macp_event_queue *queue,
+                                      uint64_t tag,
+                                      macp_watcher **out,
+                                      const macp_call_options *call,
+                                      macp_error **error);
+
+// `macp_client_watch` delivering into `queue` instead of a callback, each
+// event carrying `tag` (see `macp_session_watch_queued`).
+//
+// Ownership: borrows its arguments; on success `*out` is owned by the
+// caller (stop and free it with `macp_watcher_close`); on failure `*out` is
+// NULL and nothing is ever delivered.
+macp_status macp_client_watch_queued(const macp_client *client,
+                                     int32_t kind,
+                                     const macp_watch_options *options,
+                                     const macp_event_queue *queue,
+                                     uint64_t tag,
+                                     macp_watcher **out,
+                                     const macp_call_options *call,
+                                     macp_error **error);
 
 // Send an envelope on a session watcher's stream (`StreamSession`) without
 // waiting: its acceptance arrives as a `MACP_EVENT_ENVELOPE`, a refusal as a

@@ -1874,7 +1874,7 @@ public:
                       (progress, total, message, progress_token, target_message_id))
 
     // Follow the session's accepted envelopes after `after_sequence` (0: all),
-    // each passed to `f(const macp::Event&)` on the watcher's thread, in order.
+    // each passed to `f(const macp::Event&)` on a library thread, in order.
     template <class F, class = detail::EventCallable<F>>
     Result<Watcher> try_watch(F &&f, std::uint64_t after_sequence = 0, const WatchOptions &options = {}) const {
         return Watcher::start(std::forward<F>(f), [&](macp_event_callback cb, void *ud, macp_watcher **o,

@@ -179,7 +179,10 @@ func (o *WatchOptions) toC() C.macp_watch_options {
 
 // Watcher delivers a stream's events on a channel. The channel is closed
 // when the watcher ends: its context is cancelled, Close is called, or the
-// stream ends for good (the last event is then EventClosed).
+// stream ends for good (the last event is then EventClosed). Until an event
+// is received, its callback holds one of libmacp's callback threads, which
+// all watchers share ($MACP_WATCHER_THREADS, default 16): receive from every
+// open Watcher, or close it.
 type Watcher struct {
 	h      *C.macp_watcher
 	events chan Event

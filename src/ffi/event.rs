@@ -125,7 +125,8 @@ pub struct macp_event {
     pub raw_len: usize,
 }
 
-/// A watcher's callback. Runs on the watcher's own library thread; `event` and
+/// A watcher's callback. Runs on one of the library's callback threads
+/// (callbacks of one watcher never overlap and come in order); `event` and
 /// everything it points to are valid only during the call.
 pub type macp_event_callback =
     Option<unsafe extern "C" fn(event: *const macp_event, user_data: *mut c_void)>;

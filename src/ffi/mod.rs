@@ -23,6 +23,7 @@ pub mod client;
 pub mod client_options;
 pub mod commitment;
 pub mod decision;
+pub(crate) mod dispatch;
 pub mod envelope;
 pub mod error;
 pub mod event;
@@ -37,6 +38,7 @@ pub mod payload;
 pub mod policy;
 pub mod projection;
 pub mod proposal;
+pub mod queue;
 pub mod quorum;
 pub mod receipts;
 pub mod registry;
@@ -58,7 +60,7 @@ pub use error::macp_error;
 pub use self::{
     ack::*, call::*, client::*, client_options::*, commitment::*, decision::*, envelope::*,
     error::*, event::*, handoff::*, log::*, metadata::*, multi_round::*, participant::*,
-    payload::*, policy::*, projection::*, proposal::*, quorum::*, receipts::*, registry::*,
-    send::*, session::*, session_list::*, session_state::*, start_options::*, status::*,
-    strings::*, task::*, trace::*, watcher::*,
+    payload::*, policy::*, projection::*, proposal::*, queue::*, quorum::*, receipts::*,
+    registry::*, send::*, session::*, session_list::*, session_state::*, start_options::*,
+    status::*, strings::*, task::*, trace::*, watcher::*,
 };

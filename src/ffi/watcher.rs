@@ -1,17 +1,18 @@
 //! `macp_watcher`: a session stream or a runtime-wide stream delivered to a
-//! C callback.
+//! C callback, or into a `macp_event_queue`.
 //!
-//! Each watcher has one library thread that runs its callback, so callbacks of
-//! one watcher never overlap and arrive in order, and a callback may make
+//! Callbacks run on the library's callback pool (see `super::dispatch`), not
+//! on a thread per watcher: callbacks of one watcher never overlap and arrive
+//! in order, each on one of the pool's threads, and a callback may make
 //! blocking libmacp calls. `macp_watcher_close` marks the watcher closed and,
 //! unless it is called from that very callback, waits for a callback in
 //! progress to return: after it returns no callback of that watcher runs again
-//! and `user_data` is no longer touched.
+//! and `user_data` is no longer touched. Nothing is delivered before the
+//! watch call has written the watcher's handle to `*out`, so a callback can
+//! use its own handle from the first event on.
 
 use std::ffi::{c_char, c_void};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{JoinHandle, ThreadId};
+use std::sync::Arc;
 use std::time::Duration;
 
 use macp_pb::pb;
@@ -21,11 +22,13 @@ use tokio_util::sync::CancellationToken;
 use super::args::{arg_bytes, arg_nonempty, arg_opt_str, arg_out, clear_text, write_text};
 use super::call::{block, macp_call_options, Kind};
 use super::client::macp_client;
+use super::dispatch::{Callback, Sink, Slot};
 use super::error::guard;
 use super::error::macp_error;
-use super::event::{macp_event, macp_event_callback, to_c, Storage};
-use super::guard::{guard_value, UserData};
+use super::event::{macp_event, macp_event_callback};
+use super::guard::guard_value;
 use super::handle::{self, handle_type};
+use super::queue::macp_event_queue;
 use super::session::macp_session;
 use crate::error::{Error, Result, Status};
 use crate::watch::{Watch, WatchKind, WatchOptions};
@@ -87,80 +90,56 @@ pub struct macp_watcher {
     _private: [u8; 0],
 }
 
-pub(crate) struct Shared {
-    closed: AtomicBool,
-    /// Held while the callback runs.
-    in_callback: Mutex<()>,
-}
-
 pub(crate) struct WatcherObject {
-    shared: Arc<Shared>,
+    slot: Arc<Slot>,
     cancel: CancellationToken,
     outbound: Option<mpsc::Sender<pb::Envelope>>,
     /// For building envelopes sent on a session stream.
     session: Option<crate::Session>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    thread_id: ThreadId,
 }
 
 handle_type!(macp_watcher => WatcherObject);
 
-/// Start the callback thread of `watch` and register the watcher.
-fn start(
+/// Register `watch` as a watcher delivering to `sink`, write its handle to
+/// `*out`, and only then start delivering: a callback may use the handle from
+/// its first event on.
+///
+/// # Safety
+/// `out` is writable.
+unsafe fn start(
     watch: Watch,
     session: Option<crate::Session>,
-    callback: unsafe extern "C" fn(*const macp_event, *mut c_void),
-    user_data: *mut c_void,
-) -> Result<*mut macp_watcher> {
-    let shared = Arc::new(Shared {
-        closed: AtomicBool::new(false),
-        in_callback: Mutex::new(()),
-    });
+    sink: Sink,
+    out: *mut *mut macp_watcher,
+) -> Result<()> {
     let Watch {
-        mut events,
+        events,
         cancel,
         outbound,
     } = watch;
-    let ud = UserData(user_data);
-    let thread_shared = shared.clone();
-    let thread = std::thread::Builder::new()
-        .name("macp-watcher".into())
-        .spawn(move || {
-            let ud = ud;
-            while let Some(ev) = events.blocking_recv() {
-                let _running = thread_shared
-                    .in_callback
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                if thread_shared.closed.load(Ordering::Acquire) {
-                    break;
-                }
-                let mut storage = Storage::default();
-                let c_event = to_c(&ev, &mut storage);
-                // SAFETY: the caller guarantees the callback is callable with
-                // a valid event pointer and its own user_data.
-                unsafe { callback(&c_event, ud.0) };
-                if ev.is_terminal() {
-                    break;
-                }
-            }
-        })
-        .map_err(|e| {
+    let slot = match Slot::new(events, sink) {
+        Ok(s) => s,
+        Err(e) => {
             cancel.cancel();
-            Error::new(
-                Status::InternalError,
-                format!("cannot start the watcher thread: {e}"),
-            )
-        })?;
+            return Err(e);
+        }
+    };
     let obj = WatcherObject {
-        shared,
+        slot: slot.clone(),
         cancel,
         outbound,
         session,
-        thread_id: thread.thread().id(),
-        thread: Mutex::new(Some(thread)),
     };
-    Ok(handle::new(obj))
+    *out = handle::new(obj);
+    slot.arm();
+    Ok(())
+}
+
+fn callback_sink(cb: macp_event_callback, user_data: *mut c_void) -> Result<Sink> {
+    Ok(Sink::Callback(Callback {
+        f: callback_arg(cb)?,
+        user_data,
+    }))
 }
 
 fn callback_arg(
@@ -185,8 +164,11 @@ fn callback_arg(
 /// `MACP_EVENT_CLOSED` carrying the cause; a stream that cannot be opened
 /// at all fails the call. `call` bounds or cancels that wait.
 ///
-/// `callback` runs on the watcher's own thread with `user_data`; see
-/// `macp_watcher_close` for when it stops. Close with `macp_watcher_close`.
+/// `callback` runs with `user_data` on one of the library's callback threads
+/// (callbacks of one watcher never overlap and come in order; the pool is
+/// shared by all watchers, see the README's "Watchers"); it may use the
+/// watcher's handle from the first event on. See `macp_watcher_close` for
+/// when it stops. Close with `macp_watcher_close`.
 ///
 /// Ownership: borrows its arguments, and `user_data` until `macp_watcher_close`
 /// returns; on success `*out` is owned by the caller (stop and free it with
@@ -210,12 +192,11 @@ pub unsafe extern "C" fn macp_session_watch(
     guard(error, || {
         arg_out(out, "out")?;
         *out = std::ptr::null_mut();
-        let cb = callback_arg(callback)?;
+        let sink = callback_sink(callback, user_data)?;
         let opts = options_from_c(options)?;
         let s = handle::get(session)?;
         let watch = block(call, Kind::Other, s.session.watch(after_sequence, opts))?;
-        *out = start(watch, Some(s.session.clone()), cb, user_data)?;
-        Ok(())
+        start(watch, Some(s.session.clone()), sink, out)
     })
 }
 
@@ -290,12 +271,84 @@ pub unsafe extern "C" fn macp_client_watch(
         arg_out(out, "out")?;
         *out = std::ptr::null_mut();
         let kind = watch_kind(kind)?;
-        let cb = callback_arg(callback)?;
+        let sink = callback_sink(callback, user_data)?;
         let opts = options_from_c(options)?;
         let c = handle::get(client)?;
         let watch = block(call, Kind::Other, c.client.watch(kind, opts))?;
-        *out = start(watch, None, cb, user_data)?;
-        Ok(())
+        start(watch, None, sink, out)
+    })
+}
+
+fn queue_sink(queue: *const macp_event_queue, tag: u64) -> Result<Sink> {
+    Ok(Sink::Queue {
+        queue: super::queue::get(queue)?,
+        tag,
+    })
+}
+
+/// `macp_session_watch` delivering into `queue` instead of a callback: each
+/// event is taken with `macp_event_queue_next` and carries `tag` (any value
+/// that tells the application which watcher it came from). Events wait in
+/// the watcher's own bounded queue (`options.queue_capacity`) until taken.
+///
+/// Ownership: borrows its arguments; on success `*out` is owned by the
+/// caller (stop and free it with `macp_watcher_close`; the queue must stay
+/// alive until then to receive its events); on failure `*out` is NULL and
+/// nothing is ever delivered.
+///
+/// # Safety
+/// `options` is NULL or valid; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_session_watch_queued(
+    session: *const macp_session,
+    after_sequence: u64,
+    options: *const macp_watch_options,
+    queue: *const macp_event_queue,
+    tag: u64,
+    out: *mut *mut macp_watcher,
+    call: *const macp_call_options,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        arg_out(out, "out")?;
+        *out = std::ptr::null_mut();
+        let sink = queue_sink(queue, tag)?;
+        let opts = options_from_c(options)?;
+        let s = handle::get(session)?;
+        let watch = block(call, Kind::Other, s.session.watch(after_sequence, opts))?;
+        start(watch, Some(s.session.clone()), sink, out)
+    })
+}
+
+/// `macp_client_watch` delivering into `queue` instead of a callback, each
+/// event carrying `tag` (see `macp_session_watch_queued`).
+///
+/// Ownership: borrows its arguments; on success `*out` is owned by the
+/// caller (stop and free it with `macp_watcher_close`); on failure `*out` is
+/// NULL and nothing is ever delivered.
+///
+/// # Safety
+/// `options` is NULL or valid; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn macp_client_watch_queued(
+    client: *const macp_client,
+    kind: i32,
+    options: *const macp_watch_options,
+    queue: *const macp_event_queue,
+    tag: u64,
+    out: *mut *mut macp_watcher,
+    call: *const macp_call_options,
+    error: *mut *mut macp_error,
+) -> Status {
+    guard(error, || {
+        arg_out(out, "out")?;
+        *out = std::ptr::null_mut();
+        let kind = watch_kind(kind)?;
+        let sink = queue_sink(queue, tag)?;
+        let opts = options_from_c(options)?;
+        let c = handle::get(client)?;
+        let watch = block(call, Kind::Other, c.client.watch(kind, opts))?;
+        start(watch, None, sink, out)
     })
 }
 
@@ -371,25 +424,8 @@ pub extern "C" fn macp_watcher_close(watcher: *mut macp_watcher) {
         let Some(w) = handle::free(watcher) else {
             return;
         };
-        w.shared.closed.store(true, Ordering::Release);
         w.cancel.cancel();
-        if std::thread::current().id() == w.thread_id {
-            return; // inside the callback: the thread ends when it returns
-        }
-        // Wait out a callback in progress; later ones see `closed`.
-        drop(
-            w.shared
-                .in_callback
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let handle = w
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
+        // Waits out a callback in progress, unless this is it.
+        w.slot.close();
     })
 }

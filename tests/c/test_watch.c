@@ -1,14 +1,18 @@
 /*
  * C watcher tests against a real macp-runtime at $MACP_TARGET, run under
- * valgrind by scripts/test.sh: ordered delivery from a library thread, close
- * while events flow, close from inside the callback, freeing the client with
- * watchers open, sending on the stream (with id buffers too short), and bad
- * input (every watch kind, and kinds that are none).
+ * valgrind by scripts/test.sh: ordered delivery from library threads
+ * (callbacks of one watcher never overlap), close while events flow, close
+ * from inside the callback, the handle usable by the callback from the
+ * first event, freeing the client with watchers open, a blocked callback
+ * not stalling other watchers, threads not growing with the watcher count,
+ * sending on the stream (with id buffers too short), and bad input (every
+ * watch kind, and kinds that are none).
  *
  * The last line is "N passed, N failed".
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include "harness.h"
@@ -33,7 +37,9 @@ struct record {
     macp_watcher *self;
     pthread_t callback_thread;
     int callback_thread_set;
-    int callback_thread_changed;
+    /* Callbacks of this watcher running now, and whether two ever were. */
+    int inside;
+    int overlapped;
     /* Set by the test: decode each Proposal's payload in the callback,
      * keeping the last one. */
     int decode_proposals;
@@ -55,12 +61,17 @@ static void record_destroy(struct record *r) {
 static void on_event(const macp_event *ev, void *user_data) {
     struct record *r = user_data;
     pthread_mutex_lock(&r->mu);
+    if (r->inside++) r->overlapped = 1;
+    pthread_mutex_unlock(&r->mu);
+    /* Outside the lock for a moment: a second callback of the same watcher
+     * running now would be seen. */
+    sched_yield();
+    pthread_mutex_lock(&r->mu);
+    r->inside--;
     if (r->after_close) r->calls_after_close++;
     if (!r->callback_thread_set) {
         r->callback_thread = pthread_self();
         r->callback_thread_set = 1;
-    } else if (!pthread_equal(r->callback_thread, pthread_self())) {
-        r->callback_thread_changed = 1;
     }
     macp_watcher *close_self = NULL;
     if (ev->kind == MACP_EVENT_ENVELOPE && r->envelopes < MAX_EVENTS) {
@@ -140,7 +151,7 @@ static void test_ordered_delivery(void) {
         CHECK(b.seq[i] == (uint64_t)i + 51);
         CHECK(strcmp(b.ids[i], a.ids[i + 50]) == 0);
     }
-    CHECK(!a.callback_thread_changed && !b.callback_thread_changed);
+    CHECK(!a.overlapped && !b.overlapped);
     CHECK(a.callback_thread_set && !pthread_equal(a.callback_thread, pthread_self()));
     CHECK(a.closed_events == 0); /* closed by the caller: no CLOSED event */
     record_destroy(&a);
@@ -238,6 +249,164 @@ static void test_free_client_with_watchers_open(void) {
     record_destroy(&r1);
     record_destroy(&r2);
     macp_session_free(sc);
+}
+
+/* The callback gets its watcher's handle through user_data, written by the
+ * watch call to `*out`; on its very first event it must find it there. The
+ * first event (the replayed SessionStart) arrives as soon as the stream is
+ * open; the callback sends on and closes its own watcher with the handle. */
+struct self_use {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    macp_watcher *w; /* the watch call's `out` */
+    int events, handle_missing;
+};
+
+static void on_first_event_use_self(const macp_event *ev, void *user_data) {
+    (void)ev;
+    struct self_use *u = user_data;
+    macp_watcher *w = u->w;
+    if (w == NULL) {
+        u->handle_missing++;
+    } else {
+        /* A live handle: a send on it is queued or refused for its
+         * content; only a missing one is INVALID_HANDLE. */
+        macp_error *e = NULL;
+        macp_status st = macp_watcher_send(w, "Proposal", NULL, 0, NULL, NULL, 0, &e);
+        macp_error_free(e);
+        if (st == MACP_STATUS_INVALID_HANDLE) u->handle_missing++;
+        macp_watcher_close(w);
+    }
+    pthread_mutex_lock(&u->mu);
+    u->events++;
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->mu);
+}
+
+static void test_handle_usable_from_the_first_event(void) {
+    for (int i = 0; i < 50; i++) {
+        macp_client *c = connect_as("coordinator");
+        macp_session *s = start_decision(c);
+        struct self_use u;
+        memset(&u, 0, sizeof u);
+        pthread_mutex_init(&u.mu, NULL);
+        pthread_cond_init(&u.cv, NULL);
+        OK(macp_session_watch(s, 0, NULL, on_first_event_use_self, &u, &u.w, NULL, &err));
+        WAIT_FOR(&u, u.events >= 1);
+        CHECK(u.handle_missing == 0);
+        macp_watcher_close(u.w); /* closed by its callback already: ignored */
+        pthread_mutex_destroy(&u.mu);
+        pthread_cond_destroy(&u.cv);
+        macp_session_free(s);
+        macp_client_free(c);
+    }
+}
+
+/* Watcher A's callback blocks on its first envelope until watcher B has
+ * delivered three: B's events must flow while A's callback holds its
+ * thread. */
+struct blocker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int a_events, b_events;
+    int a_released_by_b; /* A's callback saw B's three envelopes */
+};
+
+static void on_blocking_a(const macp_event *ev, void *user_data) {
+    struct blocker *x = user_data;
+    if (ev->kind != MACP_EVENT_ENVELOPE) return;
+    pthread_mutex_lock(&x->mu);
+    if (x->a_events++ == 0) {
+        pthread_cond_broadcast(&x->cv); /* the test thread waits for this */
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 30;
+        while (x->b_events < 3)
+            if (pthread_cond_timedwait(&x->cv, &x->mu, &dl) == ETIMEDOUT) break;
+        x->a_released_by_b = x->b_events >= 3;
+        pthread_cond_broadcast(&x->cv);
+    }
+    pthread_mutex_unlock(&x->mu);
+}
+
+static void on_counting_b(const macp_event *ev, void *user_data) {
+    struct blocker *x = user_data;
+    if (ev->kind != MACP_EVENT_ENVELOPE) return;
+    pthread_mutex_lock(&x->mu);
+    x->b_events++;
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
+static void test_blocked_callback_does_not_stall_others(void) {
+    macp_client *coord = connect_as("coordinator"), *alice = connect_as("alice");
+    macp_session *s1 = start_decision(coord), *s2 = start_decision(coord), *sa = NULL;
+    OK(macp_session_open(alice, macp_session_id(s2), &sa, NULL, &err));
+    propose_range(sa, 0, 2);
+    struct blocker x;
+    memset(&x, 0, sizeof x);
+    pthread_mutex_init(&x.mu, NULL);
+    pthread_cond_init(&x.cv, NULL);
+    macp_watcher *a = NULL, *b = NULL;
+    OK(macp_session_watch(s1, 0, NULL, on_blocking_a, &x, &a, NULL, &err));
+    /* A's first envelope (SessionStart) reaches its callback, which blocks. */
+    WAIT_FOR(&x, x.a_events >= 1);
+    OK(macp_session_watch(s2, 0, NULL, on_counting_b, &x, &b, NULL, &err));
+    WAIT_FOR(&x, x.b_events >= 3);
+    WAIT_FOR(&x, x.a_released_by_b);
+    macp_watcher_close(a);
+    macp_watcher_close(b);
+    pthread_mutex_destroy(&x.mu);
+    pthread_cond_destroy(&x.cv);
+    macp_session_free(sa);
+    macp_session_free(s1);
+    macp_session_free(s2);
+    macp_client_free(alice);
+    macp_client_free(coord);
+}
+
+#ifdef __linux__
+static long threads_now(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Threads:", 8) == 0) n = strtol(line + 8, NULL, 10);
+    fclose(f);
+    return n;
+}
+#endif
+
+/* 100 watchers, each with its first event delivered, add at most the
+ * callback pool's threads (16 by default), not one each. */
+static void test_threads_do_not_grow_with_watchers(void) {
+#ifdef __linux__
+    enum { N = 100 };
+    macp_client *c = connect_as("coordinator");
+    macp_session *s = start_decision(c);
+    /* One watcher first: the pool and the connection exist. */
+    static struct record r[N];
+    macp_watcher *w[N];
+    record_init(&r[0]);
+    OK(macp_session_watch(s, 0, NULL, on_event, &r[0], &w[0], NULL, &err));
+    WAIT_FOR(&r[0], r[0].envelopes >= 1);
+    long before = threads_now();
+    for (int i = 1; i < N; i++) {
+        record_init(&r[i]);
+        OK(macp_session_watch(s, 0, NULL, on_event, &r[i], &w[i], NULL, &err));
+    }
+    for (int i = 1; i < N; i++) WAIT_FOR(&r[i], r[i].envelopes >= 1);
+    long after = threads_now();
+    if (!(before > 0 && after - before <= 16)) fprintf(stderr, "  threads: %ld before, %ld after\n", before, after);
+    CHECK(before > 0 && after - before <= 16);
+    for (int i = 0; i < N; i++) {
+        macp_watcher_close(w[i]);
+        record_destroy(&r[i]);
+    }
+    macp_session_free(s);
+    macp_client_free(c);
+#endif
 }
 
 static void test_send_on_the_stream(void) {
@@ -359,7 +528,10 @@ int main(void) {
         {"ordered_delivery", test_ordered_delivery},
         {"close_while_events_flow", test_close_while_events_flow},
         {"close_from_inside_the_callback", test_close_from_inside_the_callback},
+        {"handle_usable_from_the_first_event", test_handle_usable_from_the_first_event},
         {"free_client_with_watchers_open", test_free_client_with_watchers_open},
+        {"blocked_callback_does_not_stall_others", test_blocked_callback_does_not_stall_others},
+        {"threads_do_not_grow_with_watchers", test_threads_do_not_grow_with_watchers},
         {"send_on_the_stream", test_send_on_the_stream},
         {"bad_input", test_bad_input},
     };
