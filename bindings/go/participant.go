@@ -15,7 +15,6 @@ import (
 	"context"
 	"runtime/cgo"
 	"sync"
-	"time"
 	"unsafe"
 )
 
@@ -225,18 +224,7 @@ func macpGoParticipantMessage(session *C.macp_session, env *C.macp_envelope, ud 
 	if r == nil || r.failed() != nil {
 		return
 	}
-	e := Envelope{
-		MACPVersion: cstr(env.macp_version),
-		Mode:        cstr(env.mode),
-		MessageType: cstr(env.message_type),
-		MessageID:   cstr(env.message_id),
-		SessionID:   cstr(env.session_id),
-		Sender:      cstr(env.sender),
-		Timestamp:   time.UnixMilli(int64(env.timestamp_unix_ms)),
-	}
-	if env.payload != nil && env.payload_len > 0 {
-		e.Payload = C.GoBytes(unsafe.Pointer(env.payload), C.int(env.payload_len))
-	}
+	e := *envelopeFrom(env)
 	h, ok := r.handlers[e.MessageType]
 	if !ok {
 		h = r.other

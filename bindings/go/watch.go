@@ -264,6 +264,23 @@ func macpGoWatchEvent(ev *C.macp_event, ud unsafe.Pointer) {
 	}
 }
 
+// envelopeFrom copies a borrowed C envelope.
+func envelopeFrom(env *C.macp_envelope) *Envelope {
+	e := &Envelope{
+		MACPVersion: cstr(env.macp_version),
+		Mode:        cstr(env.mode),
+		MessageType: cstr(env.message_type),
+		MessageID:   cstr(env.message_id),
+		SessionID:   cstr(env.session_id),
+		Sender:      cstr(env.sender),
+		Timestamp:   time.UnixMilli(int64(env.timestamp_unix_ms)),
+	}
+	if env.payload != nil && env.payload_len > 0 {
+		e.Payload = C.GoBytes(unsafe.Pointer(env.payload), C.int(env.payload_len))
+	}
+	return e
+}
+
 func cstr(p *C.char) string {
 	if p == nil {
 		return ""
@@ -291,19 +308,7 @@ func eventFrom(ev *C.macp_event) Event {
 		e.Raw = C.GoBytes(unsafe.Pointer(ev.raw), C.int(ev.raw_len))
 	}
 	if e.Kind == EventEnvelope || e.Kind == EventSignal {
-		env := &ev.envelope
-		e.Envelope = &Envelope{
-			MACPVersion: cstr(env.macp_version),
-			Mode:        cstr(env.mode),
-			MessageType: cstr(env.message_type),
-			MessageID:   cstr(env.message_id),
-			SessionID:   cstr(env.session_id),
-			Sender:      cstr(env.sender),
-			Timestamp:   time.UnixMilli(int64(env.timestamp_unix_ms)),
-		}
-		if env.payload != nil && env.payload_len > 0 {
-			e.Envelope.Payload = C.GoBytes(unsafe.Pointer(env.payload), C.int(env.payload_len))
-		}
+		e.Envelope = envelopeFrom(&ev.envelope)
 	}
 	if ev.session != nil {
 		e.Session = sessionInfo(ev.session)
