@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "macp.h"
 
@@ -46,6 +47,22 @@ static macp_client *connect_as(const char *target, const char *identity) {
     macp_client_options_free(opts);
     printf("[%s] connected, protocol %s\n", identity, macp_client_protocol_version(client));
     return client;
+}
+
+/* Copy the string field `name` of a flat JSON object, as libmacp writes it
+ * (compact, `.proto` field names), into `out`; an agent with a JSON parser
+ * would use that instead. Returns whether it was found. */
+static inline int string_field(const char *json, const char *name, char *out, size_t out_len) {
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\":\"", name);
+    const char *start = strstr(json, key);
+    if (!start) return 0;
+    start += strlen(key);
+    const char *end = strchr(start, '"');
+    if (!end || (size_t)(end - start) >= out_len) return 0;
+    memcpy(out, start, (size_t)(end - start));
+    out[end - start] = '\0';
+    return 1;
 }
 
 #endif

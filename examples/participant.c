@@ -37,22 +37,6 @@ struct agent {
     struct agents *all;
 };
 
-/* Copy the string field `name` of a flat JSON object, as libmacp writes it
- * (compact, `.proto` field names), into `out`; an agent with a JSON parser
- * would use that instead. Returns whether it was found. */
-static int string_field(const char *json, const char *name, char *out, size_t out_len) {
-    char key[64];
-    snprintf(key, sizeof key, "\"%s\":\"", name);
-    const char *start = strstr(json, key);
-    if (!start) return 0;
-    start += strlen(key);
-    const char *end = strchr(start, '"');
-    if (!end || (size_t)(end - start) >= out_len) return 0;
-    memcpy(out, start, (size_t)(end - start));
-    out[end - start] = '\0';
-    return 1;
-}
-
 /* A voter's Proposal callback: approve it. `session` is borrowed from the
  * participant, so the vote goes out on it. */
 static void on_proposal(const macp_session *session, const macp_envelope *env, void *user_data) {

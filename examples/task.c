@@ -32,22 +32,6 @@ struct inbox {
     int committed;               /* the Commitment arrived */
 };
 
-/* Copy the string field `name` of a flat JSON object, as libmacp writes it
- * (compact, `.proto` field names), into `out`; an agent with a JSON parser
- * would use that instead. Returns whether it was found. */
-static int string_field(const char *json, const char *name, char *out, size_t out_len) {
-    char key[64];
-    snprintf(key, sizeof key, "\"%s\":\"", name);
-    const char *start = strstr(json, key);
-    if (!start) return 0;
-    start += strlen(key);
-    const char *end = strchr(start, '"');
-    if (!end || (size_t)(end - start) >= out_len) return 0;
-    memcpy(out, start, (size_t)(end - start));
-    out[end - start] = '\0';
-    return 1;
-}
-
 /* The worker's watcher callback: print, project, and wake the main thread.
  * It returns quickly; the replies are sent from the main thread. */
 static void on_event(const macp_event *ev, void *user_data) {
