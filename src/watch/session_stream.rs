@@ -15,10 +15,11 @@ use macp_pb::pb;
 use pb::stream_session_response::Response;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_stream::StreamExt;
 
 use super::{
     backoff_or_close, new_emitter, ready_channel, report_live, stream_ended, wait_until_live,
-    Emitter, Event, Ready, Watch, WatchOptions,
+    Emitter, Event, Outbound, Ready, Watch, WatchOptions,
 };
 use crate::client::Client;
 use crate::error::{Error, Result, Status};
@@ -39,7 +40,7 @@ pub(crate) async fn spawn_session_stream(
         client.shutdown_token().clone(),
         format!("session {session_id}"),
     );
-    let (outbound, out_rx) = mpsc::channel(SEND_QUEUE);
+    let (outbound, out_rx): (Outbound, _) = mpsc::channel(SEND_QUEUE);
     let state = State {
         session_id: session_id.to_string(),
         last: after_sequence,
@@ -67,19 +68,24 @@ struct State {
     history_floor: Option<u64>,
 }
 
-fn subscribe_frame(session_id: &str, after: u64) -> pb::StreamSessionRequest {
-    pb::StreamSessionRequest {
+/// A request frame, boxed in the stream's queue: an unbounded channel, too,
+/// allocates its first block of 32 slots when it is created (see
+/// [`super::Events`]).
+type Frame = Box<pb::StreamSessionRequest>;
+
+fn subscribe_frame(session_id: &str, after: u64) -> Frame {
+    Box::new(pb::StreamSessionRequest {
         envelope: None,
         subscribe_session_id: session_id.to_string(),
         after_sequence: after,
-    }
+    })
 }
 
-fn envelope_frame(env: pb::Envelope) -> pb::StreamSessionRequest {
-    pb::StreamSessionRequest {
+fn envelope_frame(env: pb::Envelope) -> Frame {
+    Box::new(pb::StreamSessionRequest {
         envelope: Some(env),
         ..Default::default()
-    }
+    })
 }
 
 async fn run(
@@ -87,7 +93,7 @@ async fn run(
     mut st: State,
     opts: WatchOptions,
     em: Emitter,
-    mut out_rx: mpsc::Receiver<pb::Envelope>,
+    mut out_rx: mpsc::Receiver<Box<pb::Envelope>>,
     mut ready: Ready,
 ) {
     let mut attempt = 0u32;
@@ -100,7 +106,7 @@ async fn run(
         }
         let mut stub = client.stub();
         let opened = tokio::select! {
-            r = stub.stream_session(client.request(UnboundedReceiverStream::new(rx))) => r,
+            r = stub.stream_session(client.request(UnboundedReceiverStream::new(rx).map(|f| *f))) => r,
             _ = em.stopped() => { em.close(Error::new(Status::Cancelled, "closed")).await; return; }
         };
         let cause = match opened {
@@ -185,9 +191,9 @@ async fn resume_past_gap(em: &Emitter, st: &mut State, cause: &Error) -> Option<
 async fn pump(
     em: &Emitter,
     st: &mut State,
-    tx: &mpsc::UnboundedSender<pb::StreamSessionRequest>,
+    tx: &mpsc::UnboundedSender<Frame>,
     inbound: &mut tonic::Streaming<pb::StreamSessionResponse>,
-    out_rx: &mut mpsc::Receiver<pb::Envelope>,
+    out_rx: &mut mpsc::Receiver<Box<pb::Envelope>>,
     attempt: &mut u32,
 ) -> Option<Error> {
     let mut outbound_open = true;
@@ -237,8 +243,8 @@ async fn pump(
             env = out_rx.recv(), if outbound_open => match env {
                 Some(env) => {
                     st.sent.insert(env.message_id.clone());
-                    st.unconfirmed.push(env.clone());
-                    let _ = tx.send(envelope_frame(env));
+                    st.unconfirmed.push((*env).clone());
+                    let _ = tx.send(envelope_frame(*env));
                 }
                 None => outbound_open = false,
             },
