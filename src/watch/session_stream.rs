@@ -27,6 +27,56 @@ use crate::error::{Error, Result, Status};
 /// Capacity of the queue of envelopes waiting to be written to the stream.
 const SEND_QUEUE: usize = 1024;
 
+/// Initial size of the stream's encode and decode buffers (tonic's default is
+/// 8 KiB each). Both are allocated when the stream opens and grow as a
+/// message needs, so a smaller start costs nothing for the envelopes of a
+/// session (a few hundred bytes) and saves an idle watcher most of 16 KiB.
+const CODEC_BUFFER: usize = 1024;
+
+/// Open `StreamSession` as the generated stub does, but with
+/// [`CODEC_BUFFER`]-sized codec buffers.
+async fn open_stream(
+    client: &Client,
+    frames: impl tokio_stream::Stream<Item = pb::StreamSessionRequest> + Send + 'static,
+) -> std::result::Result<
+    tonic::Response<tonic::codec::Streaming<pb::StreamSessionResponse>>,
+    tonic::Status,
+> {
+    let mut grpc = client.grpc();
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+    // 32 KiB: tonic's default yield threshold, unchanged.
+    let codec = SmallBuffers(tonic::codec::BufferSettings::new(CODEC_BUFFER, 32 * 1024));
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/macp.v1.MACPRuntimeService/StreamSession",
+    );
+    let mut req = client.request(frames);
+    req.extensions_mut().insert(tonic::GrpcMethod::new(
+        "macp.v1.MACPRuntimeService",
+        "StreamSession",
+    ));
+    grpc.streaming(req, path, codec).await
+}
+
+/// The prost codec of `StreamSession` with the given buffer settings.
+struct SmallBuffers(tonic::codec::BufferSettings);
+
+impl tonic::codec::Codec for SmallBuffers {
+    type Encode = pb::StreamSessionRequest;
+    type Decode = pb::StreamSessionResponse;
+    type Encoder = tonic_prost::ProstEncoder<pb::StreamSessionRequest>;
+    type Decoder = tonic_prost::ProstDecoder<pb::StreamSessionResponse>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        tonic_prost::ProstEncoder::new(self.0)
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        tonic_prost::ProstDecoder::new(self.0)
+    }
+}
+
 pub(crate) async fn spawn_session_stream(
     client: Arc<Client>,
     session_id: &str,
@@ -104,9 +154,8 @@ async fn run(
         for env in &st.unconfirmed {
             let _ = tx.send(envelope_frame(env.clone()));
         }
-        let mut stub = client.stub();
         let opened = tokio::select! {
-            r = stub.stream_session(client.request(UnboundedReceiverStream::new(rx).map(|f| *f))) => r,
+            r = open_stream(&client, UnboundedReceiverStream::new(rx).map(|f| *f)) => r,
             _ = em.stopped() => { em.close(Error::new(Status::Cancelled, "closed")).await; return; }
         };
         let cause = match opened {
