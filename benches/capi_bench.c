@@ -440,7 +440,7 @@ static void scale(int n, int driven, int m) {
             pthread_mutex_unlock(&win.mu);
             snprintf(id, sizeof id, "m%d", k);
             size_t len = proposal(buf, id);
-            die(macp_session_send_async(s[d], "Proposal", buf, len, NULL, on_sent, &win, &err), err, "send_async");
+            die(macp_session_send_async(s[d], "Proposal", buf, len, on_sent, &win, NULL, &err), err, "send_async");
         }
     }
     scale_wait(n + (long)driven * m);

@@ -42,6 +42,9 @@ pub struct Ack {
 /// A connected, initialized MACP client. Cheap to share behind an `Arc`.
 pub struct Client {
     stub: MacpRuntimeServiceClient<Channel>,
+    /// The stub's channel, for streams that set their own codec buffers
+    /// ([`Client::grpc`]).
+    channel: Channel,
     /// Replaceable while calls run ([`Client::set_bearer_token`]).
     auth: RwLock<Option<MetadataValue<Ascii>>>,
     /// The default trace context of every call.
@@ -180,11 +183,12 @@ impl Client {
                     connect_failure(&redact_target(&uri), &error_chain(&e), tls),
                 )
             })?;
-            let stub = MacpRuntimeServiceClient::new(channel)
+            let stub = MacpRuntimeServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES);
             let mut client = Client {
                 stub,
+                channel,
                 auth: RwLock::new(auth),
                 trace: TraceSlot::default(),
                 config,
@@ -316,6 +320,14 @@ impl Client {
     /// A clone of the generated stub (cheap: it shares the channel).
     pub(crate) fn stub(&self) -> MacpRuntimeServiceClient<Channel> {
         self.stub.clone()
+    }
+
+    /// A gRPC client on the stub's connection with the stub's message size
+    /// limits, for calls made with a codec of their own.
+    pub(crate) fn grpc(&self) -> tonic::client::Grpc<Channel> {
+        tonic::client::Grpc::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// A request carrying the client's credential and trace context.

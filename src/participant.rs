@@ -380,7 +380,7 @@ impl Run {
 /// Move one session stream's events into the participant's queue.
 async fn forward(
     id: String,
-    mut events: mpsc::Receiver<Event>,
+    mut events: crate::watch::Events,
     merged: mpsc::Sender<(String, Event)>,
     cancel: CancellationToken,
 ) {

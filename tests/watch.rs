@@ -162,6 +162,45 @@ async fn envelopes_sent_on_the_stream_are_accepted_or_refused_in_band() {
     }
 }
 
+/// The stream's codec buffers start small (a few hundred bytes is a
+/// session's usual envelope) and must grow for larger ones, both ways.
+#[tokio::test]
+async fn envelopes_larger_than_the_stream_buffers_pass_both_ways() {
+    let rt = Runtime::start();
+    let (_, alice) = decision(&rt.target()).await;
+    let mut w = alice.watch(0, WatchOptions::default()).await.unwrap();
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let received = alice
+        .decision()
+        .propose("unary", "x", "", &big)
+        .await
+        .unwrap()
+        .message_id;
+    let proposal = macp_pb::decision_pb::ProposalPayload {
+        proposal_id: "streamed".into(),
+        option: "x".into(),
+        supporting_data: big.clone(),
+        ..Default::default()
+    };
+    let sent = prost::Message::encode_to_vec(&proposal);
+    let env = alice.client().envelope(
+        DECISION,
+        "Proposal",
+        alice.id(),
+        sent.clone(),
+        Some("stream-big".into()),
+    );
+    w.send(env).unwrap();
+    let (got, other) = envelopes(&mut w, 3).await;
+    assert!(other.is_empty(), "{other:?}");
+    assert_eq!(got[1].1.message_id, received);
+    let first: macp_pb::decision_pb::ProposalPayload =
+        prost::Message::decode(got[1].1.payload.as_slice()).unwrap();
+    assert_eq!(first.supporting_data, big);
+    assert_eq!(got[2].1.message_id, "stream-big");
+    assert_eq!(got[2].1.payload, sent);
+}
+
 #[tokio::test]
 async fn refused_subscriptions_close_the_watcher() {
     let rt = Runtime::start();

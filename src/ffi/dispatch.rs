@@ -31,12 +31,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
-use tokio::sync::mpsc;
-
 use super::event::{macp_event, to_c, Storage};
 use super::queue::Queue;
 use crate::error::{Error, Result, Status};
-use crate::watch::Event;
+use crate::watch::{Event, Events};
 
 /// Events of one watcher delivered per turn before the next ready watcher's.
 pub(crate) const BATCH: usize = 64;
@@ -73,7 +71,7 @@ struct Sched {
 
 /// One watcher as the dispatching sees it.
 pub(crate) struct Slot {
-    events: Mutex<Option<mpsc::Receiver<Event>>>,
+    events: Mutex<Option<Events>>,
     /// An event taken by [`Slot::arm`]'s first poll, delivered first.
     first: Mutex<Option<Event>>,
     sched: Mutex<Sched>,
@@ -117,7 +115,7 @@ impl Wake for Slot {
 impl Slot {
     /// A slot for `events`, not yet scheduled: nothing is delivered before
     /// [`Slot::arm`], so the caller can publish the watcher's handle first.
-    pub(crate) fn new(events: mpsc::Receiver<Event>, sink: Sink) -> Result<Arc<Slot>> {
+    pub(crate) fn new(events: Events, sink: Sink) -> Result<Arc<Slot>> {
         if matches!(sink, Sink::Callback(_)) {
             pool()?;
         }

@@ -15,8 +15,6 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use macp_pb::pb;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::args::{arg_bytes, arg_nonempty, arg_opt_str, arg_out, clear_text, write_text};
@@ -93,7 +91,7 @@ pub struct macp_watcher {
 pub(crate) struct WatcherObject {
     slot: Arc<Slot>,
     cancel: CancellationToken,
-    outbound: Option<mpsc::Sender<pb::Envelope>>,
+    outbound: Option<crate::watch::Outbound>,
     /// For building envelopes sent on a session stream.
     session: Option<crate::Session>,
 }

@@ -143,12 +143,43 @@ impl WatchOptions {
     }
 }
 
+/// A watcher's queue of events, in order.
+///
+/// The queue holds each event boxed: a bounded channel allocates its slots up
+/// front in blocks of 32, so with the events themselves (about 200 bytes)
+/// every idle watcher would hold several KiB of empty slots. Boxed, a slot is
+/// one pointer.
+pub struct Events(mpsc::Receiver<Box<Event>>);
+
+impl Events {
+    /// The next event; `None` once the watcher has ended and the queue is
+    /// drained.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.0.recv().await.map(|ev| *ev)
+    }
+
+    /// The next event if one is queued.
+    pub fn try_recv(&mut self) -> Result<Event, mpsc::error::TryRecvError> {
+        self.0.try_recv().map(|ev| *ev)
+    }
+
+    /// Poll for the next event (registers `cx`'s waker when there is none).
+    pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Event>> {
+        self.0.poll_recv(cx).map(|ev| ev.map(|ev| *ev))
+    }
+}
+
+/// Where envelopes sent on a session stream wait for its writer. Boxed for
+/// the same reason as [`Events`]: the channel's first block of slots is
+/// allocated when the watcher starts, whether or not it ever sends.
+pub(crate) type Outbound = mpsc::Sender<Box<pb::Envelope>>;
+
 /// A running watcher: its events, its cancellation, and (for session
 /// streams) the way to send envelopes on the stream.
 pub struct Watch {
-    pub events: mpsc::Receiver<Event>,
+    pub events: Events,
     pub(crate) cancel: CancellationToken,
-    pub(crate) outbound: Option<mpsc::Sender<pb::Envelope>>,
+    pub(crate) outbound: Option<Outbound>,
 }
 
 impl Watch {
@@ -173,17 +204,14 @@ impl Watch {
 }
 
 /// Queue `envelope` for a session stream's writer.
-pub(crate) fn queue_envelope(
-    tx: &mpsc::Sender<pb::Envelope>,
-    envelope: pb::Envelope,
-) -> crate::Result<()> {
+pub(crate) fn queue_envelope(tx: &Outbound, envelope: pb::Envelope) -> crate::Result<()> {
     crate::client::validate_message_id(&envelope.message_id)?;
     crate::modes::rules::check_client_payload(
         &envelope.mode,
         &envelope.message_type,
         &envelope.payload,
     )?;
-    tx.try_send(envelope).map_err(|e| match e {
+    tx.try_send(Box::new(envelope)).map_err(|e| match e {
         mpsc::error::TrySendError::Full(_) => Error::new(
             Status::InvalidState,
             "the stream's send queue is full; retry later",
@@ -202,7 +230,7 @@ pub(crate) fn is_transient(e: &Error) -> bool {
 /// The event sender side, with cancellation: `false` once the consumer or
 /// the watcher's owner is gone.
 pub(crate) struct Emitter {
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<Box<Event>>,
     cancel: CancellationToken,
     shutdown: CancellationToken,
     /// `Closed` was delivered (or the watcher cancelled): nothing follows.
@@ -221,7 +249,7 @@ impl Emitter {
             biased;
             _ = self.cancel.cancelled() => return false,
             _ = self.shutdown.cancelled() => true,
-            r = self.tx.send(ev) => return r.is_ok(),
+            r = self.tx.send(Box::new(ev)) => return r.is_ok(),
         };
         if shut_down {
             self.close(Error::new(Status::Cancelled, "the client was closed"))
@@ -280,7 +308,7 @@ impl Emitter {
         // Deliver even though the shutdown token fired: the consumer learns why.
         let _ = tokio::select! {
             _ = self.cancel.cancelled() => Ok(()),
-            r = self.tx.send(Event::Closed(cause)) => r,
+            r = self.tx.send(Box::new(Event::Closed(cause))) => r,
         };
     }
 }
@@ -325,7 +353,7 @@ pub(crate) fn new_emitter(
     opts: &WatchOptions,
     shutdown: CancellationToken,
     what: String,
-) -> (Emitter, mpsc::Receiver<Event>, CancellationToken) {
+) -> (Emitter, Events, CancellationToken) {
     let (tx, rx) = mpsc::channel(opts.queue_capacity);
     let cancel = CancellationToken::new();
     (
@@ -336,7 +364,7 @@ pub(crate) fn new_emitter(
             closed: std::sync::atomic::AtomicBool::new(false),
             what,
         },
-        rx,
+        Events(rx),
         cancel,
     )
 }
@@ -370,8 +398,8 @@ pub(crate) fn report_live(ready: &mut Ready, outcome: crate::Result<()>) -> bool
 pub(crate) async fn wait_until_live(
     live: oneshot::Receiver<crate::Result<()>>,
     cancel: CancellationToken,
-    events: mpsc::Receiver<Event>,
-    outbound: Option<mpsc::Sender<pb::Envelope>>,
+    events: Events,
+    outbound: Option<Outbound>,
 ) -> crate::Result<Watch> {
     let stop_unless_live = cancel.clone().drop_guard();
     match live.await {

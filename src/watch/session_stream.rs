@@ -15,16 +15,67 @@ use macp_pb::pb;
 use pb::stream_session_response::Response;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_stream::StreamExt;
 
 use super::{
     backoff_or_close, new_emitter, ready_channel, report_live, stream_ended, wait_until_live,
-    Emitter, Event, Ready, Watch, WatchOptions,
+    Emitter, Event, Outbound, Ready, Watch, WatchOptions,
 };
 use crate::client::Client;
 use crate::error::{Error, Result, Status};
 
 /// Capacity of the queue of envelopes waiting to be written to the stream.
 const SEND_QUEUE: usize = 1024;
+
+/// Initial size of the stream's encode and decode buffers (tonic's default is
+/// 8 KiB each). Both are allocated when the stream opens and grow as a
+/// message needs, so a smaller start costs nothing for the envelopes of a
+/// session (a few hundred bytes) and saves an idle watcher most of 16 KiB.
+const CODEC_BUFFER: usize = 1024;
+
+/// Open `StreamSession` as the generated stub does, but with
+/// [`CODEC_BUFFER`]-sized codec buffers.
+async fn open_stream(
+    client: &Client,
+    frames: impl tokio_stream::Stream<Item = pb::StreamSessionRequest> + Send + 'static,
+) -> std::result::Result<
+    tonic::Response<tonic::codec::Streaming<pb::StreamSessionResponse>>,
+    tonic::Status,
+> {
+    let mut grpc = client.grpc();
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+    // 32 KiB: tonic's default yield threshold, unchanged.
+    let codec = SmallBuffers(tonic::codec::BufferSettings::new(CODEC_BUFFER, 32 * 1024));
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/macp.v1.MACPRuntimeService/StreamSession",
+    );
+    let mut req = client.request(frames);
+    req.extensions_mut().insert(tonic::GrpcMethod::new(
+        "macp.v1.MACPRuntimeService",
+        "StreamSession",
+    ));
+    grpc.streaming(req, path, codec).await
+}
+
+/// The prost codec of `StreamSession` with the given buffer settings.
+struct SmallBuffers(tonic::codec::BufferSettings);
+
+impl tonic::codec::Codec for SmallBuffers {
+    type Encode = pb::StreamSessionRequest;
+    type Decode = pb::StreamSessionResponse;
+    type Encoder = tonic_prost::ProstEncoder<pb::StreamSessionRequest>;
+    type Decoder = tonic_prost::ProstDecoder<pb::StreamSessionResponse>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        tonic_prost::ProstEncoder::new(self.0)
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        tonic_prost::ProstDecoder::new(self.0)
+    }
+}
 
 pub(crate) async fn spawn_session_stream(
     client: Arc<Client>,
@@ -39,7 +90,7 @@ pub(crate) async fn spawn_session_stream(
         client.shutdown_token().clone(),
         format!("session {session_id}"),
     );
-    let (outbound, out_rx) = mpsc::channel(SEND_QUEUE);
+    let (outbound, out_rx): (Outbound, _) = mpsc::channel(SEND_QUEUE);
     let state = State {
         session_id: session_id.to_string(),
         last: after_sequence,
@@ -67,19 +118,24 @@ struct State {
     history_floor: Option<u64>,
 }
 
-fn subscribe_frame(session_id: &str, after: u64) -> pb::StreamSessionRequest {
-    pb::StreamSessionRequest {
+/// A request frame, boxed in the stream's queue: an unbounded channel, too,
+/// allocates its first block of 32 slots when it is created (see
+/// [`super::Events`]).
+type Frame = Box<pb::StreamSessionRequest>;
+
+fn subscribe_frame(session_id: &str, after: u64) -> Frame {
+    Box::new(pb::StreamSessionRequest {
         envelope: None,
         subscribe_session_id: session_id.to_string(),
         after_sequence: after,
-    }
+    })
 }
 
-fn envelope_frame(env: pb::Envelope) -> pb::StreamSessionRequest {
-    pb::StreamSessionRequest {
+fn envelope_frame(env: pb::Envelope) -> Frame {
+    Box::new(pb::StreamSessionRequest {
         envelope: Some(env),
         ..Default::default()
-    }
+    })
 }
 
 async fn run(
@@ -87,7 +143,7 @@ async fn run(
     mut st: State,
     opts: WatchOptions,
     em: Emitter,
-    mut out_rx: mpsc::Receiver<pb::Envelope>,
+    mut out_rx: mpsc::Receiver<Box<pb::Envelope>>,
     mut ready: Ready,
 ) {
     let mut attempt = 0u32;
@@ -98,9 +154,8 @@ async fn run(
         for env in &st.unconfirmed {
             let _ = tx.send(envelope_frame(env.clone()));
         }
-        let mut stub = client.stub();
         let opened = tokio::select! {
-            r = stub.stream_session(client.request(UnboundedReceiverStream::new(rx))) => r,
+            r = open_stream(&client, UnboundedReceiverStream::new(rx).map(|f| *f)) => r,
             _ = em.stopped() => { em.close(Error::new(Status::Cancelled, "closed")).await; return; }
         };
         let cause = match opened {
@@ -185,9 +240,9 @@ async fn resume_past_gap(em: &Emitter, st: &mut State, cause: &Error) -> Option<
 async fn pump(
     em: &Emitter,
     st: &mut State,
-    tx: &mpsc::UnboundedSender<pb::StreamSessionRequest>,
+    tx: &mpsc::UnboundedSender<Frame>,
     inbound: &mut tonic::Streaming<pb::StreamSessionResponse>,
-    out_rx: &mut mpsc::Receiver<pb::Envelope>,
+    out_rx: &mut mpsc::Receiver<Box<pb::Envelope>>,
     attempt: &mut u32,
 ) -> Option<Error> {
     let mut outbound_open = true;
@@ -237,8 +292,8 @@ async fn pump(
             env = out_rx.recv(), if outbound_open => match env {
                 Some(env) => {
                     st.sent.insert(env.message_id.clone());
-                    st.unconfirmed.push(env.clone());
-                    let _ = tx.send(envelope_frame(env));
+                    st.unconfirmed.push((*env).clone());
+                    let _ = tx.send(envelope_frame(*env));
                 }
                 None => outbound_open = false,
             },
