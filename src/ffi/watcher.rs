@@ -188,13 +188,14 @@ pub unsafe extern "C" fn macp_session_watch(
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
-        arg_out(out, "out")?;
-        *out = std::ptr::null_mut();
-        let sink = callback_sink(callback, user_data)?;
-        let opts = options_from_c(options)?;
-        let s = handle::get(session)?;
-        let watch = block(call, Kind::Other, s.session.watch(after_sequence, opts))?;
-        start(watch, Some(s.session.clone()), sink, out)
+        watch_session(
+            session,
+            after_sequence,
+            options,
+            || callback_sink(callback, user_data),
+            out,
+            call,
+        )
     })
 }
 
@@ -266,15 +267,59 @@ pub unsafe extern "C" fn macp_client_watch(
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
-        arg_out(out, "out")?;
-        *out = std::ptr::null_mut();
-        let kind = watch_kind(kind)?;
-        let sink = callback_sink(callback, user_data)?;
-        let opts = options_from_c(options)?;
-        let c = handle::get(client)?;
-        let watch = block(call, Kind::Other, c.client.watch(kind, opts))?;
-        start(watch, None, sink, out)
+        watch_client(
+            client,
+            kind,
+            options,
+            || callback_sink(callback, user_data),
+            out,
+            call,
+        )
     })
+}
+
+/// The body of `macp_session_watch` and `macp_session_watch_queued`, whose
+/// events go to the `Sink` that `sink` makes.
+///
+/// # Safety
+/// As for those functions.
+unsafe fn watch_session(
+    session: *const macp_session,
+    after_sequence: u64,
+    options: *const macp_watch_options,
+    sink: impl FnOnce() -> Result<Sink>,
+    out: *mut *mut macp_watcher,
+    call: *const macp_call_options,
+) -> Result<()> {
+    arg_out(out, "out")?;
+    *out = std::ptr::null_mut();
+    let sink = sink()?;
+    let opts = options_from_c(options)?;
+    let s = handle::get(session)?;
+    let watch = block(call, Kind::Other, s.session.watch(after_sequence, opts))?;
+    start(watch, Some(s.session.clone()), sink, out)
+}
+
+/// The body of `macp_client_watch` and `macp_client_watch_queued`.
+///
+/// # Safety
+/// As for those functions.
+unsafe fn watch_client(
+    client: *const macp_client,
+    kind: i32,
+    options: *const macp_watch_options,
+    sink: impl FnOnce() -> Result<Sink>,
+    out: *mut *mut macp_watcher,
+    call: *const macp_call_options,
+) -> Result<()> {
+    arg_out(out, "out")?;
+    *out = std::ptr::null_mut();
+    let kind = watch_kind(kind)?;
+    let sink = sink()?;
+    let opts = options_from_c(options)?;
+    let c = handle::get(client)?;
+    let watch = block(call, Kind::Other, c.client.watch(kind, opts))?;
+    start(watch, None, sink, out)
 }
 
 fn queue_sink(queue: *const macp_event_queue, tag: u64) -> Result<Sink> {
@@ -308,13 +353,14 @@ pub unsafe extern "C" fn macp_session_watch_queued(
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
-        arg_out(out, "out")?;
-        *out = std::ptr::null_mut();
-        let sink = queue_sink(queue, tag)?;
-        let opts = options_from_c(options)?;
-        let s = handle::get(session)?;
-        let watch = block(call, Kind::Other, s.session.watch(after_sequence, opts))?;
-        start(watch, Some(s.session.clone()), sink, out)
+        watch_session(
+            session,
+            after_sequence,
+            options,
+            || queue_sink(queue, tag),
+            out,
+            call,
+        )
     })
 }
 
@@ -339,14 +385,7 @@ pub unsafe extern "C" fn macp_client_watch_queued(
     error: *mut *mut macp_error,
 ) -> Status {
     guard(error, || {
-        arg_out(out, "out")?;
-        *out = std::ptr::null_mut();
-        let kind = watch_kind(kind)?;
-        let sink = queue_sink(queue, tag)?;
-        let opts = options_from_c(options)?;
-        let c = handle::get(client)?;
-        let watch = block(call, Kind::Other, c.client.watch(kind, opts))?;
-        start(watch, None, sink, out)
+        watch_client(client, kind, options, || queue_sink(queue, tag), out, call)
     })
 }
 
