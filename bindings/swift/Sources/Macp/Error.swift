@@ -103,23 +103,7 @@ public struct MacpError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Reads and frees a C error object.
     init(status s: macp_status, taking err: OpaquePointer?) {
         defer { macp_error_free(err) }
-        guard let err else {
-            self.init(status: Status(s), message: Status(s).name)
-            return
-        }
-        var data: UnsafePointer<UInt8>?
-        var len = 0
-        macp_error_details(err, &data, &len)
-        self.init(
-            status: Status(s),
-            code: String(cString: macp_error_code(err)),
-            message: String(cString: macp_error_message(err)),
-            details: data.map { Data(bytes: $0, count: len) } ?? Data(),
-            sessionId: String(cString: macp_error_session_id(err)),
-            messageId: String(cString: macp_error_message_id(err)),
-            grpcCode: macp_error_grpc_code(err),
-            delivery: Delivery(rawValue: macp_error_delivery(err)) ?? .unknown
-        )
+        self.init(status: s, borrowing: err)
     }
 
     /// Copies a borrowed C error object (a send callback's).
