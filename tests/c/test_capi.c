@@ -820,6 +820,14 @@ static void test_call_options(void) {
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, NULL, &ack, &bad, &err));
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_client_send_envelope(client, NULL, 0, &ack, &bad, &err));
     bad = macp_call_options_default();
+    bad.traceparent = bad_utf8;
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, NULL, &ack, &bad, &err));
+    bad.traceparent = "00-00000000000000000000000000000000-00f067aa0ba902b7-01";
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, NULL, &ack, &bad, &err));
+    bad.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    bad.tracestate = bad_utf8;
+    EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, NULL, &ack, &bad, &err));
+    bad = macp_call_options_default();
     bad.timeout_ms = UINT64_MAX;
     EXPECT(MACP_STATUS_INVALID_ARGUMENT, macp_session_cancel(session, NULL, &ack, &bad, &err));
 
