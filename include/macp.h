@@ -2228,8 +2228,10 @@ macp_status macp_session_send(const macp_session *session,
 // (the callback then reports `MACP_STATUS_CANCELLED`), and its deadline
 // counts from this call.
 //
-// The callback runs on a libmacp runtime thread: it must return quickly and
-// must not block; blocking libmacp calls made from it fail with
+// The callback runs on a libmacp thread (its I/O thread, or a runtime
+// worker with `MACP_WORKER_THREADS`), never on one of the application's,
+// even one that is inside a blocking libmacp call: it must return quickly
+// and must not block; blocking libmacp calls made from it fail with
 // `MACP_STATUS_INVALID_STATE`. Completions of concurrent sends may arrive in
 // any order. `user_data` is passed back untouched.
 //

@@ -133,6 +133,14 @@ pub fn shorten_id(id: &str) -> String {
     format!("'{}...' ({} bytes)", &id[..end], id.len())
 }
 
+impl Drop for Client {
+    /// The channel's last clone is dropped on the runtime, so the connection
+    /// closes now even when no call is driving it ([`crate::rt::release`]).
+    fn drop(&mut self) {
+        crate::rt::release(self.channel.clone());
+    }
+}
+
 impl Client {
     /// Connect to the runtime and negotiate the protocol version with
     /// `Initialize`; both must finish within the connect timeout.

@@ -129,7 +129,7 @@ impl Participant {
             followed: HashMap::new(),
             done: HashSet::new(),
         };
-        crate::rt::runtime()?.spawn(run.run(lifecycle, cancel.clone()));
+        crate::rt::spawn(run.run(lifecycle, cancel.clone()))?;
         Ok(Participant {
             activity,
             identity,
@@ -290,8 +290,9 @@ impl Run {
             Err(cause) => return self.refuse(id, cause).await,
         };
         let crate::watch::Watch { events, cancel, .. } = watch;
-        // This runs on the library's runtime: spawning on it cannot fail.
-        tokio::spawn(forward(id.clone(), events, merged.clone(), cancel.clone()));
+        // Spawned from background work: the I/O thread is running, so this
+        // cannot fail.
+        let _ = crate::rt::spawn(forward(id.clone(), events, merged.clone(), cancel.clone()));
         self.followed.insert(
             id,
             Followed {

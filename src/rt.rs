@@ -1,10 +1,37 @@
-//! The tokio runtime libmacp owns.
+//! The tokio runtime libmacp owns, and who drives it.
 //!
-//! One multi-threaded runtime is created on first use and shared by every
-//! client in the process; it lives until the process exits. Blocking C calls
-//! run their future to completion on it from the caller's thread, so any
-//! number of threads can call in at once. Sharing one runtime keeps an idle
-//! client cheap (no threads of its own) and lets many clients multiplex.
+//! One runtime is created on first use and shared by every client in the
+//! process; it lives until the process exits. Blocking C calls run their
+//! future to completion on it from the caller's thread, so any number of
+//! threads can call in at once. Sharing one runtime keeps an idle client
+//! cheap (no threads of its own) and lets many clients multiplex.
+//!
+//! # Who does the I/O
+//!
+//! By default the runtime has no worker threads. Its scheduler (the tasks of
+//! every connection, and their sockets) is driven by whoever needs it:
+//!
+//! - a **blocking call** drives it itself while it waits, when no one else
+//!   is: the request is written and the reply read on the caller's thread, so
+//!   a sequential call costs one write and one wait, with no hop to another
+//!   thread and back;
+//! - the **I/O thread** (`macp-io`, started on first need) drives it while
+//!   there is *background work*: a task that must make progress when no
+//!   blocking call is running (an open watcher, an asynchronous or queued
+//!   send, a participant). Tasks spawned with [`spawn`] count as background
+//!   work until they end. A blocking call that starts while the I/O thread
+//!   drives waits for its reply like any other task.
+//!
+//! Only one thread drives at a time; the others wait on their own future. So
+//! a blocking call's thread may also run other tasks of the runtime while it
+//! waits (the connection shared with a watcher, say). The only application
+//! code those tasks run is the completion callback of an asynchronous send,
+//! and that never runs on an application's thread: see [`defer`].
+//!
+//! `$MACP_WORKER_THREADS` (1 to 64), set before the first call, selects a
+//! multi-threaded runtime with that many workers instead, which do all the
+//! I/O (a blocking call then waits for a worker to do it): for a process
+//! whose one I/O thread would be saturated.
 //!
 //! # SIGPIPE
 //!
@@ -13,62 +40,256 @@
 //! the process. Rust programs ignore it; C hosts usually keep the default. So
 //! libmacp never lets one of its writes raise it in the host:
 //!
-//! - its runtime threads (workers and the blocking pool) block `SIGPIPE` from
-//!   the moment they start; they do the socket I/O of every connection;
+//! - its own threads (the I/O thread or the workers, and the blocking pool)
+//!   block `SIGPIPE` from the moment they start;
 //! - a blocking call blocks `SIGPIPE` on the caller's thread while it runs
-//!   (the first connection attempt, TCP and TLS handshakes and the HTTP/2
-//!   preface, is written from there) and, before restoring the caller's
+//!   (it does socket I/O from there) and, before restoring the caller's
 //!   mask, discards a `SIGPIPE` that the call left pending on the thread.
 
+use std::cell::Cell;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+
+use tokio::sync::{mpsc, Notify};
 
 use crate::error::{Error, Result, Status};
 
-static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+struct Shared {
+    rt: tokio::runtime::Runtime,
+    /// `Some` when blocking calls drive the runtime (no workers).
+    driven: Option<Driven>,
+}
 
-/// Worker threads of the shared runtime: `$MACP_WORKER_THREADS` (1 to 64)
-/// when set, else the machine's parallelism, at most 4.
-fn worker_threads() -> usize {
-    if let Some(n) = std::env::var("MACP_WORKER_THREADS")
+/// The state of the I/O thread of a driven runtime.
+struct Driven {
+    /// Background work in progress: tasks of [`spawn`] and deferred callbacks.
+    work: AtomicUsize,
+    /// The I/O thread waits here while there is none.
+    lock: Mutex<()>,
+    cv: Condvar,
+    /// Wakes the I/O thread's loop when the work drops to none.
+    idle: Notify,
+    /// Callbacks the I/O thread runs for tasks that ran elsewhere.
+    jobs: mpsc::UnboundedSender<Job>,
+    /// Whether the I/O thread was started; the error if it could not be.
+    started: OnceLock<std::result::Result<(), String>>,
+    jobs_rx: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+static RUNTIME: OnceLock<std::result::Result<Shared, String>> = OnceLock::new();
+
+thread_local! {
+    /// Set on libmacp's own runtime threads (the I/O thread, the workers).
+    static LIBRARY_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `$MACP_WORKER_THREADS` (1 to 64) when set: a multi-threaded runtime.
+fn worker_threads() -> Option<usize> {
+    std::env::var("MACP_WORKER_THREADS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|n| (1..=64).contains(n))
-    {
-        return n;
+}
+
+fn library_thread_start() {
+    LIBRARY_THREAD.with(|t| t.set(true));
+    sigpipe::block_on_this_thread();
+}
+
+fn build() -> std::result::Result<Shared, String> {
+    match worker_threads() {
+        Some(n) => Ok(Shared {
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(n)
+                .thread_name("macp-rt")
+                .on_thread_start(library_thread_start)
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?,
+            driven: None,
+        }),
+        None => {
+            let (jobs, rx) = mpsc::unbounded_channel();
+            Ok(Shared {
+                rt: tokio::runtime::Builder::new_current_thread()
+                    .thread_name("macp-blocking")
+                    .on_thread_start(sigpipe::block_on_this_thread)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?,
+                driven: Some(Driven {
+                    work: AtomicUsize::new(0),
+                    lock: Mutex::new(()),
+                    cv: Condvar::new(),
+                    idle: Notify::new(),
+                    jobs,
+                    started: OnceLock::new(),
+                    jobs_rx: Mutex::new(Some(rx)),
+                }),
+            })
+        }
     }
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 4)
+}
+
+fn shared() -> Result<&'static Shared> {
+    RUNTIME.get_or_init(build).as_ref().map_err(|e| {
+        Error::new(
+            Status::InternalError,
+            format!("cannot start the async runtime: {e}"),
+        )
+    })
 }
 
 /// The shared runtime, created on first use.
 pub fn runtime() -> Result<&'static tokio::runtime::Runtime> {
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(worker_threads())
-                .thread_name("macp-rt")
-                .on_thread_start(sigpipe::block_on_this_thread)
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| {
-            Error::new(
-                Status::InternalError,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })
+    shared().map(|s| &s.rt)
+}
+
+/// Spawn background work on the shared runtime: `fut` makes progress
+/// whether or not a blocking call is running, and counts as background work
+/// (keeping the I/O thread driving) until it ends or is aborted.
+pub fn spawn<F>(fut: F) -> Result<tokio::task::JoinHandle<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let s = shared()?;
+    let work = Work::begin(s)?;
+    Ok(s.rt.spawn(async move {
+        let _work = work;
+        fut.await
+    }))
+}
+
+/// Run `f`, a call into application code made by a task, on a libmacp
+/// thread: at once when this is one, else on the I/O thread. A task of a
+/// driven runtime may run on an application's thread that is inside a
+/// blocking call; application code called there could deadlock on a lock
+/// that thread holds, or make a re-entrant call it does not expect.
+pub fn defer(f: impl FnOnce() + Send + 'static) {
+    if LIBRARY_THREAD.with(Cell::get) {
+        return f();
+    }
+    let Ok(s) = shared() else { return f() };
+    let Some(d) = &s.driven else { return f() };
+    match Work::begin(s) {
+        Ok(work) => {
+            let job: Job = Box::new(move || {
+                let _work = work;
+                f()
+            });
+            // The receiver lives as long as the I/O thread, which never ends.
+            if let Err(mpsc::error::SendError(job)) = d.jobs.send(job) {
+                job();
+            }
+        }
+        // No I/O thread could be started: nowhere else to run it.
+        Err(_) => f(),
+    }
+}
+
+/// Drop `value` as background work, then let the tasks that wakes run: for
+/// a client's last channel, its worker ending and its connection closing,
+/// which in a driven runtime would otherwise wait for the next call to drive
+/// it. Dropped at once when the runtime is not driven (its workers run them)
+/// or does not exist.
+pub fn release<T: Send + 'static>(value: T) {
+    let Some(Ok(s)) = RUNTIME.get() else { return };
+    if s.driven.is_none() {
+        return;
+    }
+    // A few turns of the scheduler: the channel's worker sees its queue
+    // closed and ends, then the connection, with no requests left, closes.
+    let _ = spawn(async move {
+        drop(value);
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+    });
+}
+
+/// One unit of background work, counted while it lives.
+struct Work(&'static Driven);
+
+impl Work {
+    /// `None` inside: a multi-threaded runtime needs no count.
+    fn begin(s: &'static Shared) -> Result<Option<Work>> {
+        let Some(d) = &s.driven else { return Ok(None) };
+        d.started
+            .get_or_init(|| start_io_thread(s, d))
+            .as_ref()
+            .map_err(|e| Error::new(Status::InternalError, e.clone()))?;
+        if d.work.fetch_add(1, Ordering::SeqCst) == 0 {
+            let _g = d.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            d.cv.notify_one();
+        }
+        Ok(Some(Work(d)))
+    }
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        if self.0.work.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_one();
+        }
+    }
+}
+
+fn start_io_thread(s: &'static Shared, d: &'static Driven) -> std::result::Result<(), String> {
+    let rx = d
+        .jobs_rx
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+        .ok_or("the I/O thread was already started")?;
+    std::thread::Builder::new()
+        .name("macp-io".into())
+        .spawn(move || io_thread(s, d, rx))
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the I/O thread: {e}"))
+}
+
+/// The I/O thread: drives the runtime while there is background work, and
+/// runs deferred callbacks.
+fn io_thread(s: &'static Shared, d: &'static Driven, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    library_thread_start();
+    loop {
+        let mut g = d.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        while d.work.load(Ordering::SeqCst) == 0 {
+            g = d.cv.wait(g).unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(g);
+        // While another thread (a blocking call) holds the scheduler, this
+        // one waits for it, polling only the future below; it takes over as
+        // soon as the scheduler is free.
+        s.rt.block_on(async {
+            loop {
+                let idle = d.idle.notified();
+                tokio::pin!(idle);
+                idle.as_mut().enable();
+                if d.work.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                tokio::select! {
+                    biased;
+                    Some(job) = jobs.recv() => {
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                    _ = &mut idle => {}
+                }
+            }
+        });
+    }
 }
 
 /// Run `fut` to completion from a synchronous caller.
 ///
 /// Refused with `InvalidState` on a thread that is already driving a tokio
-/// runtime (a libmacp worker, or an application's own runtime), where blocking
-/// would deadlock or panic.
+/// runtime (a libmacp thread, or an application's own runtime), where
+/// blocking would deadlock or panic.
 pub fn block_on<F: Future>(fut: F) -> Result<F::Output> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::new(

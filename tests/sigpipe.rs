@@ -9,6 +9,10 @@
 //! dies of it. Whether a kill lands in the middle of a write is a matter of
 //! timing, so the test also checks (on Linux) the cause directly: every
 //! libmacp runtime thread of the host has SIGPIPE blocked.
+//!
+//! Twice: with the sending threads doing the socket I/O themselves, inside
+//! their blocking calls, and with an open watcher, whose background work
+//! has the library's I/O thread (`macp-io`) do it.
 
 mod support;
 
@@ -19,7 +23,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use support::Runtime;
 
-const KILLS: usize = 12;
+const KILLS: usize = 6;
 const SIGPIPE: u32 = 13;
 
 /// The blocked-signal mask (`SigBlk`) of every thread of `pid` named `name`.
@@ -50,7 +54,13 @@ fn library_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// The host program, built once for the tests of this file.
 fn build_host() -> PathBuf {
+    static HOST: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOST.get_or_init(build_host_once).clone()
+}
+
+fn build_host_once() -> PathBuf {
     // `cargo test` builds the library as an rlib only: bring the static
     // library in the same target directory up to date first.
     let profile_dir = library_dir();
@@ -119,11 +129,21 @@ impl Host {
 
 #[test]
 fn c_host_survives_runtime_killed_under_load() {
+    survives_kills(false);
+}
+
+#[test]
+fn c_host_survives_runtime_killed_under_load_while_watching() {
+    survives_kills(true);
+}
+
+fn survives_kills(watch: bool) {
     let host_bin = build_host();
     let mut rt = Runtime::start();
     let mut child = Command::new(&host_bin)
         .arg(rt.target())
         .args(["16", &(512 * 1024).to_string()])
+        .args(watch.then_some("watch"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -141,13 +161,16 @@ fn c_host_survives_runtime_killed_under_load() {
     }
     #[cfg(target_os = "linux")]
     {
-        let masks = blocked_masks(host.child.id(), "macp-rt");
-        assert!(!masks.is_empty(), "the host has no macp-rt thread");
-        for m in masks {
-            assert!(
-                m & (1 << (SIGPIPE - 1)) != 0,
-                "a macp-rt thread does not block SIGPIPE (SigBlk {m:016x})"
-            );
+        // The I/O thread exists once there is background work.
+        let io = blocked_masks(host.child.id(), "macp-io");
+        assert_eq!(!io.is_empty(), watch, "macp-io threads: {}", io.len());
+        for name in ["macp-io", "macp-blocking"] {
+            for m in blocked_masks(host.child.id(), name) {
+                assert!(
+                    m & (1 << (SIGPIPE - 1)) != 0,
+                    "a {name} thread does not block SIGPIPE (SigBlk {m:016x})"
+                );
+            }
         }
     }
     for round in 0..KILLS {

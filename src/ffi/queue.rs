@@ -538,10 +538,10 @@ pub unsafe extern "C" fn macp_session_send_queued(
         let opts = call_arg(call, Kind::Send)?;
         let session = handle::get(session)?.session.clone();
         let q = get(queue)?;
-        crate::rt::runtime()?.spawn(async move {
+        crate::rt::spawn(async move {
             let result = crate::call::run(&opts, session.send_raw(&mt, bytes, None)).await;
             q.push_send(tag, result);
-        });
+        })?;
         Ok(())
     })
 }

@@ -75,8 +75,10 @@ pub type macp_send_callback = Option<
 /// (the callback then reports `MACP_STATUS_CANCELLED`), and its deadline
 /// counts from this call.
 ///
-/// The callback runs on a libmacp runtime thread: it must return quickly and
-/// must not block; blocking libmacp calls made from it fail with
+/// The callback runs on a libmacp thread (its I/O thread, or a runtime
+/// worker with `MACP_WORKER_THREADS`), never on one of the application's,
+/// even one that is inside a blocking libmacp call: it must return quickly
+/// and must not block; blocking libmacp calls made from it fail with
 /// `MACP_STATUS_INVALID_STATE`. Completions of concurrent sends may arrive in
 /// any order. `user_data` is passed back untouched.
 ///
@@ -106,11 +108,16 @@ pub unsafe extern "C" fn macp_session_send_async(
         let opts = call_arg(call, Kind::Send)?;
         let session = handle::get(session)?.session.clone();
         let ud = UserData(user_data);
-        crate::rt::runtime()?.spawn(async move {
+        crate::rt::spawn(async move {
             let ud = ud;
             let result = crate::call::run(&opts, session.send_raw(&mt, bytes, None)).await;
-            complete(cb, result, ud.0);
-        });
+            // The task may run on a thread blocked in another call (see
+            // `rt::defer`): the callback runs on a libmacp thread.
+            crate::rt::defer(move || {
+                let ud = ud;
+                complete(cb, result, ud.0)
+            });
+        })?;
         Ok(())
     })
 }

@@ -56,7 +56,7 @@ pub(crate) async fn spawn_server_stream(
     let (em, events, cancel) =
         new_emitter(&opts, client.shutdown_token().clone(), format!("{kind:?}"));
     let (ready, live) = ready_channel();
-    crate::rt::runtime()?.spawn(run(client, kind, opts, em, ready));
+    crate::rt::spawn(run(client, kind, opts, em, ready))?;
     wait_until_live(live, cancel, events, None).await
 }
 

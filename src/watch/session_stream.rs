@@ -100,7 +100,7 @@ pub(crate) async fn spawn_session_stream(
         history_floor: None,
     };
     let (ready, live) = ready_channel();
-    crate::rt::runtime()?.spawn(run(client, state, opts, em, out_rx, ready));
+    crate::rt::spawn(run(client, state, opts, em, out_rx, ready))?;
     wait_until_live(live, cancel, events, Some(outbound)).await
 }
 

@@ -2,7 +2,11 @@
  * signals from several threads, whatever the runtime does. tests/sigpipe.rs
  * kills its runtime repeatedly under this load: the host must survive.
  *
- *   sigpipe_host TARGET
+ *   sigpipe_host TARGET THREADS BYTES [watch]
+ *
+ * With `watch` it also keeps a signal watcher open: background work, so the
+ * library's I/O thread does the socket I/O; without, the sending threads do
+ * it themselves inside their calls.
  *
  * Prints "ready" once connected. A line "N" on stdin is answered with the
  * number of signals the runtime has accepted so far, once it is at least N
@@ -30,6 +34,11 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t more = PTHREAD_COND_INITIALIZER;
 static atomic_bool stop;
 
+static void on_event(const macp_event *event, void *user_data) {
+    (void)event;
+    (void)user_data;
+}
+
 static void *sender(void *arg) {
     (void)arg;
     while (!atomic_load(&stop)) {
@@ -47,8 +56,8 @@ static void *sender(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s TARGET THREADS BYTES\n", argv[0]);
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "watch") == 0)) {
+        fprintf(stderr, "usage: %s TARGET THREADS BYTES [watch]\n", argv[0]);
         return 2;
     }
     int threads_n = atoi(argv[2]);
@@ -70,6 +79,13 @@ int main(int argc, char **argv) {
         return 1;
     }
     macp_client_options_free(opts);
+    macp_watcher *watcher = NULL;
+    if (argc == 5 &&
+        macp_client_watch(client, MACP_WATCH_SIGNALS, NULL, on_event, NULL, &watcher, NULL, &err) !=
+            MACP_STATUS_OK) {
+        fprintf(stderr, "watch: %s\n", macp_error_message(err));
+        return 1;
+    }
 
     pthread_t threads[MAX_THREADS];
     for (int i = 0; i < threads_n; i++) {
@@ -98,6 +114,7 @@ int main(int argc, char **argv) {
     atomic_store(&stop, true);
     for (int i = 0; i < threads_n; i++)
         pthread_join(threads[i], NULL);
+    macp_watcher_close(watcher);
     macp_client_free(client);
     return 0;
 }
