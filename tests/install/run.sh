@@ -12,7 +12,9 @@
 #      find_package with macp::macp and macp::macp_static), each run against
 #      a fresh runtime to RESOLVED; the shared builds must load the library
 #      by its SONAME from the prefix, the static ones no libmacp at all;
-#      the pkg-config --static program is at most 10 MB;
+#      the pkg-config --static program is at most 10 MB; the static library
+#      also links into one program with another Rust static library, whose
+#      panics that program still catches;
 #   4. a C++ program against the installed header;
 #   5. a Go program outside the tree importing a copy of bindings/go, built
 #      static and shared against the prefix through pkg-config, each running
@@ -154,6 +156,26 @@ static_size=$(stat -c %s decision-static)
 [ "$static_size" -le 10000000 ] || fail "decision-static is $static_size bytes, more than 10 MB"
 echo "pkg-config --static: decision-static is $static_size bytes"
 (cd "$root" && run_decision "pkg-config --static" "$app/decision-static")
+
+step "C, libmacp.a with another Rust static library"
+# Both carry a Rust standard library and rust_eh_personality: the installed
+# libmacp.a defines only macp_ symbols, so they link together (the archive
+# as built does not), and the other library's panics are still caught.
+CARGO_TARGET_DIR=$tmp/rustlib-target cargo build --quiet --release --manifest-path "$here/rustlib/Cargo.toml"
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -Dmain=decision_main -c decision.c $(pkg-config --cflags macp-static) -o decision.o
+cc -std=c11 -Wall -Wextra -Werror -c "$here/two_rust.c" -o two_rust.o
+for order in "macp-first" "other-first"; do
+  # shellcheck disable=SC2046
+  if [ "$order" = macp-first ]; then
+    cc two_rust.o decision.o $(pkg-config --static --libs macp-static) "$tmp/rustlib-target/release/libother.a" \
+       -o "two-rust-$order"
+  else
+    cc two_rust.o decision.o "$tmp/rustlib-target/release/libother.a" $(pkg-config --static --libs macp-static) \
+       -o "two-rust-$order"
+  fi
+  (cd "$root" && run_decision "with another Rust library ($order)" "$app/two-rust-$order")
+done
 
 step "C, CMake find_package(macp 0.$minor)"
 cp "$here/cmake/CMakeLists.txt" "$app/"
