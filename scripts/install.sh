@@ -23,12 +23,13 @@
 # or strip): the shared library of everything its dynamic symbols do not
 # need, the static one of debug information and LLVM bitcode (README);
 # --no-strip installs them with their debug information. On Linux the
-# static library is then prelinked ($LD -r, $OBJCOPY, $AR; prelink_static
-# below) into one object that holds only the code the C ABI reaches and
-# defines no global symbol but the macp_ ones: a program linked statically
-# with the linker's default flags is 8.9 MB instead of 12.6 (README,
-# "Sizes and the release profile"), and cannot clash with another Rust
-# static library. macOS and the BSDs install the archive as built.
+# static library is then prelinked ($LD, $OBJCOPY, $AR and $NM, or ld -r,
+# objcopy, ar and nm) into one object that holds only the code the C ABI
+# reaches and defines no global symbol but the macp_ ones: a program
+# linked statically with the linker's default flags is 8.9 MB instead of
+# 12.6 (README, "Sizes and the release profile"), and cannot clash with
+# another Rust static library. macOS and the BSDs install the archive as
+# built.
 # --no-build installs what is already in ${CARGO_TARGET_DIR:-target}/release.
 # --relocatable (for scripts/release.sh) writes .pc files that find the
 # prefix from their own location and no manifest.
