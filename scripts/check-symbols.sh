@@ -3,7 +3,7 @@
 # include/macp.symbols (one name per line, sorted) and against the functions
 # include/macp.h declares.
 #
-#   scripts/check-symbols.sh [LIBMACP_SO]
+#   scripts/check-symbols.sh [--installed] [LIBMACP_SO]
 #   MACP_BLESS_SYMBOLS=1 scripts/check-symbols.sh    rewrite the list
 #
 # Without an argument it builds the library (cargo build --lib) and checks
@@ -13,7 +13,11 @@
 # program linked against it), when the library exports one the list lacks,
 # when the header declares a function the library does not export or the
 # library exports one the header does not declare, or when the static library
-# next to it lacks one. MACP_SYMBOLS_LIST=FILE checks against another list.
+# next to it lacks one. --installed, for a library scripts/install.sh
+# installed: the static library next to it, prelinked into one object, must
+# also define no other global symbol (the built one defines the standard
+# library's and the dependencies' too). MACP_SYMBOLS_LIST=FILE checks
+# against another list.
 # Blessing rewrites the list from the library, after the other checks pass.
 set -euo pipefail
 
@@ -24,6 +28,8 @@ list=${MACP_SYMBOLS_LIST:-$root/include/macp.symbols}
 header=${MACP_SYMBOLS_HEADER:-$root/include/macp.h}
 [ "$(uname -s)" = Linux ] || die "runs on Linux (nm -D on an ELF library)"
 
+installed=0
+if [ "${1:-}" = --installed ]; then installed=1; shift; fi
 if [ $# -ge 1 ]; then
   lib=$1
 else
@@ -73,6 +79,15 @@ if [ -f "$static" ]; then
     <<<"$static_out" | LC_ALL=C sort -u >"$tmp/static"
   LC_ALL=C comm -23 "$tmp/exported" "$tmp/static" >"$tmp/static_missing"
   report "$tmp/static_missing" "$static lacks symbols the shared library exports"
+  if [ "$installed" = 1 ]; then
+    # Any defined global or weak symbol, whatever its kind.
+    awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" { sub(/@.*/, "", $8); print $8 }' \
+      <<<"$static_out" | LC_ALL=C sort -u >"$tmp/static_all"
+    LC_ALL=C comm -13 "$tmp/exported" "$tmp/static_all" >"$tmp/static_extra"
+    report "$tmp/static_extra" "$static defines global symbols the shared library does not export"
+  fi
+elif [ "$installed" = 1 ]; then
+  die "--installed: no libmacp.a next to $lib"
 fi
 
 if [ -n "${MACP_BLESS_SYMBOLS:-}" ]; then

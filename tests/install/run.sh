@@ -4,12 +4,17 @@
 #   1. the exported-symbol check (scripts/check-symbols.sh), and that it
 #      fails when the list or the header disagrees with the library;
 #   2. scripts/install.sh into a temporary prefix and into a DESTDIR, the
-#      manifest, and --uninstall;
+#      manifest, and --uninstall; the installed libmacp.a defines the listed
+#      macp_ symbols and no other global one (check-symbols.sh --installed,
+#      which must fail on the built libmacp.a);
 #   3. examples/decision.c, copied out of the tree, built three ways against
 #      the prefix (pkg-config shared, pkg-config --static, CMake
 #      find_package with macp::macp and macp::macp_static), each run against
 #      a fresh runtime to RESOLVED; the shared builds must load the library
 #      by its SONAME from the prefix, the static ones no libmacp at all;
+#      the pkg-config --static program is at most 10 MB; the static library
+#      also links into one program with another Rust static library, whose
+#      panics that program still catches;
 #   4. a C++ program against the installed header;
 #   5. a Go program outside the tree importing a copy of bindings/go, built
 #      static and shared against the prefix through pkg-config, each running
@@ -100,6 +105,16 @@ done
 [ "$(readlink "$prefix/lib/$soname")" = "libmacp.so.$version" ] || fail "$soname does not point at the real file"
 if [ -f include/macp.hpp ]; then [ -f "$prefix/include/macp.hpp" ] || fail "include/macp.hpp not installed"; fi
 while IFS= read -r f; do [ -e "$f" ] || fail "the manifest lists $f, which does not exist"; done <"$manifest"
+# The installed static library is one prelinked object defining the listed
+# macp_ symbols and no other global one; the check fails on the built one.
+scripts/check-symbols.sh --installed "$prefix/lib/libmacp.so"
+mkdir -p "$tmp/built-a"
+cp "$prefix/lib/libmacp.so.$version" "$tmp/built-a/libmacp.so"
+cp "$target_dir/release/libmacp.a" "$tmp/built-a/libmacp.a"
+if scripts/check-symbols.sh --installed "$tmp/built-a/libmacp.so" >/dev/null 2>&1; then
+  fail "check-symbols.sh --installed passed with the built (not prelinked) libmacp.a"
+fi
+rm -rf "$tmp/built-a"
 DESTDIR=$tmp/stage scripts/install.sh --no-build --prefix /opt/macp >/dev/null
 [ -f "$tmp/stage/opt/macp/lib/libmacp.a" ] || fail "DESTDIR install did not stage lib/libmacp.a"
 grep -q "^prefix=/opt/macp$" "$tmp/stage/opt/macp/lib/pkgconfig/macp.pc" || fail "DESTDIR leaked into macp.pc"
@@ -134,7 +149,33 @@ step "C, pkg-config --static"
 cc -std=c11 -Wall -Wextra -Werror decision.c $(pkg-config --static --cflags --libs macp-static) \
    -o decision-static
 check_static "pkg-config --static" ./decision-static
+# A statically linked program stays small with the linker's default flags
+# (scripts/install.sh prelinks libmacp.a; README, "Sizes and the release
+# profile"): at most 10 MB (10^6 bytes).
+static_size=$(stat -c %s decision-static)
+[ "$static_size" -le 10000000 ] || fail "decision-static is $static_size bytes, more than 10 MB"
+echo "pkg-config --static: decision-static is $static_size bytes"
 (cd "$root" && run_decision "pkg-config --static" "$app/decision-static")
+
+step "C, libmacp.a with another Rust static library"
+# Both carry a Rust standard library and rust_eh_personality: the installed
+# libmacp.a defines only macp_ symbols, so they link together (the archive
+# as built does not), and the other library's panics are still caught.
+CARGO_TARGET_DIR=$tmp/rustlib-target cargo build --quiet --release --manifest-path "$here/rustlib/Cargo.toml"
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -Dmain=decision_main -c decision.c $(pkg-config --cflags macp-static) -o decision.o
+cc -std=c11 -Wall -Wextra -Werror -c "$here/two_rust.c" -o two_rust.o
+for order in "macp-first" "other-first"; do
+  # shellcheck disable=SC2046
+  if [ "$order" = macp-first ]; then
+    cc two_rust.o decision.o $(pkg-config --static --libs macp-static) "$tmp/rustlib-target/release/libother.a" \
+       -o "two-rust-$order"
+  else
+    cc two_rust.o decision.o "$tmp/rustlib-target/release/libother.a" $(pkg-config --static --libs macp-static) \
+       -o "two-rust-$order"
+  fi
+  (cd "$root" && run_decision "with another Rust library ($order)" "$app/two-rust-$order")
+done
 
 step "C, CMake find_package(macp 0.$minor)"
 cp "$here/cmake/CMakeLists.txt" "$app/"
