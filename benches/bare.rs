@@ -13,6 +13,11 @@
 //!                           into which N messages are sent one by one: mean
 //!                           time from the start of a send to the envelope's
 //!                           arrival on the stream (the C watcher's shape)
+//!
+//! The latency and throughput modes send after their sessions are started
+//! and also report the process's CPU time (user, sys) and context switches
+//! (voluntary, involuntary) per send over the timed sends, from
+//! getrusage(RUSAGE_SELF): all threads of the process.
 
 use std::time::Instant;
 
@@ -27,6 +32,43 @@ type Stub = MacpRuntimeServiceClient<Channel>;
 /// other benchmark programs (the runtime's cost per message grows with a
 /// session's history).
 const PER_SESSION: usize = 100;
+
+/// Sequential sends before the timed ones, into sessions of their own.
+const WARMUP: usize = 200;
+
+fn usage() -> libc::rusage {
+    // SAFETY: getrusage fills the struct it is given.
+    unsafe {
+        let mut r = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut r);
+        r
+    }
+}
+
+/// The JSON fields of the process's CPU time and context switches per send
+/// since `before`, over n sends.
+fn cpu_json(before: &libc::rusage, n: usize) -> String {
+    let a = usage();
+    let us = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+    let n = n as f64;
+    format!(
+        "\"user_us_per_msg\": {:.3}, \"sys_us_per_msg\": {:.3}, \"vcsw_per_msg\": {:.4}, \"ivcsw_per_msg\": {:.4}",
+        (us(a.ru_utime) - us(before.ru_utime)) / n,
+        (us(a.ru_stime) - us(before.ru_stime)) / n,
+        (a.ru_nvcsw - before.ru_nvcsw) as f64 / n,
+        (a.ru_nivcsw - before.ru_nivcsw) as f64 / n,
+    )
+}
+
+fn latency_json(mut lat: Vec<f64>, cpu: String) {
+    let n = lat.len();
+    lat.sort_by(f64::total_cmp);
+    println!(
+        "{{\"p50_us\": {:.1}, \"p99_us\": {:.1}, \"n\": {n}, {cpu}}}",
+        lat[n / 2],
+        lat[(n as f64 * 0.99) as usize]
+    );
+}
 
 fn request<T>(msg: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
@@ -113,25 +155,38 @@ fn latency_blocking(rt: &tokio::runtime::Runtime, n: usize) {
             .expect("connect");
         MacpRuntimeServiceClient::new(channel)
     });
-    let mut sid = String::new();
+    let warm = rt.block_on(start_many(&mut stub, WARMUP.div_ceil(PER_SESSION)));
+    for i in 0..WARMUP {
+        let env = envelope(
+            "Proposal",
+            &warm[i / PER_SESSION],
+            proposal(&format!("w{i}")),
+        );
+        rt.block_on(send(&mut stub, env));
+    }
+    let sessions = rt.block_on(start_many(&mut stub, n.div_ceil(PER_SESSION)));
     let mut lat = Vec::with_capacity(n);
-    for i in 0..n + 200 {
-        if i % PER_SESSION == 0 {
-            sid = rt.block_on(start(&mut stub));
-        }
-        let env = envelope("Proposal", &sid, proposal(&format!("p{i}")));
+    let r0 = usage();
+    for i in 0..n {
+        let env = envelope(
+            "Proposal",
+            &sessions[i / PER_SESSION],
+            proposal(&format!("p{i}")),
+        );
         let t0 = Instant::now();
         rt.block_on(send(&mut stub, env));
-        if i >= 200 {
-            lat.push(t0.elapsed().as_secs_f64() * 1e6);
-        }
+        lat.push(t0.elapsed().as_secs_f64() * 1e6);
     }
-    lat.sort_by(f64::total_cmp);
-    println!(
-        "{{\"p50_us\": {:.1}, \"p99_us\": {:.1}, \"n\": {n}}}",
-        lat[n / 2],
-        lat[(n as f64 * 0.99) as usize]
-    );
+    latency_json(lat, cpu_json(&r0, n));
+}
+
+/// `count` sessions started before timing, each to take PER_SESSION sends.
+async fn start_many(stub: &mut Stub, count: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(count);
+    for _ in 0..count {
+        ids.push(start(stub).await);
+    }
+    ids
 }
 
 async fn run(args: Vec<String>) {
@@ -147,36 +202,37 @@ async fn run(args: Vec<String>) {
     match args.first().map(String::as_str) {
         Some("latency") => {
             let n = arg(1, 2000);
-            let mut sid = String::new();
+            let warm = start_many(&mut stub, WARMUP.div_ceil(PER_SESSION)).await;
+            for i in 0..WARMUP {
+                let env = envelope(
+                    "Proposal",
+                    &warm[i / PER_SESSION],
+                    proposal(&format!("w{i}")),
+                );
+                send(&mut stub, env).await;
+            }
+            let sessions = start_many(&mut stub, n.div_ceil(PER_SESSION)).await;
             let mut lat = Vec::with_capacity(n);
-            for i in 0..n + 200 {
-                if i % PER_SESSION == 0 {
-                    sid = start(&mut stub).await;
-                }
-                let env = envelope("Proposal", &sid, proposal(&format!("p{i}")));
+            let r0 = usage();
+            for i in 0..n {
+                let env = envelope(
+                    "Proposal",
+                    &sessions[i / PER_SESSION],
+                    proposal(&format!("p{i}")),
+                );
                 let t0 = Instant::now();
                 send(&mut stub, env).await;
-                if i >= 200 {
-                    lat.push(t0.elapsed().as_secs_f64() * 1e6);
-                }
+                lat.push(t0.elapsed().as_secs_f64() * 1e6);
             }
-            lat.sort_by(f64::total_cmp);
-            println!(
-                "{{\"p50_us\": {:.1}, \"p99_us\": {:.1}, \"n\": {n}}}",
-                lat[n / 2],
-                lat[(n as f64 * 0.99) as usize]
-            );
+            latency_json(lat, cpu_json(&r0, n));
         }
         Some("throughput") => {
             let (tasks, n) = (arg(1, 8), arg(2, 500));
             let mut sessions = Vec::new();
             for _ in 0..tasks {
-                let mut own = Vec::new();
-                for _ in 0..n / PER_SESSION + 1 {
-                    own.push(start(&mut stub).await);
-                }
-                sessions.push(own);
+                sessions.push(start_many(&mut stub, n / PER_SESSION + 1).await);
             }
+            let r0 = usage();
             let t0 = Instant::now();
             let mut handles = Vec::new();
             for (t, own) in sessions.into_iter().enumerate() {
@@ -196,8 +252,9 @@ async fn run(args: Vec<String>) {
                 h.await.unwrap();
             }
             let secs = t0.elapsed().as_secs_f64();
+            let cpu = cpu_json(&r0, tasks * n);
             println!(
-                "{{\"msgs_per_sec\": {:.1}, \"threads\": {tasks}, \"n\": {}}}",
+                "{{\"msgs_per_sec\": {:.1}, \"threads\": {tasks}, \"n\": {}, {cpu}}}",
                 (tasks * n) as f64 / secs,
                 tasks * n
             );

@@ -3,7 +3,9 @@ reports ratios. Invoked by benches/run.sh; writes benches/results.json.
 
 Each latency and throughput figure is the median of ROUNDS runs, with the
 alternatives interleaved round by round so drift on a noisy machine hits
-them alike.
+them alike. The same runs report each client's CPU time and context switches
+per send (getrusage over its timed sends); those are kept as the median with
+the range over the rounds.
 """
 import json
 import os
@@ -19,7 +21,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 N_LAT = int(os.environ.get("BENCH_LATENCY_N", "2000"))
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 N_PER_THREAD = int(os.environ.get("BENCH_THROUGHPUT_N", "500"))
-N_PY = int(os.environ.get("BENCH_PYTHON_N", "1000"))
+N_PY = int(os.environ.get("BENCH_PYTHON_N", str(N_LAT)))
 N_WATCH = int(os.environ.get("BENCH_WATCH_N", "2000"))
 N_SCALE = int(os.environ.get("BENCH_SCALE_WATCHERS", "10000"))
 SCALE_DRIVEN = int(os.environ.get("BENCH_SCALE_DRIVEN", "100"))
@@ -69,6 +71,39 @@ def median_of(samples, key):
     return statistics.median(s[key] for s in samples)
 
 
+# Per-send figures every latency and throughput run reports, by the name
+# results.json gives them.
+CPU_FIELDS = {"user_us": "user_us_per_msg", "sys_us": "sys_us_per_msg",
+              "vcsw": "vcsw_per_msg", "ivcsw": "ivcsw_per_msg"}
+
+
+def cpu_per_send(samples):
+    """Median over the rounds of the client's CPU time (user, sys and their
+    sum cpu_us, microseconds) and voluntary and involuntary context switches
+    per send, with each figure's min-max range over the rounds."""
+    rows = [{k: s[f] for k, f in CPU_FIELDS.items()} for s in samples]
+    for r in rows:
+        r["cpu_us"] = r["user_us"] + r["sys_us"]
+    out = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    out["range"] = {k: [min(r[k] for r in rows), max(r[k] for r in rows)] for k in rows[0]}
+    return out
+
+
+def static_program_size():
+    """examples/decision.c linked statically with libmacp as scripts/install.sh
+    installs it (macp-static.pc), default linker flags: bytes as linked and
+    stripped."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([os.path.join(ROOT, "scripts/install.sh"), "--prefix", d, "--no-build"],
+                       cwd=ROOT, check=True, capture_output=True)
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(d, "lib/pkgconfig"))
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "macp-static"], env=env,
+                               check=True, capture_output=True, text=True).stdout.split()
+        exe = os.path.join(d, "decision")
+        subprocess.run(["cc", "-O2", "examples/decision.c", *flags, "-o", exe], cwd=ROOT, check=True)
+        return {"static_c_program": os.path.getsize(exe), "static_c_program_stripped": stripped_size(exe)}
+
+
 def stripped_size(path):
     with tempfile.TemporaryDirectory() as d:
         copy = os.path.join(d, os.path.basename(path))
@@ -79,26 +114,33 @@ def stripped_size(path):
 
 def main():
     lat = {"bare": [], "bare_blocking": [], "capi": [], "python": []}
-    thr = {"bare": [], "capi": [], "capi_async": []}
+    thr = {"bare": [], "capi": [], "capi_async": [], "python_async": []}
     for r in range(ROUNDS):
         print(f"bench: round {r + 1}/{ROUNDS}", file=sys.stderr)
         lat["bare"].append(bare("latency", N_LAT))
         lat["bare_blocking"].append(bare("latency_blocking", N_LAT))
         lat["capi"].append(capi("latency", N_LAT))
-        py = python(N_PY)
+        py = python("sync", N_PY)
         if py:
             lat["python"].append(py)
         thr["bare"].append(bare("throughput", THREADS, N_PER_THREAD))
         thr["capi"].append(capi("throughput", THREADS, N_PER_THREAD))
         thr["capi_async"].append(capi("throughput_async", THREADS, N_PER_THREAD))
+        py = python("async", THREADS, N_PER_THREAD)
+        if py:
+            thr["python_async"].append(py)
 
     res = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rounds": ROUNDS}
     res["send_latency_us"] = {
         k: {"p50": median_of(v, "p50_us"), "p99": median_of(v, "p99_us")} for k, v in lat.items() if v
     }
-    res["throughput_msgs_per_sec"] = {k: median_of(v, "msgs_per_sec") for k, v in thr.items()}
+    res["throughput_msgs_per_sec"] = {k: median_of(v, "msgs_per_sec") for k, v in thr.items() if v}
     if lat["python"]:
         res["throughput_msgs_per_sec"]["python_sequential"] = median_of(lat["python"], "msgs_per_sec")
+    # Sequential: the latency runs; concurrent: the throughput runs (THREADS
+    # in flight; "capi" is THREADS blocking threads).
+    res["client_cpu_per_send"] = {k: cpu_per_send(v) for k, v in lat.items() if v}
+    res["client_cpu_per_send_concurrent"] = {k: cpu_per_send(v) for k, v in thr.items() if v}
     if shutil.which("valgrind"):
         res["client_instructions_per_send"] = {
             "bare": instructions_per_send([os.environ["BARE_BIN"], "latency"]),
@@ -131,7 +173,7 @@ def main():
     }
     so = os.path.join(ROOT, "target/release/libmacp.so")
     a = os.path.join(ROOT, "target/release/libmacp.a")
-    res["sizes_bytes"] = {"so_stripped": stripped_size(so), "a": os.path.getsize(a)}
+    res["sizes_bytes"] = {"so_stripped": stripped_size(so), "a": os.path.getsize(a), **static_program_size()}
 
     l, t = res["send_latency_us"], res["throughput_msgs_per_sec"]
     ratios = {
@@ -142,6 +184,16 @@ def main():
         "capi_async_throughput_over_bare": t["capi_async"] / t["bare"],
         "capi_watch_latency_over_bare": res["watch"]["send_to_callback_us"] / res["watch_bare"]["send_to_stream_us"],
     }
+    c, cc = res["client_cpu_per_send"], res["client_cpu_per_send_concurrent"]
+    ratios["capi_over_bare_cpu"] = c["capi"]["cpu_us"] / c["bare"]["cpu_us"]
+    ratios["capi_over_bare_blocking_cpu"] = c["capi"]["cpu_us"] / c["bare_blocking"]["cpu_us"]
+    ratios["capi_async_over_bare_cpu_concurrent"] = cc["capi_async"]["cpu_us"] / cc["bare"]["cpu_us"]
+    if "python" in c:
+        ratios["python_over_capi_cpu"] = c["python"]["cpu_us"] / c["capi"]["cpu_us"]
+    if "python_async" in cc:
+        ratios["python_async_over_capi_async_cpu_concurrent"] = (
+            cc["python_async"]["cpu_us"] / cc["capi_async"]["cpu_us"])
+        ratios["capi_async_throughput_over_python_async"] = t["capi_async"] / t["python_async"]
     best = max(t["capi"], t["capi_async"])
     if "client_instructions_per_send" in res:
         i = res["client_instructions_per_send"]
@@ -154,8 +206,14 @@ def main():
     res["targets"] = {
         "capi_p50_within_5pct_of_bare": ratios["capi_over_bare_p50"] <= 1.05,
         "capi_throughput_at_least_10x_python": ratios.get("capi_throughput_over_python_sequential", 0) >= 10,
-        "capi_throughput_within_10pct_of_bare": best / t["bare"] >= 0.90,
+        "capi_async_throughput_at_least_95pct_of_bare": ratios["capi_async_throughput_over_bare"] >= 0.95,
+        "capi_cpu_per_send_at_most_half_bare": ratios["capi_over_bare_cpu"] <= 0.5,
+        "capi_at_most_2_voluntary_switches_per_send": c["capi"]["vcsw"] <= 2,
+        "capi_cpu_per_send_5x_less_than_python": ratios.get("python_over_capi_cpu", 0) >= 5,
+        "capi_instructions_within_5pct_of_bare_blocking":
+            ratios.get("capi_over_bare_blocking_instructions", float("inf")) <= 1.05,
         "idle_client_under_5_mib": res["idle_client"]["client_kib"] < 5 * 1024,
+        "static_c_program_at_most_10_mb": res["sizes_bytes"]["static_c_program"] <= 10_000_000,
         "so_stripped_under_8_mib": res["sizes_bytes"]["so_stripped"] < 8 * 1024 * 1024,
         # At most the runtime's workers, the pool's threads and a few more.
         "watcher_threads_independent_of_count": res["watchers_scale"]["threads_busy"] <= 32,
@@ -173,6 +231,13 @@ def main():
     print("Throughput (msgs/s)")
     for k, v in t.items():
         print(f"  {k:22} {v:9.1f}")
+    for title, figures in (("sequential", c), (f"{THREADS} in flight", cc)):
+        print(f"Client CPU per send, {title} (us, context switches)")
+        print(f"  {'':22} {'user+sys':>9} {'(min-max)':17} {'user':>7} {'sys':>7} {'vcsw':>6} {'ivcsw':>6}")
+        for k, v in figures.items():
+            rng = "({:.1f}-{:.1f})".format(*v["range"]["cpu_us"])
+            print(f"  {k:22} {v['cpu_us']:9.1f} {rng:17} {v['user_us']:7.1f} {v['sys_us']:7.1f} "
+                  f"{v['vcsw']:6.2f} {v['ivcsw']:6.2f}")
     if "client_instructions_per_send" in res:
         print("Client instructions per send (callgrind)")
         for k, v in res["client_instructions_per_send"].items():
@@ -190,7 +255,9 @@ def main():
     print(f"First call: connect {res['first_call']['connect_us'] / 1000:.1f} ms, "
           f"first ack {res['first_call']['first_ack_us'] / 1000:.1f} ms")
     print(f"Sizes: stripped .so {res['sizes_bytes']['so_stripped'] / 2**20:.2f} MiB, "
-          f".a {res['sizes_bytes']['a'] / 2**20:.2f} MiB")
+          f".a {res['sizes_bytes']['a'] / 2**20:.2f} MiB, "
+          f"static C program {res['sizes_bytes']['static_c_program'] / 1e6:.2f} MB "
+          f"({res['sizes_bytes']['static_c_program_stripped'] / 1e6:.2f} MB stripped)")
     print("Ratios")
     for k, v in ratios.items():
         print(f"  {k:40} {v:.3f}")

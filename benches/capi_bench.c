@@ -9,7 +9,10 @@
  *                                   in flight (N per stream of sessions)
  *
  * Sends go into a fresh session every PER_SESSION messages, as in the other
- * benchmark programs.
+ * benchmark programs, sessions started before the clock. The latency and
+ * throughput modes also report the process's CPU time (user, sys) and
+ * context switches (voluntary, involuntary) per send over the timed sends,
+ * from getrusage(RUSAGE_SELF), all threads of the process.
  *   capi_bench watch N              session watcher: send->callback latency of N
  *                                   live envelopes, then events/second replaying
  *                                   them into a callback
@@ -28,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "macp.h"
@@ -43,6 +47,24 @@ static double now_us(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static struct rusage usage_now(void) {
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return r;
+}
+
+static double tv_us(struct timeval t) { return t.tv_sec * 1e6 + t.tv_usec; }
+
+/* The JSON fields of the process's CPU time and context switches per send
+ * since `before`, over n sends. */
+static void cpu_json(char *out, size_t len, const struct rusage *before, int n) {
+    struct rusage a = usage_now();
+    snprintf(out, len,
+             "\"user_us_per_msg\": %.3f, \"sys_us_per_msg\": %.3f, \"vcsw_per_msg\": %.4f, \"ivcsw_per_msg\": %.4f",
+             (tv_us(a.ru_utime) - tv_us(before->ru_utime)) / n, (tv_us(a.ru_stime) - tv_us(before->ru_stime)) / n,
+             (double)(a.ru_nvcsw - before->ru_nvcsw) / n, (double)(a.ru_nivcsw - before->ru_nivcsw) / n);
 }
 
 static long rss_kib(void) {
@@ -113,28 +135,6 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void latency(int n) {
-    macp_client *c = connect_as("bench");
-    macp_session *s = NULL;
-    char id[64];
-    double *lat = malloc(sizeof(double) * n);
-    for (int i = -200; i < n; i++) { /* 200 warm-up sends first */
-        if ((i + 200) % PER_SESSION == 0) {
-            if (s) macp_session_free(s);
-            s = start(c);
-        }
-        snprintf(id, sizeof id, "p%d", i + 200);
-        double t0 = now_us();
-        send_proposal(s, id);
-        if (i >= 0) lat[i] = now_us() - t0;
-    }
-    qsort(lat, n, sizeof(double), cmp_double);
-    printf("{\"p50_us\": %.1f, \"p99_us\": %.1f, \"n\": %d}\n", lat[n / 2], lat[(int)(n * 0.99)], n);
-    free(lat);
-    macp_session_free(s);
-    macp_client_free(c);
-}
-
 /* `count` sessions started before timing, each to take PER_SESSION sends. */
 static macp_session **start_many(macp_client *c, int count) {
     macp_session **s = malloc(sizeof *s * count);
@@ -145,6 +145,38 @@ static macp_session **start_many(macp_client *c, int count) {
 static void free_many(macp_session **s, int count) {
     for (int i = 0; i < count; i++) macp_session_free(s[i]);
     free(s);
+}
+
+/* WARMUP sends first (into sessions of their own), then N sequential sends,
+ * their sessions started before the clock. */
+#define WARMUP 200
+
+static void latency(int n) {
+    macp_client *c = connect_as("bench");
+    char id[64];
+    int warm = WARMUP / PER_SESSION, per = (n + PER_SESSION - 1) / PER_SESSION;
+    macp_session **w = start_many(c, warm);
+    for (int i = 0; i < WARMUP; i++) {
+        snprintf(id, sizeof id, "w%d", i);
+        send_proposal(w[i / PER_SESSION], id);
+    }
+    macp_session **s = start_many(c, per);
+    double *lat = malloc(sizeof(double) * n);
+    struct rusage r0 = usage_now();
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "p%d", i);
+        double t0 = now_us();
+        send_proposal(s[i / PER_SESSION], id);
+        lat[i] = now_us() - t0;
+    }
+    char cpu[256];
+    cpu_json(cpu, sizeof cpu, &r0, n);
+    qsort(lat, n, sizeof(double), cmp_double);
+    printf("{\"p50_us\": %.1f, \"p99_us\": %.1f, \"n\": %d, %s}\n", lat[n / 2], lat[(int)(n * 0.99)], n, cpu);
+    free(lat);
+    free_many(w, warm);
+    free_many(s, per);
+    macp_client_free(c);
 }
 
 struct worker {
@@ -170,6 +202,7 @@ static void throughput(int threads, int n) {
     macp_session **all = start_many(c, threads * per);
     pthread_t *t = malloc(sizeof(pthread_t) * threads);
     struct worker *w = malloc(sizeof(struct worker) * threads);
+    struct rusage r0 = usage_now();
     double t0 = now_us();
     for (int i = 0; i < threads; i++) {
         w[i] = (struct worker){all + i * per, i, n};
@@ -177,7 +210,10 @@ static void throughput(int threads, int n) {
     }
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
     double secs = (now_us() - t0) / 1e6;
-    printf("{\"msgs_per_sec\": %.1f, \"threads\": %d, \"n\": %d}\n", threads * n / secs, threads, threads * n);
+    char cpu[256];
+    cpu_json(cpu, sizeof cpu, &r0, threads * n);
+    printf("{\"msgs_per_sec\": %.1f, \"threads\": %d, \"n\": %d, %s}\n", threads * n / secs, threads, threads * n,
+           cpu);
     free(t);
     free(w);
     free_many(all, threads * per);
@@ -214,6 +250,7 @@ static void throughput_async(int streams, int n) {
     uint8_t buf[160];
     char id[64];
     macp_error *err = NULL;
+    struct rusage r0 = usage_now();
     double t0 = now_us();
     for (int i = 0; i < n; i++) {
         for (int s = 0; s < streams; s++) {
@@ -232,11 +269,14 @@ static void throughput_async(int streams, int n) {
     while (w.done < streams * n) pthread_cond_wait(&w.cv, &w.mu);
     pthread_mutex_unlock(&w.mu);
     double secs = (now_us() - t0) / 1e6;
+    char cpu[256];
+    cpu_json(cpu, sizeof cpu, &r0, streams * n);
     if (w.failed) {
         fprintf(stderr, "%d async sends failed\n", w.failed);
         exit(1);
     }
-    printf("{\"msgs_per_sec\": %.1f, \"in_flight\": %d, \"n\": %d}\n", streams * n / secs, streams, streams * n);
+    printf("{\"msgs_per_sec\": %.1f, \"in_flight\": %d, \"n\": %d, %s}\n", streams * n / secs, streams,
+           streams * n, cpu);
     free_many(all, streams * per);
     macp_client_free(c);
 }
