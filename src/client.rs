@@ -7,7 +7,7 @@
 //! when the client is shut down.
 
 use std::future::Future;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use macp_pb::pb;
@@ -356,12 +356,40 @@ impl Client {
         F: FnOnce(MacpRuntimeServiceClient<Channel>, tonic::Request<T>) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<R>, tonic::Status>>,
     {
+        self.unary_with(msg, |r| call(self.stub.clone(), r)).await
+    }
+
+    /// `Send` of a request that shares its envelope, as the stub would.
+    async fn send_shared(
+        &self,
+        req: tonic::Request<SharedSendRequest>,
+    ) -> std::result::Result<tonic::Response<pb::SendResponse>, tonic::Status> {
+        let mut grpc = self.grpc();
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/macp.v1.MACPRuntimeService/Send",
+        );
+        let mut req = req;
+        req.extensions_mut()
+            .insert(tonic::GrpcMethod::new("macp.v1.MACPRuntimeService", "Send"));
+        grpc.unary(req, path, tonic_prost::ProstCodec::default())
+            .await
+    }
+
+    /// [`Client::unary`] with a call that makes its own client.
+    async fn unary_with<T, R, F, Fut>(&self, msg: T, call: F) -> Result<R>
+    where
+        F: FnOnce(tonic::Request<T>) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<R>, tonic::Status>>,
+    {
         if self.shutdown.is_cancelled() {
             return Err(Error::new(Status::Cancelled, "the client was closed"));
         }
         // Boxed once, so the timeout and select wrappers move a pointer
         // rather than the RPC's multi-KiB state machine.
-        let fut = Box::pin(call(self.stub.clone(), self.request(msg)));
+        let fut = Box::pin(call(self.request(msg)));
         crate::call::note_sent();
         let timed = async {
             match self.config.call_timeout {
@@ -440,12 +468,12 @@ impl Client {
         // The most uncertain fate of the attempts made so far: a refusal
         // after an attempt that may have been applied is no proof of either.
         let mut fate = Delivery::NotSent;
+        // Shared by the attempts: a retry resends it without copying it.
+        let envelope = Arc::new(envelope);
         loop {
-            let req = pb::SendRequest {
-                envelope: Some(envelope.clone()),
-            };
+            let req = SharedSendRequest(Some(envelope.clone()));
             let result = self
-                .unary(req, |mut s, r| async move { s.send(r).await })
+                .unary_with(req, |r| self.send_shared(r))
                 .await
                 .and_then(|resp| ack_result(resp.ack, retries > 0));
             match result {
@@ -520,10 +548,9 @@ impl Client {
                 ),
             ));
         }
-        let request = pb::SendRequest {
-            envelope: Some(envelope.clone()),
-        }
-        .encoded_len();
+        // `SendRequest { envelope }` without building it: field 1's key, the
+        // envelope's length and the envelope.
+        let request = prost::encoding::message::encoded_len(1, envelope);
         let transport = (limit + ENVELOPE_OVERHEAD_BYTES).min(MAX_MESSAGE_BYTES);
         if request > transport {
             return Err(Error::new(
@@ -764,9 +791,83 @@ fn connect_failure(target: &str, chain: &str, tls: bool) -> String {
     }
 }
 
+/// `SendRequest { envelope }` encoded from a shared envelope, so that the
+/// attempts of one send need no copy of it. Only ever encoded.
+#[derive(Debug, Default, Clone)]
+struct SharedSendRequest(Option<Arc<pb::Envelope>>);
+
+impl Message for SharedSendRequest {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        if let Some(e) = &self.0 {
+            prost::encoding::message::encode(1, &**e, buf);
+        }
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> std::result::Result<(), prost::DecodeError> {
+        prost::encoding::skip_field(wire_type, tag, buf, ctx)
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.0
+            .as_ref()
+            .map_or(0, |e| prost::encoding::message::encoded_len(1, &**e))
+    }
+
+    fn clear(&mut self) {
+        self.0 = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shared request encodes exactly as the generated one.
+    #[test]
+    fn a_shared_send_request_encodes_as_send_request() {
+        let env = pb::Envelope {
+            macp_version: "1.0".into(),
+            message_type: "Proposal".into(),
+            message_id: new_id(),
+            session_id: new_id(),
+            payload: vec![1, 2, 3],
+            timestamp_unix_ms: 1_700_000_000_000,
+            ..Default::default()
+        };
+        let built = pb::SendRequest {
+            envelope: Some(env.clone()),
+        };
+        let shared = SharedSendRequest(Some(Arc::new(env)));
+        assert_eq!(shared.encode_to_vec(), built.encode_to_vec());
+        assert_eq!(shared.encoded_len(), built.encoded_len());
+    }
+
+    /// `check_size` measures the request without building it.
+    #[test]
+    fn the_request_size_is_measured_exactly() {
+        for payload in [0usize, 1, 127, 128, 100_000] {
+            let env = pb::Envelope {
+                message_type: "Proposal".into(),
+                message_id: new_id(),
+                session_id: new_id(),
+                payload: vec![7; payload],
+                ..Default::default()
+            };
+            let built = pb::SendRequest {
+                envelope: Some(env.clone()),
+            };
+            assert_eq!(
+                prost::encoding::message::encoded_len(1, &env),
+                built.encoded_len()
+            );
+        }
+    }
 
     #[test]
     fn new_ids_are_valid_session_and_message_ids() {

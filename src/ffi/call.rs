@@ -213,7 +213,9 @@ pub(crate) unsafe fn block<T>(
     fut: impl Future<Output = Result<T>>,
 ) -> Result<T> {
     let opts = call_arg(call, kind)?;
-    crate::rt::block_on(crate::call::run(&opts, fut))?
+    // Boxed here, once: the call's state machine is several KiB, and the
+    // layers below (the call options, the runtime) would each move it.
+    crate::rt::block_on(crate::call::run(&opts, Box::pin(fut)))?
 }
 
 #[cfg(test)]
