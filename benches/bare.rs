@@ -139,7 +139,8 @@ fn main() {
         let n = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2000);
         return latency_blocking(&rt, n);
     }
-    rt.block_on(run(args));
+    // On a worker, as a task of an async application would send.
+    rt.block_on(async move { tokio::spawn(run(args)).await.expect("the benchmark task") });
 }
 
 /// Sequential sends, each a separate `block_on` from this (non-runtime)
