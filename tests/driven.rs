@@ -37,9 +37,21 @@ fn client(target: &str) -> *mut macp_client {
     let (t, id) = (c(target), c("agent"));
     unsafe {
         check(macp_client_options_new(&mut opts, &mut err), err, "options");
-        check(macp_client_options_set_target(opts, t.as_ptr(), &mut err), err, "target");
-        check(macp_client_options_set_bearer_token(opts, id.as_ptr(), &mut err), err, "token");
-        check(macp_client_options_set_allow_insecure(opts, true, &mut err), err, "insecure");
+        check(
+            macp_client_options_set_target(opts, t.as_ptr(), &mut err),
+            err,
+            "target",
+        );
+        check(
+            macp_client_options_set_bearer_token(opts, id.as_ptr(), &mut err),
+            err,
+            "token",
+        );
+        check(
+            macp_client_options_set_allow_insecure(opts, true, &mut err),
+            err,
+            "insecure",
+        );
         let mut cl = null_mut();
         let st = macp_client_new(opts, &mut cl, null(), &mut err);
         macp_client_options_free(opts);
@@ -52,9 +64,21 @@ fn session(cl: *mut macp_client) -> *mut macp_session {
     let (mut so, mut s, mut err) = (null_mut(), null_mut(), null_mut());
     let (p, mode) = (c("agent"), c(macp::modes::DECISION));
     unsafe {
-        check(macp_start_options_new(&mut so, &mut err), err, "start options");
-        check(macp_start_options_add_participant(so, p.as_ptr(), &mut err), err, "participant");
-        check(macp_start_options_set_ttl_ms(so, 600_000, &mut err), err, "ttl");
+        check(
+            macp_start_options_new(&mut so, &mut err),
+            err,
+            "start options",
+        );
+        check(
+            macp_start_options_add_participant(so, p.as_ptr(), &mut err),
+            err,
+            "participant",
+        );
+        check(
+            macp_start_options_set_ttl_ms(so, 600_000, &mut err),
+            err,
+            "ttl",
+        );
         let st = macp_session_start(cl, mode.as_ptr(), so, &mut s, null_mut(), null(), &mut err);
         macp_start_options_free(so);
         check(st, err, "start");
@@ -66,7 +90,17 @@ fn propose(s: *const macp_session, id: &str) {
     let (pid, opt) = (c(id), c("x"));
     let mut err = null_mut();
     let st = unsafe {
-        macp_decision_propose(s, pid.as_ptr(), opt.as_ptr(), null(), null(), 0, null_mut(), null(), &mut err)
+        macp_decision_propose(
+            s,
+            pid.as_ptr(),
+            opt.as_ptr(),
+            null(),
+            null(),
+            0,
+            null_mut(),
+            null(),
+            &mut err,
+        )
     };
     check(st, err, "propose");
 }
