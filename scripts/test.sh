@@ -39,6 +39,13 @@ for src in tests/c/test_*.c; do
      --show-leak-kinds=definite --errors-for-leak-kinds=definite "$bin"
 done
 
+echo "== C ABI tests again on the multi-threaded runtime (MACP_WORKER_THREADS=2)"
+# By default blocking calls drive the runtime's I/O themselves (src/rt.rs);
+# with MACP_WORKER_THREADS its workers do all of it. Same tests, no valgrind.
+for src in tests/c/test_*.c; do
+  MACP_WORKER_THREADS=2 MACP_COMPACT_TERMINAL_LOGS=0 scripts/with-runtime.sh "build/$(basename "$src" .c)"
+done
+
 echo "== Examples (examples/*.c against a real runtime, valgrind)"
 for src in examples/*.c; do
   bin="build/example_$(basename "$src" .c)"

@@ -185,12 +185,16 @@ impl Client {
         let mtls = config.client_identity.is_some();
         let timeout = config.connect_timeout;
         let connect = async {
-            let channel = endpoint.connect().await.map_err(|e| {
-                Error::new(
-                    Status::Transport,
-                    connect_failure(&redact_target(&uri), &error_chain(&e), tls),
-                )
-            })?;
+            let connector = crate::transport::Connector::new(config.connect_timeout);
+            let channel = endpoint
+                .connect_with_connector(connector)
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        Status::Transport,
+                        connect_failure(&redact_target(&uri), &error_chain(&e), tls),
+                    )
+                })?;
             let stub = MacpRuntimeServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES);

@@ -29,6 +29,7 @@ pub mod registry;
 pub mod rt;
 pub mod session;
 pub mod trace;
+mod transport;
 pub mod watch;
 
 /// Generated tonic client of `macp.v1.MACPRuntimeService` (messages come from `macp-pb`).

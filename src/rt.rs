@@ -40,11 +40,15 @@
 //! the process. Rust programs ignore it; C hosts usually keep the default. So
 //! libmacp never lets one of its writes raise it in the host:
 //!
+//! - on Linux its sockets are only ever written with `send` and
+//!   `MSG_NOSIGNAL` ([`crate::transport`]), which cannot raise it, whichever
+//!   thread writes;
+//! - elsewhere a blocking call blocks `SIGPIPE` on the caller's thread while
+//!   it runs (it does socket I/O from there) and, before restoring the
+//!   caller's mask, discards a `SIGPIPE` that the call left pending on the
+//!   thread (mio's sockets on macOS and the BSDs also carry `SO_NOSIGPIPE`);
 //! - its own threads (the I/O thread or the workers, and the blocking pool)
-//!   block `SIGPIPE` from the moment they start;
-//! - a blocking call blocks `SIGPIPE` on the caller's thread while it runs
-//!   (it does socket I/O from there) and, before restoring the caller's
-//!   mask, discards a `SIGPIPE` that the call left pending on the thread.
+//!   block `SIGPIPE` from the moment they start.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -318,6 +322,7 @@ mod sigpipe {
         }
     }
 
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     fn pending() -> bool {
         let mut set = MaybeUninit::<libc::sigset_t>::uninit();
         // SAFETY: sigpending fills the set it is given.
@@ -335,14 +340,31 @@ mod sigpipe {
         unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
     }
 
+    /// On Linux nothing to do: every socket write is a `send` with
+    /// `MSG_NOSIGNAL` (`crate::transport`), which cannot raise SIGPIPE.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(super) struct Guard;
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    impl Guard {
+        pub(super) fn new() -> Guard {
+            Guard
+        }
+    }
+
     /// SIGPIPE blocked on the caller's thread for the guard's life; a
     /// SIGPIPE raised meanwhile is discarded before the mask is restored.
+    ///
+    /// No SIGPIPE can be pending when the guard blocks it on a thread that
+    /// did not block it (it would have been delivered), so one the guard
+    /// finds pending at the end arose during its life.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     pub(super) struct Guard {
         old: libc::sigset_t,
         was_blocked: bool,
-        was_pending: bool,
     }
 
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     impl Guard {
         pub(super) fn new() -> Guard {
             let set = sigpipe_set();
@@ -356,14 +378,11 @@ mod sigpipe {
             };
             // SAFETY: `old` is an initialized set.
             let was_blocked = unsafe { libc::sigismember(&old, libc::SIGPIPE) } == 1;
-            Guard {
-                old,
-                was_blocked,
-                was_pending: pending(),
-            }
+            Guard { old, was_blocked }
         }
     }
 
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     impl Drop for Guard {
         fn drop(&mut self) {
             if self.was_blocked {
@@ -371,7 +390,7 @@ mod sigpipe {
                 // a pending signal is its own business.
                 return;
             }
-            if !self.was_pending && pending() {
+            if pending() {
                 discard();
             }
             // SAFETY: restores the mask saved in `new`.
@@ -380,7 +399,7 @@ mod sigpipe {
     }
 
     /// Take the pending SIGPIPE off this thread without waiting.
-    #[cfg(not(target_os = "macos"))]
+    #[cfg(not(any(target_os = "macos", target_os = "linux", target_os = "android")))]
     fn discard() {
         let set = sigpipe_set();
         let zero = libc::timespec {

@@ -11,9 +11,14 @@
  * Prints "ready" once connected. A line "N" on stdin is answered with the
  * number of signals the runtime has accepted so far, once it is at least N
  * (or after 60 s, whatever it is then); at end of
- * input the host stops its threads and exits 0. A SIGPIPE raised by the
- * library kills it with that signal instead. */
-#define _POSIX_C_SOURCE 200809L
+ * input the host stops its threads, prints "socket writes N" and exits 0.
+ * A SIGPIPE raised by the library kills it with that signal instead.
+ *
+ * N counts the library's `write` and `writev` calls on sockets, the writes
+ * that raise SIGPIPE on a connection whose peer is gone (`send` with
+ * MSG_NOSIGNAL does not). On Linux the host defines both functions, so the
+ * statically linked library calls these instead of libc's. */
+#define _DEFAULT_SOURCE
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,6 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#endif
 
 #include "macp.h"
 
@@ -33,6 +44,25 @@ static long accepted;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t more = PTHREAD_COND_INITIALIZER;
 static atomic_bool stop;
+static atomic_long socket_writes;
+
+#ifdef __linux__
+static void count_if_socket(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+        atomic_fetch_add(&socket_writes, 1);
+}
+
+ssize_t write(int fd, const void *buf, size_t n) {
+    count_if_socket(fd);
+    return syscall(SYS_write, fd, buf, n);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
+    count_if_socket(fd);
+    return syscall(SYS_writev, fd, iov, iovcnt);
+}
+#endif
 
 static void on_event(const macp_event *event, void *user_data) {
     (void)event;
@@ -116,5 +146,6 @@ int main(int argc, char **argv) {
         pthread_join(threads[i], NULL);
     macp_watcher_close(watcher);
     macp_client_free(client);
+    printf("socket writes %ld\n", atomic_load(&socket_writes));
     return 0;
 }
