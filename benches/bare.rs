@@ -90,6 +90,11 @@ fn envelope(message_type: &str, session_id: &str, payload: Vec<u8>) -> pb::Envel
     }
 }
 
+/// A Decision `Proposal` envelope into session `sid`.
+fn proposal_envelope(sid: &str, id: String) -> pb::Envelope {
+    envelope("Proposal", sid, proposal(&id))
+}
+
 async fn send(stub: &mut Stub, env: pb::Envelope) {
     let ack = stub
         .send(request(pb::SendRequest {
@@ -158,22 +163,14 @@ fn latency_blocking(rt: &tokio::runtime::Runtime, n: usize) {
     });
     let warm = rt.block_on(start_many(&mut stub, WARMUP.div_ceil(PER_SESSION)));
     for i in 0..WARMUP {
-        let env = envelope(
-            "Proposal",
-            &warm[i / PER_SESSION],
-            proposal(&format!("w{i}")),
-        );
+        let env = proposal_envelope(&warm[i / PER_SESSION], format!("w{i}"));
         rt.block_on(send(&mut stub, env));
     }
     let sessions = rt.block_on(start_many(&mut stub, n.div_ceil(PER_SESSION)));
     let mut lat = Vec::with_capacity(n);
     let r0 = usage();
     for i in 0..n {
-        let env = envelope(
-            "Proposal",
-            &sessions[i / PER_SESSION],
-            proposal(&format!("p{i}")),
-        );
+        let env = proposal_envelope(&sessions[i / PER_SESSION], format!("p{i}"));
         let t0 = Instant::now();
         rt.block_on(send(&mut stub, env));
         lat.push(t0.elapsed().as_secs_f64() * 1e6);
@@ -205,22 +202,14 @@ async fn run(args: Vec<String>) {
             let n = arg(1, 2000);
             let warm = start_many(&mut stub, WARMUP.div_ceil(PER_SESSION)).await;
             for i in 0..WARMUP {
-                let env = envelope(
-                    "Proposal",
-                    &warm[i / PER_SESSION],
-                    proposal(&format!("w{i}")),
-                );
+                let env = proposal_envelope(&warm[i / PER_SESSION], format!("w{i}"));
                 send(&mut stub, env).await;
             }
             let sessions = start_many(&mut stub, n.div_ceil(PER_SESSION)).await;
             let mut lat = Vec::with_capacity(n);
             let r0 = usage();
             for i in 0..n {
-                let env = envelope(
-                    "Proposal",
-                    &sessions[i / PER_SESSION],
-                    proposal(&format!("p{i}")),
-                );
+                let env = proposal_envelope(&sessions[i / PER_SESSION], format!("p{i}"));
                 let t0 = Instant::now();
                 send(&mut stub, env).await;
                 lat.push(t0.elapsed().as_secs_f64() * 1e6);
@@ -240,11 +229,7 @@ async fn run(args: Vec<String>) {
                 let mut s = stub.clone();
                 handles.push(tokio::spawn(async move {
                     for i in 0..n {
-                        let env = envelope(
-                            "Proposal",
-                            &own[i / PER_SESSION],
-                            proposal(&format!("t{t}-{i}")),
-                        );
+                        let env = proposal_envelope(&own[i / PER_SESSION], format!("t{t}-{i}"));
                         send(&mut s, env).await;
                     }
                 }));
@@ -279,7 +264,7 @@ async fn run(args: Vec<String>) {
                 .into_inner();
             let mut total = 0.0;
             for i in 0..n {
-                let env = envelope("Proposal", &sid, proposal(&format!("p{i}")));
+                let env = proposal_envelope(&sid, format!("p{i}"));
                 let id = env.message_id.clone();
                 let t0 = Instant::now();
                 send(&mut stub, env).await;
