@@ -11,8 +11,8 @@
 //!
 //! Two kinds of ready list:
 //! - the **callback pool**, shared by every callback watcher of the process:
-//!   library threads (not the async runtime's workers, so a callback may make
-//!   blocking libmacp calls) that run callbacks, up to [`BATCH`] events of a
+//!   library threads (never one that drives the async runtime, so a callback
+//!   may make blocking libmacp calls) that run callbacks, up to [`BATCH`] events of a
 //!   watcher per turn. The pool starts with one thread and adds one whenever a
 //!   watcher becomes ready while every pool thread is inside a callback, up to
 //!   `$MACP_WATCHER_THREADS` (1 to 256, default 16). A callback holds its
