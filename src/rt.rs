@@ -74,11 +74,9 @@ struct Driven {
     cv: Condvar,
     /// Wakes the I/O thread's loop when the work drops to none.
     idle: Notify,
-    /// Callbacks the I/O thread runs for tasks that ran elsewhere.
-    jobs: mpsc::UnboundedSender<Job>,
-    /// Whether the I/O thread was started; the error if it could not be.
-    started: OnceLock<std::result::Result<(), String>>,
-    jobs_rx: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+    /// Set when the I/O thread is started: where to send it the callbacks
+    /// it runs for tasks that ran elsewhere, or why it could not start.
+    io: OnceLock<std::result::Result<mpsc::UnboundedSender<Job>, String>>,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -115,26 +113,21 @@ fn build() -> std::result::Result<Shared, String> {
                 .map_err(|e| e.to_string())?,
             driven: None,
         }),
-        None => {
-            let (jobs, rx) = mpsc::unbounded_channel();
-            Ok(Shared {
-                rt: tokio::runtime::Builder::new_current_thread()
-                    .thread_name("macp-blocking")
-                    .on_thread_start(sigpipe::block_on_this_thread)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?,
-                driven: Some(Driven {
-                    work: AtomicUsize::new(0),
-                    lock: Mutex::new(()),
-                    cv: Condvar::new(),
-                    idle: Notify::new(),
-                    jobs,
-                    started: OnceLock::new(),
-                    jobs_rx: Mutex::new(Some(rx)),
-                }),
-            })
-        }
+        None => Ok(Shared {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .thread_name("macp-blocking")
+                .on_thread_start(sigpipe::block_on_this_thread)
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?,
+            driven: Some(Driven {
+                work: AtomicUsize::new(0),
+                lock: Mutex::new(()),
+                cv: Condvar::new(),
+                idle: Notify::new(),
+                io: OnceLock::new(),
+            }),
+        }),
     }
 }
 
@@ -179,19 +172,16 @@ pub fn defer(f: impl FnOnce() + Send + 'static) {
     }
     let Ok(s) = shared() else { return f() };
     let Some(d) = &s.driven else { return f() };
-    match Work::begin(s) {
-        Ok(work) => {
-            let job: Job = Box::new(move || {
-                let _work = work;
-                f()
-            });
-            // The receiver lives as long as the I/O thread, which never ends.
-            if let Err(mpsc::error::SendError(job)) = d.jobs.send(job) {
-                job();
-            }
-        }
-        // No I/O thread could be started: nowhere else to run it.
-        Err(_) => f(),
+    // Starts the I/O thread if need be; without one, nowhere else to run it.
+    let Ok(work) = Work::begin(s) else { return f() };
+    let Some(Ok(io)) = d.io.get() else { return f() };
+    let job: Job = Box::new(move || {
+        let _work = work;
+        f()
+    });
+    // The receiver lives as long as the I/O thread, which never ends.
+    if let Err(mpsc::error::SendError(job)) = io.send(job) {
+        job();
     }
 }
 
@@ -222,8 +212,7 @@ impl Work {
     /// `None` inside: a multi-threaded runtime needs no count.
     fn begin(s: &'static Shared) -> Result<Option<Work>> {
         let Some(d) = &s.driven else { return Ok(None) };
-        d.started
-            .get_or_init(|| start_io_thread(s, d))
+        d.io.get_or_init(|| start_io_thread(s, d))
             .as_ref()
             .map_err(|e| Error::new(Status::InternalError, e.clone()))?;
         if d.work.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -242,17 +231,15 @@ impl Drop for Work {
     }
 }
 
-fn start_io_thread(s: &'static Shared, d: &'static Driven) -> std::result::Result<(), String> {
-    let rx = d
-        .jobs_rx
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take()
-        .ok_or("the I/O thread was already started")?;
+fn start_io_thread(
+    s: &'static Shared,
+    d: &'static Driven,
+) -> std::result::Result<mpsc::UnboundedSender<Job>, String> {
+    let (jobs, rx) = mpsc::unbounded_channel();
     std::thread::Builder::new()
         .name("macp-io".into())
         .spawn(move || io_thread(s, d, rx))
-        .map(|_| ())
+        .map(|_| jobs)
         .map_err(|e| format!("cannot start the I/O thread: {e}"))
 }
 
