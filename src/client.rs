@@ -334,12 +334,24 @@ impl Client {
         self.stub.clone()
     }
 
-    /// A gRPC client on the stub's connection with the stub's message size
-    /// limits, for calls made with a codec of their own.
-    pub(crate) fn grpc(&self) -> tonic::client::Grpc<Channel> {
-        tonic::client::Grpc::new(self.channel.clone())
+    /// For a call made with a codec of its own, as the generated stub makes
+    /// it: a gRPC client on the stub's connection with the stub's message
+    /// size limits, once the connection is ready, and `req` tagged with the
+    /// service's `method`.
+    pub(crate) async fn ready_grpc<T>(
+        &self,
+        method: &'static str,
+        req: &mut tonic::Request<T>,
+    ) -> std::result::Result<tonic::client::Grpc<Channel>, tonic::Status> {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+        req.extensions_mut()
+            .insert(tonic::GrpcMethod::new("macp.v1.MACPRuntimeService", method));
+        Ok(grpc)
     }
 
     /// A request carrying the client's credential and trace context.
@@ -366,18 +378,12 @@ impl Client {
     /// `Send` of a request that shares its envelope, as the stub would.
     async fn send_shared(
         &self,
-        req: tonic::Request<SharedSendRequest>,
+        mut req: tonic::Request<SharedSendRequest>,
     ) -> std::result::Result<tonic::Response<pb::SendResponse>, tonic::Status> {
-        let mut grpc = self.grpc();
-        grpc.ready()
-            .await
-            .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+        let mut grpc = self.ready_grpc("Send", &mut req).await?;
         let path = tonic::codegen::http::uri::PathAndQuery::from_static(
             "/macp.v1.MACPRuntimeService/Send",
         );
-        let mut req = req;
-        req.extensions_mut()
-            .insert(tonic::GrpcMethod::new("macp.v1.MACPRuntimeService", "Send"));
         grpc.unary(req, path, tonic_prost::ProstCodec::default())
             .await
     }
@@ -552,9 +558,7 @@ impl Client {
                 ),
             ));
         }
-        // `SendRequest { envelope }` without building it: field 1's key, the
-        // envelope's length and the envelope.
-        let request = prost::encoding::message::encoded_len(1, envelope);
+        let request = send_request_len(envelope);
         let transport = (limit + ENVELOPE_OVERHEAD_BYTES).min(MAX_MESSAGE_BYTES);
         if request > transport {
             return Err(Error::new(
@@ -795,6 +799,12 @@ fn connect_failure(target: &str, chain: &str, tls: bool) -> String {
     }
 }
 
+/// The encoded size of `SendRequest { envelope }`, without building it:
+/// field 1's key, the envelope's length and the envelope.
+fn send_request_len(envelope: &pb::Envelope) -> usize {
+    prost::encoding::message::encoded_len(1, envelope)
+}
+
 /// `SendRequest { envelope }` encoded from a shared envelope, so that the
 /// attempts of one send need no copy of it. Only ever encoded.
 #[derive(Debug, Default, Clone)]
@@ -818,9 +828,7 @@ impl Message for SharedSendRequest {
     }
 
     fn encoded_len(&self) -> usize {
-        self.0
-            .as_ref()
-            .map_or(0, |e| prost::encoding::message::encoded_len(1, &**e))
+        self.0.as_deref().map_or(0, send_request_len)
     }
 
     fn clear(&mut self) {
@@ -866,10 +874,7 @@ mod tests {
             let built = pb::SendRequest {
                 envelope: Some(env.clone()),
             };
-            assert_eq!(
-                prost::encoding::message::encoded_len(1, &env),
-                built.encoded_len()
-            );
+            assert_eq!(send_request_len(&env), built.encoded_len());
         }
     }
 

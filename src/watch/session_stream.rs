@@ -42,20 +42,13 @@ async fn open_stream(
     tonic::Response<tonic::codec::Streaming<pb::StreamSessionResponse>>,
     tonic::Status,
 > {
-    let mut grpc = client.grpc();
-    grpc.ready()
-        .await
-        .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+    let mut req = client.request(frames);
+    let mut grpc = client.ready_grpc("StreamSession", &mut req).await?;
     // 32 KiB: tonic's default yield threshold, unchanged.
     let codec = SmallBuffers(tonic::codec::BufferSettings::new(CODEC_BUFFER, 32 * 1024));
     let path = tonic::codegen::http::uri::PathAndQuery::from_static(
         "/macp.v1.MACPRuntimeService/StreamSession",
     );
-    let mut req = client.request(frames);
-    req.extensions_mut().insert(tonic::GrpcMethod::new(
-        "macp.v1.MACPRuntimeService",
-        "StreamSession",
-    ));
     grpc.streaming(req, path, codec).await
 }
 
